@@ -1,0 +1,49 @@
+# Two entry points that work on a fresh clone with only Python and pip:
+#   make run    the main job (the retrain pipeline) on Prefect's ephemeral local API, data in ./data
+#   make test   the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.fontpipe-installed
+
+# Prefect's telemetry heartbeat competes with the ephemeral server for its SQLite file.
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+PYTEST_ARGS ?=
+
+.PHONY: run test test-fast lint format bench clean-venv
+
+# The stamp is older than pyproject.toml when dependencies changed, and missing when the venv is
+# new or broken (an interpreter that no longer starts): either way, (re)install.
+$(STAMP): pyproject.toml
+	@$(BIN)/python -c "" 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m flows.retrain
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not server" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check fontpipe flows tests bench deploy
+	$(BIN)/ruff format --check fontpipe flows tests bench deploy
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format fontpipe flows tests bench deploy
+	$(BIN)/ruff check --fix fontpipe flows tests bench deploy
+
+bench: $(STAMP)
+	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/train.py
+	$(BIN)/python bench/evaluate.py
+	$(BIN)/python bench/score.py
+
+clean-venv:
+	rm -rf $(VENV)

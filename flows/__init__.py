@@ -1,0 +1,1 @@
+"""Prefect flows: each task calls one public fontpipe function; the flow body lists the steps."""

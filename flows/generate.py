@@ -1,0 +1,71 @@
+"""The `generate_dataset` flow: make (or reuse) a labelled Parquet dataset."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.context import TaskRunContext
+
+from fontpipe.generate import GenerateConfig, default_dataset_name, parse_generate_config
+from fontpipe.report_text import dataset_markdown
+from fontpipe.settings import Settings
+from fontpipe.store import open_dataset, reusable_dataset, write_dataset
+
+
+def dataset_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    config: GenerateConfig = parameters["config"]
+    where = hashlib.sha256(str(Path(parameters["out"]).resolve()).encode()).hexdigest()[:12]
+    return f"generate-{config.params_hash()}-{where}"
+
+
+@task(name="write-dataset", cache_key_fn=dataset_cache_key, persist_result=True)
+def write_dataset_task(config: GenerateConfig, out: str, force: bool = False) -> dict[str, Any]:
+    dataset, reused = write_dataset(config, Path(out), force=force)
+    return {"path": str(dataset.path), "reused": reused, "manifest": dataset.manifest}
+
+
+@task(name="publish-dataset-summary")
+def publish_dataset_summary(path: str) -> str:
+    markdown = dataset_markdown(open_dataset(path))
+    create_markdown_artifact(markdown=markdown, key="dataset-summary", description="generated dataset")
+    return markdown
+
+
+@flow(name="generate_dataset", log_prints=True)
+def generate_dataset(
+    rows: int = 1_000_000,
+    rule: str = "mean",
+    sampling: str = "uniform-int",
+    seed: int = 0,
+    out: str | None = None,
+    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    boundary_share: float = 0.5,
+    rows_per_file: int = 1_000_000,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Generate a dataset, or reuse the one already made from the same parameters."""
+    config = parse_generate_config(
+        rows=rows,
+        rule=rule,
+        sampling=sampling,
+        seed=seed,
+        split_fractions=split_fractions,
+        boundary_share=boundary_share,
+        rows_per_file=rows_per_file,
+    )
+    target = out or str(Settings.from_env().datasets_dir / default_dataset_name(config))
+    # A cache entry is only trusted while its dataset is still on disk and intact; otherwise the
+    # task runs again (and is cached afresh).
+    refresh = force or reusable_dataset(config, Path(target)) is None
+    result = write_dataset_task.with_options(refresh_cache=refresh)(config, target, force)
+    publish_dataset_summary(result["path"])
+    return result
+
+
+if __name__ == "__main__":
+    outcome = generate_dataset()
+    print(f"dataset ready at {outcome['path']}")

@@ -1,0 +1,62 @@
+"""Atomic writes: build beside the target, then rename, so no reader ever sees half a result."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def staging_path(target: Path) -> Path:
+    # Same directory as the target, so the final rename never crosses a file system. The leading
+    # dot keeps listings (and `fontpipe models list`) from showing staging directories.
+    return target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path, *, replace: bool = False) -> Iterator[Path]:
+    """Yield an empty staging directory that becomes `target` only if the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = staging_path(target)
+    staging.mkdir()
+    try:
+        yield staging
+        if target.exists():
+            if not replace:
+                raise FileExistsError(f"{target} appeared while it was being written")
+            retired = staging_path(target)
+            target.rename(retired)
+            staging.rename(target)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path) -> Iterator[Path]:
+    """Yield a staging file path that replaces `target` (os.replace) only if the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = staging_path(target)
+    try:
+        yield staging
+        os.replace(staging, target)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(target: Path, text: str) -> None:
+    with atomic_file(target) as staging:
+        staging.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(target: Path, payload: Any) -> None:
+    write_text_atomic(target, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,117 @@
+"""The `fontpipe` command. Each command parses its options, calls one library function and prints a
+summary; orchestration (retries, caching, schedules) lives in the Prefect flows under `flows/`."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from fontpipe.console import console, err_console, progress_bar
+from fontpipe.errors import FontpipeError
+from fontpipe.settings import Settings
+
+app = typer.Typer(
+    name="fontpipe",
+    help="Learn whether black or white text reads best on any background colour.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@app.callback()
+def _group() -> None:
+    """Learn whether black or white text reads best on any background colour."""
+
+
+def user_errors(command: F) -> F:
+    """Print a FontpipeError as one line on stderr and exit 2, instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except FontpipeError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            raise typer.Exit(code=exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_floats(text: str, option: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise FontpipeError(f"{option}: expected comma-separated numbers, got {text!r}") from None
+
+
+@app.command()
+@user_errors
+def generate(
+    rows: int = typer.Option(1_000_000, help="Total rows over all splits (10_000_000 works)."),
+    rule: str = typer.Option("mean", help="Labelling rule: mean, wcag or yiq."),
+    sampling: str = typer.Option("uniform-int", help="uniform-int, uniform-float or boundary."),
+    seed: int = typer.Option(0, help="Seed; the same seed gives the same bytes."),
+    out: Path | None = typer.Option(None, help="Dataset directory [default: data/datasets/<name>]."),
+    splits: str = typer.Option("0.8,0.1,0.1", help="train,val,test fractions summing to 1."),
+    boundary_share: float = typer.Option(0.5, help="boundary sampling: share of near-boundary rows."),
+    boundary_width: float | None = typer.Option(None, help="boundary sampling: half-width in margin units."),
+    rows_per_file: int = typer.Option(1_000_000, help="Most rows in one Parquet file."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even if an identical dataset exists."),
+) -> None:
+    """Generate a seeded, labelled RGB dataset as partitioned Parquet with a manifest."""
+    from fontpipe.generate import default_dataset_name, parse_generate_config
+    from fontpipe.schema import SAMPLINGS
+    from fontpipe.store import check_dataset_target, write_dataset
+
+    if sampling not in SAMPLINGS:
+        raise FontpipeError(f"unknown sampling {sampling!r}: choose one of {', '.join(SAMPLINGS)}")
+    fractions = parse_floats(splits, "--splits")
+    if len(fractions) != 3:
+        raise FontpipeError(f"--splits: expected three fractions train,val,test, got {splits!r}")
+    config = parse_generate_config(
+        rows=rows,
+        rule=rule,
+        sampling=sampling,
+        seed=seed,
+        split_fractions=fractions,
+        boundary_share=boundary_share,
+        boundary_width=boundary_width,
+        rows_per_file=rows_per_file,
+    )
+    target = check_dataset_target(out or Settings.from_env().datasets_dir / default_dataset_name(config))
+    started = time.perf_counter()
+    with progress_bar() as progress:
+        task = progress.add_task("generate", total=config.rows)
+        dataset, reused = write_dataset(
+            config, target, force=force, progress=lambda n: progress.advance(task, n)
+        )
+        if reused:
+            progress.update(task, completed=config.rows)
+    elapsed = time.perf_counter() - started
+    from fontpipe.report_text import dataset_summary_table
+
+    console.print(dataset_summary_table(dataset))
+    verb = "reused existing dataset (same parameters; --force rebuilds)" if reused else "wrote"
+    rate = "" if reused else f" in {elapsed:.1f}s ({config.rows / max(elapsed, 1e-9) / 1e6:.1f} M rows/s)"
+    console.print(f"{verb} {dataset.path}{rate}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted; nothing half-written was left behind")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

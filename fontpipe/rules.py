@@ -1,0 +1,157 @@
+"""Labelling rules: which text colour, black (1) or white (0), reads best on a background.
+
+Every rule is exact for uint8 colours and also accepts float 0-255 channels (the original
+question's continuous sampling). Each rule's signed margin is positive exactly where the rule
+says black, so `label == (margin > 0)` holds for every colour; evaluation bands use |margin|.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from fontpipe.errors import FontpipeError
+
+FloatArray = npt.NDArray[np.float64]
+LabelArray = npt.NDArray[np.int8]
+
+# WCAG 2.x: black text wins when (L+0.05)/0.05 > 1.05/(L+0.05), i.e. (L+0.05)^2 > 1.05*0.05.
+WCAG_LUMINANCE_THRESHOLD: Final = math.sqrt(1.05 * 0.05) - 0.05  # ~0.1791
+
+
+Channel = npt.NDArray[np.int32] | FloatArray
+
+
+def _channels(rgb: npt.ArrayLike) -> tuple[Channel, Channel, Channel]:
+    """Split (..., 3) colours into channels: int32 for integer input (exact sums), else float64."""
+    arr = np.asarray(rgb)
+    if arr.shape[-1:] != (3,):
+        raise ValueError(f"expected colours shaped (..., 3), got {arr.shape}")
+    kind = np.int32 if np.issubdtype(arr.dtype, np.integer) else np.float64
+    return (arr[..., 0].astype(kind), arr[..., 1].astype(kind), arr[..., 2].astype(kind))
+
+
+def mean_margin(rgb: npt.ArrayLike) -> FloatArray:
+    """r+g+b-382.5, in 0-765 sum units: black when mean(r,g,b)/255 > 0.5, i.e. r+g+b >= 383."""
+    r, g, b = _channels(rgb)
+    return r + g + b - 382.5
+
+
+def _linearise(channel: npt.ArrayLike) -> FloatArray:
+    c = np.asarray(channel, dtype=np.float64) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+# Integer channels look their weighted linear value up instead of computing a power per pixel.
+# The table holds the very products the float path computes, so both paths agree bit for bit.
+_LEVELS = np.arange(256)
+_WEIGHTED_LINEAR = tuple(w * _linearise(_LEVELS) for w in (0.2126, 0.7152, 0.0722))
+
+
+def relative_luminance(rgb: npt.ArrayLike) -> FloatArray:
+    """WCAG 2.x relative luminance in [0, 1]."""
+    arr = np.asarray(rgb)
+    if arr.dtype == np.uint8:
+        wr, wg, wb = _WEIGHTED_LINEAR
+        return wr[arr[..., 0]] + wg[arr[..., 1]] + wb[arr[..., 2]]
+    r, g, b = _channels(arr)
+    return 0.2126 * _linearise(r) + 0.7152 * _linearise(g) + 0.0722 * _linearise(b)
+
+
+def contrast_ratio(luminance_1: npt.ArrayLike, luminance_2: npt.ArrayLike) -> FloatArray:
+    """WCAG contrast ratio (L1+0.05)/(L2+0.05) with L1 the lighter of the two, in [1, 21]."""
+    l1 = np.asarray(luminance_1, dtype=np.float64)
+    l2 = np.asarray(luminance_2, dtype=np.float64)
+    return (np.maximum(l1, l2) + 0.05) / (np.minimum(l1, l2) + 0.05)
+
+
+def text_contrast_ratio(rgb: npt.ArrayLike, black_text: npt.ArrayLike) -> FloatArray:
+    """Contrast ratio of the chosen text colour (black where black_text is true) on each colour."""
+    luminance = relative_luminance(rgb)
+    text_luminance = np.where(np.asarray(black_text, dtype=bool), 0.0, 1.0)
+    return contrast_ratio(luminance, text_luminance)
+
+
+def wcag_margin(rgb: npt.ArrayLike) -> FloatArray:
+    """Relative luminance minus ~0.1791, in luminance units."""
+    return relative_luminance(rgb) - WCAG_LUMINANCE_THRESHOLD
+
+
+def yiq_margin(rgb: npt.ArrayLike) -> FloatArray:
+    """YIQ luma minus 127.9995, in 0-255 luma units.
+
+    Black when (299r + 587g + 114b)/1000 >= 128. For uint8 colours the weighted sum is an integer,
+    so the boundary sits half a step (0.0005 luma) below 128; that keeps `margin > 0` exact.
+    """
+    r, g, b = _channels(rgb)
+    return (299.0 * r + 587.0 * g + 114.0 * b - 127_999.5) / 1000.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    margin: Callable[[npt.ArrayLike], FloatArray]
+    margin_unit: str
+    # Edges of the |margin| bands that evaluation reports, in margin units, innermost first.
+    band_edges: tuple[float, ...]
+    # Default half-width of the region that `boundary` sampling draws from.
+    boundary_width: float
+
+    def label(self, rgb: npt.ArrayLike) -> LabelArray:
+        """1 (black text) where the rule's margin is positive, else 0 (white text)."""
+        return (self.margin(rgb) > 0).astype(np.int8)
+
+
+RULES: Final[dict[str, Rule]] = {
+    "mean": Rule(
+        name="mean",
+        description="mean(r,g,b)/255 > 0.5, i.e. r+g+b >= 383",
+        margin=mean_margin,
+        margin_unit="r+g+b",
+        band_edges=(1.5, 3, 6, 12, 24, 48),
+        boundary_width=12.0,
+    ),
+    "wcag": Rule(
+        name="wcag",
+        description="WCAG 2.x: black when its contrast ratio beats white's (L > 0.1791)",
+        margin=wcag_margin,
+        margin_unit="relative luminance",
+        band_edges=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05),
+        boundary_width=0.01,
+    ),
+    "yiq": Rule(
+        name="yiq",
+        description="YIQ luma (299r + 587g + 114b)/1000 >= 128",
+        margin=yiq_margin,
+        margin_unit="luma",
+        band_edges=(0.5, 1, 2, 4, 8, 16),
+        boundary_width=4.0,
+    ),
+}
+DEFAULT_RULE: Final = "mean"
+
+
+def get_rule(name: str) -> Rule:
+    try:
+        return RULES[name]
+    except KeyError:
+        known = ", ".join(RULES)
+        raise FontpipeError(f"unknown rule {name!r}: choose one of {known}") from None
+
+
+def mean_label(rgb: npt.ArrayLike) -> LabelArray:
+    return RULES["mean"].label(rgb)
+
+
+def wcag_label(rgb: npt.ArrayLike) -> LabelArray:
+    return RULES["wcag"].label(rgb)
+
+
+def yiq_label(rgb: npt.ArrayLike) -> LabelArray:
+    return RULES["yiq"].label(rgb)

@@ -1,0 +1,35 @@
+"""Environment-dependent values, read once at an entry point and passed down explicitly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    data_root: Path = Path("data")
+    dask_address: str | None = None
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_root / "datasets"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_root / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_root / "reports"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """FONTPIPE_DATA moves everything fontpipe writes; FONTPIPE_DASK_ADDRESS picks a cluster."""
+        return cls(
+            data_root=Path(os.environ.get("FONTPIPE_DATA", "data")),
+            dask_address=os.environ.get("FONTPIPE_DASK_ADDRESS") or None,
+        )

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import os
+
+# Set before Prefect or TensorFlow is imported anywhere in the session.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One throwaway Prefect API and database for every flow test of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch):
+    """Point FONTPIPE_DATA at a fresh directory so nothing touches ./data."""
+    root = tmp_path / "data"
+    monkeypatch.setenv("FONTPIPE_DATA", str(root))
+    return root

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from fontpipe.errors import FontpipeError
+from fontpipe.generate import GenerateConfig, generate_rows, parse_generate_config
+from fontpipe.rules import RULES
+from fontpipe.store import MANIFEST, open_dataset, write_dataset
+
+
+def small(**overrides):
+    values = {"rows": 10_000, "rows_per_file": 3_000, "seed": 7}
+    values.update(overrides)
+    return GenerateConfig(**values)
+
+
+def test_generation_is_deterministic_and_seed_dependent():
+    a = generate_rows(small())
+    b = generate_rows(small())
+    c = generate_rows(small(seed=8))
+    np.testing.assert_array_equal(a.rgb, b.rgb)
+    assert not np.array_equal(a.rgb, c.rgb)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize("sampling", ["uniform-int", "uniform-float", "boundary"])
+def test_labels_follow_the_rule(rule, sampling):
+    chunk = generate_rows(small(rule=rule, sampling=sampling))
+    np.testing.assert_array_equal(chunk.label, RULES[rule].label(chunk.rgb))
+    if sampling == "uniform-float":
+        assert chunk.rgb.dtype == np.float32
+        assert chunk.rgb.min() >= 0 and chunk.rgb.max() <= 255
+        assert not np.all(chunk.rgb == np.round(chunk.rgb))  # really continuous
+    else:
+        assert chunk.rgb.dtype == np.uint8
+
+
+def test_boundary_sampling_puts_the_share_near_the_boundary():
+    config = small(sampling="boundary", boundary_share=0.6, boundary_width=6)
+    chunk = generate_rows(config)
+    near = np.abs(RULES["mean"].margin(chunk.rgb)) < 6
+    # 60 % by construction plus the few uniform rows that land there by chance (~4.7 %).
+    assert 0.6 <= near.mean() < 0.66
+
+
+def test_split_fractions_are_exact():
+    assert small(split_fractions=(0.7, 0.2, 0.1)).split_rows() == {"train": 7000, "val": 2000, "test": 1000}
+    assert sum(small(rows=10_001).split_rows().values()) == 10_001
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"rows": -5}, "rows"),
+        ({"rows": 0}, "rows"),
+        ({"rule": "nope"}, "unknown rule"),
+        ({"split_fractions": (0.5, 0.1, 0.1)}, "sum to 1"),
+        ({"split_fractions": (0.0, 0.5, 0.5)}, "train split would be empty"),
+        ({"rows_per_file": 0}, "rows_per_file"),
+    ],
+)
+def test_bad_config_is_a_clear_error(values, message):
+    with pytest.raises(FontpipeError, match=message):
+        parse_generate_config(**values)
+
+
+def test_written_dataset_schema_manifest_and_chunks(tmp_path):
+    config = small()
+    dataset, reused = write_dataset(config, tmp_path / "ds")
+    assert not reused
+    manifest = json.loads((tmp_path / "ds" / MANIFEST).read_text())
+    assert manifest["rule"] == "mean" and manifest["seed"] == 7 and manifest["sampling"] == "uniform-int"
+    assert {s: manifest["splits"][s]["rows"] for s in ("train", "val", "test")} == config.split_rows()
+    assert manifest["fontpipe_version"]
+    assert len(manifest["fingerprint"]) == 32
+    # 8000 train rows in files of at most 3000.
+    train_files = dataset.split_files("train")
+    assert [pq.read_metadata(f).num_rows for f in train_files] == [3000, 3000, 2000]
+    schema = pq.read_schema(train_files[0])
+    assert [str(schema.field(c).type) for c in ("r", "g", "b", "label")] == ["uint8"] * 3 + ["int8"]
+    assert schema.metadata[b"fontpipe.rule"] == b"mean"
+    table = dataset.arrow().to_table()
+    assert set(table.column("split").to_pylist()) == {"train", "val", "test"}
+    assert table.num_rows == 10_000
+
+
+def test_float_dataset_uses_float32_channels(tmp_path):
+    dataset, _ = write_dataset(small(sampling="uniform-float"), tmp_path / "ds")
+    schema = pq.read_schema(dataset.split_files("val")[0])
+    assert str(schema.field("r").type) == "float"
+
+
+def test_splits_hold_disjoint_rows(tmp_path):
+    dataset, _ = write_dataset(small(rows=3_000), tmp_path / "ds")
+    seen = {}
+    for split in ("train", "val", "test"):
+        table = dataset.split_dataset(split).to_table()
+        keys = set(zip(*(table.column(c).to_pylist() for c in "rgb"), strict=True))
+        seen[split] = keys
+    # Independent streams: overlap only by the chance repeats of a 16.7 M colour cube.
+    assert len(seen["train"] & seen["test"]) < 5
+
+
+def test_same_parameters_reuse_and_force_rebuilds(tmp_path):
+    target = tmp_path / "ds"
+    first, _ = write_dataset(small(), target)
+    marker = target / "split=train" / "part-00000.parquet"
+    mtime = marker.stat().st_mtime_ns
+    again, reused = write_dataset(small(), target)
+    assert reused and again.fingerprint == first.fingerprint
+    assert marker.stat().st_mtime_ns == mtime  # nothing rewritten
+    rebuilt, reused = write_dataset(small(), target, force=True)
+    assert not reused and rebuilt.fingerprint == first.fingerprint  # same bytes, rewritten
+    assert marker.stat().st_mtime_ns != mtime
+
+
+def test_other_parameters_refuse_to_overwrite_without_force(tmp_path):
+    write_dataset(small(), tmp_path / "ds")
+    with pytest.raises(FontpipeError, match="--force"):
+        write_dataset(small(seed=99), tmp_path / "ds")
+
+
+def test_interrupted_write_leaves_no_dataset(tmp_path):
+    target = tmp_path / "ds"
+    calls = []
+
+    def explode(rows):
+        calls.append(rows)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_dataset(small(), target, progress=explode)
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []  # the staging directory is gone too
+
+
+def test_interrupted_force_rebuild_keeps_the_old_dataset(tmp_path):
+    target = tmp_path / "ds"
+    old, _ = write_dataset(small(), target)
+
+    def explode(rows):
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_dataset(small(), target, force=True, progress=explode)
+    assert open_dataset(target).fingerprint == old.fingerprint
+
+
+def test_output_path_that_is_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FontpipeError, match="is a file"):
+        write_dataset(small(), tmp_path / "file")
+
+
+def test_open_refuses_foreign_and_corrupt_directories(tmp_path):
+    with pytest.raises(FontpipeError, match="no such dataset"):
+        open_dataset(tmp_path / "missing")
+    (tmp_path / "foreign").mkdir()
+    with pytest.raises(FontpipeError, match="not a fontpipe dataset"):
+        open_dataset(tmp_path / "foreign")
+    (tmp_path / "foreign" / MANIFEST).write_text("{not json")
+    with pytest.raises(FontpipeError, match="corrupt manifest"):
+        open_dataset(tmp_path / "foreign")
+    dataset, _ = write_dataset(small(), tmp_path / "ds")
+    victim = dataset.split_files("train")[0]
+    victim.write_bytes(victim.read_bytes()[:100])
+    with pytest.raises(FontpipeError, match="corrupt Parquet"):
+        open_dataset(tmp_path / "ds")
+    victim.unlink()
+    with pytest.raises(FontpipeError, match="missing"):
+        open_dataset(tmp_path / "ds")
