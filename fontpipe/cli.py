@@ -105,6 +105,75 @@ def generate(
     console.print(f"{verb} {dataset.path}{rate}")
 
 
+def parse_hidden(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise FontpipeError(f"--hidden: expected comma-separated layer widths like 10,10,5, got {text!r}") from None
+
+
+@app.command()
+@user_errors
+def train(
+    dataset: Path = typer.Option(..., help="A dataset directory made by `fontpipe generate`."),
+    epochs: int = typer.Option(3, help="Most epochs (early stopping may end sooner)."),
+    batch_size: int = typer.Option(512, help="Rows per training step."),
+    hidden: str = typer.Option("10,10,5", help="Hidden ReLU layer widths."),
+    lr: float = typer.Option(0.01, "--lr", help="Initial Adam learning rate."),
+    schedule: str = typer.Option("cosine", help="cosine, exponential or constant."),
+    device: str = typer.Option("auto", help="auto, cpu, gpu, or devices like /cpu:0,/cpu:1."),
+    seed: int = typer.Option(0, help="Seed for weights and shuffling."),
+    deterministic: bool = typer.Option(False, "--deterministic", help="TF op determinism (slower)."),
+    memory_budget_mb: float = typer.Option(1024, help="Splits smaller than this train from memory."),
+    models_dir: Path | None = typer.Option(None, help="Where versions go [default: data/models]."),
+) -> None:
+    """Train a model on a dataset's train split and save it as a new model version."""
+    from fontpipe.inputs import InputConfig
+    from fontpipe.model import ModelConfig
+    from fontpipe.quiet import quiet_tensorflow
+    from fontpipe.store import open_dataset
+    from fontpipe.train import parse_train_config
+
+    if schedule not in {"cosine", "exponential", "constant"}:
+        raise FontpipeError(f"--schedule: expected cosine, exponential or constant, got {schedule!r}")
+    try:
+        model_config = ModelConfig(hidden=parse_hidden(hidden))
+        input_config = InputConfig(batch_size=batch_size, memory_budget_mb=memory_budget_mb)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        from fontpipe.generate import _describe_validation_error
+
+        raise FontpipeError(_describe_validation_error(exc)) from None
+    config = parse_train_config(
+        model=model_config,
+        inputs=input_config,
+        epochs=epochs,
+        learning_rate=lr,
+        schedule=schedule,
+        device=device,
+        seed=seed,
+        deterministic=deterministic,
+    )
+    opened = open_dataset(dataset)
+    quiet_tensorflow()
+    from fontpipe.train import train_model
+    from fontpipe.training_progress import training_progress
+
+    steps = max(opened.split_rows("train") // batch_size, 1)
+    progress, callback = training_progress(epochs, steps)
+    with progress:
+        result = train_model(
+            opened,
+            config,
+            models_dir or Settings.from_env().models_dir,
+            callbacks=[callback],
+            on_device_plan=lambda plan: progress.console.print(plan.description),
+        )
+    from fontpipe.report_text import training_summary_table
+
+    console.print(training_summary_table(result.metadata))
+    console.print(f"saved model version {result.version} to {result.path}")
+
+
 def main() -> None:
     try:
         app()

@@ -1,18 +1,54 @@
-"""Keep TensorFlow's C++ and Python loggers quiet; call before the first TensorFlow import."""
+"""Keep TensorFlow quiet on the CLI: call `import_tensorflow()` instead of `import tensorflow`."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import warnings
+from collections.abc import Iterator
+from types import ModuleType
 
 
 def quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO/WARNING/ERROR start-up lines
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO/WARNING/ERROR lines
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="keras")
     warnings.filterwarnings("ignore", module="tensorflow")
+    if "tensorflow" not in sys.modules:
+        with _stderr_silenced():
+            import tensorflow  # noqa: F401
+
+
+def import_tensorflow() -> ModuleType:
+    quiet_tensorflow()
+    import tensorflow
+
+    return tensorflow
+
+
+@contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the duration.
+
+    TensorFlow's native libraries log through absl before TF_CPP_MIN_LOG_LEVEL is consulted
+    ("oneDNN custom operations are on", "Could not find cuda drivers"), straight to fd 2, so
+    only silencing the descriptor itself keeps the CLI calm.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (e.g. captured by a test runner)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

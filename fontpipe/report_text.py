@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 
 from fontpipe.schema import SPLITS
@@ -51,3 +53,30 @@ def dataset_markdown(dataset: Dataset) -> str:
         share = float(row["black_share"])  # type: ignore[arg-type]
         lines.append(f"| {row['split']} | {row['rows']:,} | {row['files']} | {share:.2%} | {1 - share:.2%} |")
     return "\n".join(lines) + "\n"
+
+
+def training_summary_table(metadata: dict[str, Any]) -> Table:
+    table = Table(title=f"model {metadata['version']} ({metadata['epochs_run']} epochs, {metadata['train_seconds']:.1f}s, {metadata['device']})")
+    for column in ("split", "loss", "accuracy"):
+        table.add_column(column, justify="right")
+    for split in ("train", "val", "test"):
+        metrics = metadata["metrics"][split]
+        loss, accuracy = metrics.get("loss"), metrics.get("accuracy")
+        table.add_row(split, "-" if loss is None else f"{loss:.5f}", "-" if accuracy is None else f"{accuracy:.4%}")
+    return table
+
+
+def training_markdown(metadata: dict[str, Any]) -> str:
+    m = metadata["metrics"]
+    return (
+        f"# Model `{metadata['version']}`\n\n"
+        f"- dataset `{metadata['dataset']['path']}` (rule `{metadata['rule']}`, fingerprint `{metadata['dataset']['fingerprint']}`)\n"
+        f"- {metadata['epochs_run']} epochs in {metadata['train_seconds']:.1f}s; {metadata['device']}\n"
+        f"- hidden layers {metadata['config']['model']['hidden']}, lr {metadata['config']['learning_rate']} ({metadata['config']['schedule']})\n\n"
+        "| split | loss | accuracy |\n|---|---:|---:|\n"
+        + "".join(
+            f"| {s} | {m[s]['loss']:.5f} | {m[s]['accuracy']:.4%} |\n"
+            for s in ("train", "val", "test")
+            if m[s].get("loss") is not None
+        )
+    )

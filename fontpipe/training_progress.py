@@ -1,0 +1,40 @@
+"""A Keras callback that drives a rich progress bar: one bar per epoch, with loss and accuracy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.progress import Progress, TextColumn
+
+from fontpipe.console import progress_bar
+
+
+def training_progress(epochs: int, steps_per_epoch: int) -> tuple[Progress, Any]:
+    import keras
+
+    progress = progress_bar(TextColumn("{task.fields[metrics]}"))
+
+    class RichEpochs(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.task: Any = None
+
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            self.task = progress.add_task(f"epoch {epoch + 1}/{epochs}", total=steps_per_epoch, metrics="")
+
+        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            # Refresh the numbers every 50 steps: reading them back synchronises with the device.
+            if batch % 50 == 0 and logs:
+                progress.update(self.task, completed=batch + 1, metrics=_format(logs))
+            else:
+                progress.update(self.task, completed=batch + 1)
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            progress.update(self.task, completed=steps_per_epoch, metrics=_format(logs or {}))
+
+    return progress, RichEpochs()
+
+
+def _format(logs: dict[str, Any]) -> str:
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+    return "  ".join(f"{k} {float(logs[k]):.4f}" for k in keys if k in logs)
