@@ -131,9 +131,11 @@ def _in_memory_batches(
         ys = tf.reshape(tf.gather(label_t, order), (-1, min(batch_size, n)))
         return tf.data.Dataset.from_tensor_slices((xs, ys))
 
-    # One random epoch seed per iteration of the dataset, itself drawn from `seed`: each epoch of
-    # fit() sees a different order, and the whole sequence repeats for the same seed.
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    # Each iteration of the dataset (one per epoch of fit()) takes the next value of a counter
+    # that belongs to this pipeline: every epoch a different order, and a new pipeline with the
+    # same seed replays the same sequence of orders.
+    epochs_started = tf.Variable(0, dtype=tf.int32, trainable=False)
+    seeds = tf.data.Dataset.from_tensors(0).map(lambda _: epochs_started.assign_add(1))
     return seeds.flat_map(epoch)
 
 

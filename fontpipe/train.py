@@ -90,8 +90,8 @@ def plan_devices(device: str) -> DevicePlan:
     gpus = tf.config.list_logical_devices("GPU")
     if "," in device:
         names = [d.strip() for d in device.split(",") if d.strip()]
-        known = {d.name.lower().replace("/job:localhost/replica:0/task:0/device:", "/") for d in tf.config.list_logical_devices()}
-        missing = [n for n in names if n.lower() not in known]
+        known = {_short_device_name(d.name) for d in tf.config.list_logical_devices()}
+        missing = [n for n in names if _short_device_name(n) not in known]
         if missing:
             raise FontpipeError(f"--device: no such device {', '.join(missing)}; visible: {', '.join(sorted(known))}")
         strategy = tf.distribute.MirroredStrategy(devices=names)
@@ -108,6 +108,11 @@ def plan_devices(device: str) -> DevicePlan:
         return DevicePlan(tf.distribute.OneDeviceStrategy(gpus[0].name), f"training on 1 GPU ({gpus[0].name})", 1, True)
     strategy = tf.distribute.MirroredStrategy()
     return DevicePlan(strategy, f"mirrored over {len(gpus)} GPUs", len(gpus), True)
+
+
+def _short_device_name(name: str) -> str:
+    """'/job:localhost/replica:0/task:0/device:CPU:0', '/device:cpu:0' and '/cpu:0' -> 'cpu:0'."""
+    return name.lower().rsplit("/", 1)[-1].removeprefix("device:")
 
 
 def learning_rate_schedule(config: TrainConfig, total_steps: int) -> Any:
