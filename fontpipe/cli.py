@@ -174,6 +174,56 @@ def train(
     console.print(f"saved model version {result.version} to {result.path}")
 
 
+@app.command()
+@user_errors
+def evaluate(
+    model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
+    rule: str | None = typer.Option(None, help="Rule to score against [default: the model's own]."),
+    dataset: Path | None = typer.Option(None, help="Also score this dataset's held-out test split."),
+    report: Path | None = typer.Option(None, help="HTML report path [default: data/reports/<version>/report.html]."),
+    baseline: bool = typer.Option(True, help="Train the original recipe in the same run as a reference."),
+    models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
+) -> None:
+    """Evaluate a model on all 16,777,216 colours and write an HTML report plus metrics.json."""
+    from fontpipe.registry import resolve_model
+    from fontpipe.rules import get_rule
+
+    settings = Settings.from_env()
+    version_path = resolve_model(model, models_dir or settings.models_dir)
+    if rule is not None:
+        get_rule(rule)
+    if dataset is not None:
+        from fontpipe.store import open_dataset
+
+        open_dataset(dataset)
+    from fontpipe.assess import assess_version, check_report_target, write_report
+
+    target = check_report_target(report or settings.reports_dir / version_path.name / "report.html")
+    from fontpipe.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
+    with err_console.status("evaluating") as status:
+        assessment = assess_version(
+            version_path,
+            rule_name=rule,
+            dataset_path=dataset,
+            recipe=None if not baseline else _default_recipe(),
+            progress=lambda step: status.update(f"evaluating: {step}"),
+        )
+        status.update("writing the report")
+        metrics_path = write_report(assessment, target)
+    from fontpipe.report_text import evaluation_summary_table
+
+    console.print(evaluation_summary_table(assessment.metrics))
+    console.print(f"report: {target}\nmetrics: {metrics_path}")
+
+
+def _default_recipe() -> Any:
+    from fontpipe.train import OriginalRecipe
+
+    return OriginalRecipe()
+
+
 def main() -> None:
     try:
         app()

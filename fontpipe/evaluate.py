@@ -185,3 +185,28 @@ def evaluate_split(
 
 def lookup_p_black(table: CubeTable, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     return np.asarray(table[cube_index(rgb)], dtype=np.float32)
+
+
+def headline(evaluation: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "accuracy": evaluation["accuracy"],
+        "errors": evaluation["errors"],
+        "boundary_accuracy": evaluation["boundary_band"]["accuracy"],
+        "ece": evaluation["ece"],
+        "aa_share": evaluation["wcag"]["aa_share"],
+        "min_contrast": evaluation["wcag"]["min_contrast"],
+    }
+
+
+def sample_colours(table: CubeTable, count: int = 24, seed: int = 0) -> list[dict[str, Any]]:
+    """Real colours for the swatch grid: half anywhere in the cube, half near mid-grey."""
+    rng = np.random.default_rng(seed)
+    anywhere = rng.integers(0, CUBE_SIZE, count // 2)
+    near = rng.integers(100, 156, size=(count - count // 2, 3)).astype(np.uint8)
+    indices = np.concatenate([anywhere, cube_index(near)])
+    out = []
+    for index in indices:
+        rgb = [(int(index) >> 16) & 255, (int(index) >> 8) & 255, int(index) & 255]
+        p = float(table[index])
+        out.append({"rgb": rgb, "hex": "#{:02x}{:02x}{:02x}".format(*rgb), "p_black": p, "predicted": "black" if p > 0.5 else "white"})
+    return out

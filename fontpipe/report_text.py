@@ -80,3 +80,33 @@ def training_markdown(metadata: dict[str, Any]) -> str:
             if m[s].get("loss") is not None
         )
     )
+
+
+def evaluation_summary_table(metrics: dict[str, Any]) -> Table:
+    table = Table(title=f"model {metrics['version']} against the {metrics['rule']} rule, all 16,777,216 colours")
+    for column in ("model", "accuracy", "errors", "boundary band", "ECE", "AA share"):
+        table.add_column(column, justify="right")
+    rows = [("this model", metrics["headline"])]
+    rows += [(name.replace("_", " "), b["headline"]) for name, b in metrics["baselines"].items() if name != "rule"]
+    for name, h in rows:
+        table.add_row(name, f"{h['accuracy']:.5%}", f"{h['errors']:,}", f"{h['boundary_accuracy']:.4%}", f"{h['ece']:.5f}", f"{h['aa_share']:.2%}")
+    return table
+
+
+def evaluation_markdown(metrics: dict[str, Any]) -> str:
+    h = metrics["headline"]
+    lines = [
+        f"# Evaluation of `{metrics['version']}` ({metrics['rule']} rule)",
+        "",
+        f"- cube accuracy **{h['accuracy']:.5%}**, errors **{h['errors']:,}** of 16,777,216",
+        f"- boundary-band accuracy {h['boundary_accuracy']:.4%}, ECE {h['ece']:.5f}",
+        f"- WCAG AA share {h['aa_share']:.2%}, minimum contrast {h['min_contrast']:.2f}:1",
+    ]
+    if "beats_original_recipe" in metrics:
+        recipe = metrics["baselines"]["original_recipe"]["headline"]
+        word = "beats" if metrics["beats_original_recipe"] else "does not beat"
+        lines.append(f"- {word} the original recipe ({recipe['errors']:,} errors)")
+    if metrics.get("test_split"):
+        t = metrics["test_split"]
+        lines.append(f"- test split: {t['accuracy']:.5%} on {t['rows']:,} rows ({t['errors']:,} errors)")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import json
+
+from fontpipe.generate import GenerateConfig
+from fontpipe.inputs import InputConfig
+from fontpipe.store import write_dataset
+from fontpipe.train import OriginalRecipe, TrainConfig, train_model
+
+
+def test_evaluate_flow_writes_report_and_artifacts(prefect_harness, tmp_path):
+    from prefect.artifacts import Artifact
+
+    from flows.evaluate import evaluate_model
+
+    dataset, _ = write_dataset(GenerateConfig(rows=5_000, seed=1), tmp_path / "ds")
+    result = train_model(dataset, TrainConfig(epochs=1, inputs=InputConfig(batch_size=128), device="cpu"), tmp_path / "models")
+    report = tmp_path / "reports" / "report.html"
+    assessed = evaluate_model(model=str(result.path), report=str(report), recipe=OriginalRecipe(rows=1_000, steps=20))
+    assert report.exists()
+    metrics = json.loads((report.parent / "metrics.json").read_text())
+    assert metrics["version"] == result.version == assessed["metrics"]["version"]
+    assert "Evaluation of" in str(Artifact.get("evaluation-summary").data)
+    assert "|m| < 1.5" in str(Artifact.get("evaluation-bands").data)

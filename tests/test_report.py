@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fontpipe.assess import assess_version, write_report
+from fontpipe.cli import app
+from fontpipe.generate import GenerateConfig
+from fontpipe.inputs import InputConfig
+from fontpipe.store import write_dataset
+from fontpipe.train import OriginalRecipe, TrainConfig, train_model
+
+TINY_RECIPE = OriginalRecipe(rows=2_000, steps=60)
+SECTIONS = {"headline", "bands", "calibration", "decision-maps", "grey-ramp", "swatches", "rules", "test-split", "metadata"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    dataset, _ = write_dataset(GenerateConfig(rows=30_000, sampling="boundary", seed=9), root / "ds")
+    result = train_model(dataset, TrainConfig(epochs=2, inputs=InputConfig(batch_size=256), device="cpu"), root / "models")
+    return dataset, result
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: set[str] = set()
+        self.images: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "section":
+            self.sections.add(attributes.get("id", ""))
+        if tag == "img":
+            self.images.append(attributes.get("src", ""))
+
+
+@pytest.fixture(scope="module")
+def report(trained, tmp_path_factory):
+    dataset, result = trained
+    assessment = assess_version(result.path, dataset_path=dataset.path, recipe=TINY_RECIPE)
+    target = tmp_path_factory.mktemp("report") / "out" / "report.html"
+    write_report(assessment, target)
+    return assessment, target
+
+
+def test_report_has_every_section_and_embedded_png_images(report):
+    assessment, target = report
+    html = target.read_text()
+    parser = _Collector()
+    parser.feed(html)
+    assert SECTIONS <= parser.sections
+    assert len(parser.images) == 4
+    for src in parser.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "http://" not in html and "https://" not in html  # opens offline: no CDN, no remote assets
+    assert assessment.version in html and "original recipe" in html
+
+
+def test_metrics_json_beside_the_report(report):
+    assessment, target = report
+    metrics = json.loads((target.parent / "metrics.json").read_text())
+    assert metrics["version"] == assessment.version
+    assert metrics["headline"]["errors"] == metrics["cube"]["errors"]
+    assert set(metrics["baselines"]) == {"rule", "original_recipe"}
+    assert metrics["baselines"]["rule"]["headline"]["errors"] == 0
+    assert metrics["test_split"]["rows"] == 3_000
+    assert isinstance(metrics["beats_original_recipe"], bool)
+    assert (assessment.version_path / "cube.npy").exists()  # saved with the version for scoring
+
+
+def test_rule_override(trained):
+    _, result = trained
+    assessment = assess_version(result.path, rule_name="yiq", recipe=None)
+    assert assessment.metrics["rule"] == "yiq"
+    assert assessment.metrics["cube"]["rule_agreement"]["yiq"] == assessment.metrics["headline"]["accuracy"]
+
+
+def test_cli_evaluate_and_its_errors(trained, tmp_path):
+    _, result = trained
+    runner = CliRunner()
+    out = tmp_path / "r" / "report.html"
+    ok = runner.invoke(app, ["evaluate", "--model", str(result.path), "--report", str(out), "--no-baseline"])
+    assert ok.exit_code == 0, ok.output
+    assert out.exists() and (out.parent / "metrics.json").exists()
+    for args, message in [
+        (["--model", str(tmp_path / "missing")], "not found"),
+        (["--model", str(result.path), "--rule", "nope"], "unknown rule"),
+        (["--model", str(result.path), "--report", "/proc/nope/report.html"], "cannot write"),
+        (["--model", str(result.path), "--report", str(tmp_path)], "is a directory"),
+    ]:
+        failed = runner.invoke(app, ["evaluate", *args])
+        assert failed.exit_code == 2, failed.output
+        assert message in failed.output
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+CHECK_IMAGES = """
+<script>
+window.addEventListener("load", () => {
+  const broken = [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length;
+  document.body.setAttribute("data-images", document.images.length + ":" + broken);
+});
+</script>
+"""
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium_without_broken_images(report, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium installed (.ci/run installs it)")
+    _, target = report
+    probe = tmp_path / "probe.html"
+    probe.write_text(target.read_text().replace("</body>", CHECK_IMAGES + "</body>"))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom"]
+    done = subprocess.run([browser, *flags, probe.as_uri()], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert 'data-images="4:0"' in done.stdout  # four images, none broken
+    screenshot = tmp_path / "shot.png"
+    subprocess.run([browser, *flags[:-1], "--window-size=1200,3000", f"--screenshot={screenshot}", Path(target).as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    assert screenshot.stat().st_size > 20_000  # a real rendering, not a blank page
