@@ -110,3 +110,22 @@ def evaluation_markdown(metrics: dict[str, Any]) -> str:
         t = metrics["test_split"]
         lines.append(f"- test split: {t['accuracy']:.5%} on {t['rows']:,} rows ({t['errors']:,} errors)")
     return "\n".join(lines) + "\n"
+
+
+def score_summary_table(summary: Any) -> Table:
+    table = Table(title=f"scored with model {summary.model_version}", show_header=False)
+    table.add_column("", justify="left")
+    table.add_column("", justify="right")
+    rows = [
+        ("rows read", f"{summary.read:,}"),
+        ("rows scored", f"{summary.scored:,}"),
+        ("rows rejected", f"{summary.rejected:,}"),
+        ("black text / white text", f"{summary.black_share:.2%} / {1 - summary.black_share:.2%}"),
+        ("WCAG AA (>= 4.5:1)", f"{summary.aa_share:.2%}"),
+        ("rows/s", f"{summary.rows_per_second:,.0f}"),
+        ("parts (reused)", f"{summary.parts} ({summary.parts_reused})"),
+        ("output", summary.output),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
