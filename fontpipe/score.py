@@ -161,12 +161,21 @@ def check_output(files: list[Path], out: Path) -> None:
 
 
 def csv_header(path: Path) -> list[str]:
+    """Column names from the first line alone, so a bad row further down cannot hide the header."""
+    import csv
+    import io
+
     try:
-        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False), convert_options=_csv_convert_all_strings(None))
-        names = reader.schema.names
-        reader.close()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FontpipeError(f"{path}: unreadable CSV ({exc})") from None
+        with path.open("rb") as handle:
+            first = handle.readline()
+        names = next(csv.reader(io.StringIO(first.decode("utf-8-sig"))), [])
+    except UnicodeDecodeError:
+        raise FontpipeError(f"{path}: the header line is not UTF-8") from None
+    except OSError as exc:
+        raise FontpipeError(f"{path}: unreadable CSV ({exc.strerror})") from None
+    names = [n.strip() for n in names]
+    if not names or not any(names):
+        raise FontpipeError(f"{path}: no header line; the first line must name the columns")
     return names
 
 

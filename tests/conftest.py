@@ -27,3 +27,19 @@ def data_root(tmp_path, monkeypatch):
     root = tmp_path / "data"
     monkeypatch.setenv("FONTPIPE_DATA", str(root))
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_version(tmp_path_factory):
+    """A really trained (briefly) model version with its cube table, shared by scoring tests."""
+    from fontpipe.assess import ensure_cube_table
+    from fontpipe.generate import GenerateConfig
+    from fontpipe.inputs import InputConfig
+    from fontpipe.store import write_dataset
+    from fontpipe.train import TrainConfig, train_model
+
+    root = tmp_path_factory.mktemp("tiny-model")
+    dataset, _ = write_dataset(GenerateConfig(rows=40_000, sampling="boundary", seed=5), root / "ds")
+    result = train_model(dataset, TrainConfig(epochs=2, inputs=InputConfig(batch_size=256), device="cpu"), root / "models")
+    ensure_cube_table(result.path)
+    return result.path
