@@ -44,6 +44,7 @@ def generate_dataset(
     out: str | None = None,
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
     boundary_share: float = 0.5,
+    boundary_width: float | None = None,
     rows_per_file: int = 1_000_000,
     force: bool = False,
 ) -> dict[str, Any]:
@@ -55,6 +56,7 @@ def generate_dataset(
         seed=seed,
         split_fractions=split_fractions,
         boundary_share=boundary_share,
+        boundary_width=boundary_width,
         rows_per_file=rows_per_file,
     )
     target = out or str(Settings.from_env().datasets_dir / default_dataset_name(config))

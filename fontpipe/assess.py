@@ -19,6 +19,7 @@ from fontpipe.atomic import staging_path, write_json_atomic, write_text_atomic
 from fontpipe.cube import CUBE_FILE, CubeTable, compute_cube_table, load_cube_table, save_cube_table
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluate import evaluate_cube, evaluate_split, headline, lookup_p_black, rule_cube_table, sample_colours
+from fontpipe.registry import write_evaluation
 from fontpipe.rules import Rule, get_rule
 from fontpipe.train import OriginalRecipe, load_model_version, train_original_recipe
 
@@ -69,6 +70,8 @@ def assess_version(
     say("metrics over the cube")
     evaluation = evaluate_cube(table, rule)
     timings["evaluate_s"] = time.perf_counter() - started
+    if rule.name == metadata.get("rule"):
+        write_evaluation(version_path, headline(evaluation), rule.name)
 
     say("the rule as a reference")
     baselines = {"rule": evaluate_cube(rule_cube_table(rule), rule)}
@@ -118,6 +121,15 @@ def assess_test_split(dataset_path: Path, table: CubeTable, model: Any, rule: Ru
     else:
         p_black = lookup_p_black(table, rgb.astype(np.uint8))
     return {"dataset": str(dataset.path), "fingerprint": dataset.fingerprint, **evaluate_split(p_black, rgb, rule)}
+
+
+def cube_headline(version_path: Path, rule_name: str) -> dict[str, Any]:
+    """A version's headline metrics against a rule, from its cube table (computed if missing)."""
+    from fontpipe.registry import verify_version
+
+    verify_version(version_path)  # never compare against (or keep) a tampered champion silently
+    evaluation = evaluate_cube(ensure_cube_table(version_path), get_rule(rule_name))
+    return headline(evaluation)
 
 
 def check_report_target(report: Path) -> Path:

@@ -12,11 +12,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from collections.abc import Callable
+
 from filelock import FileLock
 
 from fontpipe.atomic import write_json_atomic
 from fontpipe.errors import FontpipeError
-from fontpipe.train import METADATA_FILE, MODEL_FILE, load_model_version, sha256_file
+from fontpipe.promotion import Decision, PromotionPolicy, decide_promotion
+from fontpipe.train import METADATA_FILE, MODEL_FILE, sha256_file
 
 CHAMPION_FILE = "champion"
 PROMOTIONS_FILE = "promotions.jsonl"
@@ -127,7 +130,58 @@ def rollback(models_dir: Path) -> dict[str, Any]:
         raise FontpipeError(f"{current} has no previous champion to roll back to")
 
 
-def load_champion_or(reference: str, models_dir: Path) -> tuple[Any, dict[str, Any], Path]:
-    path = resolve_model(reference, models_dir)
-    model, metadata = load_model_version(path)
-    return model, metadata, path
+def promote_if_better(
+    models_dir: Path,
+    challenger: str,
+    challenger_headline: dict[str, Any],
+    champion_headline: Callable[[str], dict[str, Any]],
+    policy: PromotionPolicy,
+) -> tuple[Decision, str | None]:
+    """Compare and promote as one step under the registry lock; returns (decision, champion before).
+
+    `champion_headline(version)` evaluates a champion on the challenger's terms. It is called
+    inside the lock, so a champion promoted by a concurrent run meanwhile is the one compared.
+    """
+    with registry_lock(models_dir):
+        current = champion(models_dir)
+        decision = decide_promotion(challenger_headline, None if current is None else champion_headline(current), policy)
+        if decision.promote:
+            set_champion(models_dir, challenger, decision.reason, metrics=challenger_headline)
+        return decision, current
+
+
+def version_summaries(models_dir: Path) -> list[dict[str, Any]]:
+    """One row per version for `fontpipe models list`: newest first, champion marked."""
+    current = champion(models_dir)
+    rows = []
+    for version in reversed(list_versions(models_dir)):
+        meta = read_metadata(models_dir, version)
+        evaluation = read_evaluation(models_dir / version)
+        rows.append({
+            "version": version,
+            "champion": version == current,
+            "created": meta.get("created"),
+            "rule": meta.get("rule"),
+            "test_accuracy": meta.get("metrics", {}).get("test", {}).get("accuracy"),
+            "cube_errors": None if evaluation is None else evaluation["errors"],
+            "boundary_accuracy": None if evaluation is None else evaluation["boundary_accuracy"],
+            "epochs": meta.get("epochs_run"),
+        })
+    return rows
+
+
+EVALUATION_FILE = "evaluation.json"
+
+
+def read_evaluation(version_path: Path) -> dict[str, Any] | None:
+    path = version_path / EVALUATION_FILE
+    if not path.exists():
+        return None
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def write_evaluation(version_path: Path, headline: dict[str, Any], rule: str) -> None:
+    write_json_atomic(version_path / EVALUATION_FILE, {"rule": rule, **headline})

@@ -129,3 +129,22 @@ def score_summary_table(summary: Any) -> Table:
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def retrain_summary_table(outcome: dict[str, Any]) -> Table:
+    h = outcome["challenger_metrics"]
+    verdict = "[green]promoted" if outcome["promoted"] else "[yellow]not promoted"
+    table = Table(title="retrain", show_header=False)
+    table.add_column("", justify="left")
+    table.add_column("", justify="left")
+    rows = [
+        ("challenger", f"{outcome['challenger']} {verdict}[/] ({outcome['reason']})"),
+        ("champion", str(outcome["champion"])),
+        ("cube errors", f"{h['errors']:,} of 16,777,216 (accuracy {h['accuracy']:.6%})"),
+        ("boundary-band accuracy", f"{h['boundary_accuracy']:.4%}"),
+        ("ECE / WCAG AA share", f"{h['ece']:.5f} / {h['aa_share']:.2%}"),
+        ("report", outcome["report"]),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table

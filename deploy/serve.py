@@ -1,0 +1,26 @@
+"""Serve fontpipe's deployments from one long-running process (no work pool or worker needed).
+
+    export PREFECT_API_URL=http://127.0.0.1:4200/api   # a running `prefect server start`
+    python deploy/serve.py [--cron "0 6 * * 1"] [--parameters '{"baseline": false}']
+
+Same as `fontpipe serve`. Cron schedules only fire against a real Prefect server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from flows.deployments import serve_deployments
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cron", help="retrain schedule (default: FONTPIPE_RETRAIN_CRON or Mondays 06:00)")
+    parser.add_argument("--parameters", help="JSON parameters for the retrain deployment", default="{}")
+    args = parser.parse_args()
+    serve_deployments(args.cron, json.loads(args.parameters))
+
+
+if __name__ == "__main__":
+    main()

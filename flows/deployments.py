@@ -1,0 +1,29 @@
+"""The deployments of fontpipe's flows, for `prefect.serve` (one long-running process)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flows.evaluate import evaluate_model
+from flows.retrain import retrain
+from flows.score import score_palettes_flow
+
+# Mondays at 06:00; FONTPIPE_RETRAIN_CRON overrides it without touching code.
+DEFAULT_RETRAIN_CRON = "0 6 * * 1"
+
+
+def build_deployments(retrain_cron: str | None = None, retrain_parameters: dict[str, Any] | None = None) -> list[Any]:
+    cron = retrain_cron or os.environ.get("FONTPIPE_RETRAIN_CRON", DEFAULT_RETRAIN_CRON)
+    return [
+        retrain.to_deployment(name="retrain", cron=cron, parameters=retrain_parameters or {}, tags=["fontpipe"],
+                              description="Weekly: generate, train a challenger, evaluate, promote if better."),
+        score_palettes_flow.to_deployment(name="score-palettes", tags=["fontpipe"], description="On demand: score palette files (inputs, out, model)."),
+        evaluate_model.to_deployment(name="evaluate", tags=["fontpipe"], description="On demand: evaluate a model and write its report."),
+    ]
+
+
+def serve_deployments(retrain_cron: str | None = None, retrain_parameters: dict[str, Any] | None = None) -> None:
+    from prefect import serve
+
+    serve(*build_deployments(retrain_cron, retrain_parameters))

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from fontpipe.cli import app
+from fontpipe.errors import FontpipeError
+from fontpipe.registry import (
+    champion,
+    list_versions,
+    promote,
+    promotion_history,
+    resolve_model,
+    rollback,
+)
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def registry(tiny_version, tmp_path):
+    """Three copies of a real version under distinct names."""
+    models = tmp_path / "models"
+    models.mkdir()
+    names = []
+    for i in range(3):
+        name = f"2026010{i + 1}-000000-00000{i}"
+        shutil.copytree(tiny_version, models / name)
+        meta = json.loads((models / name / "metadata.json").read_text())
+        meta["version"] = name
+        (models / name / "metadata.json").write_text(json.dumps(meta))
+        names.append(name)
+    return models, names
+
+
+def test_promote_rollback_and_history(registry):
+    models, (a, b, c) = registry
+    assert champion(models) is None
+    with pytest.raises(FontpipeError, match="no champion"):
+        resolve_model("champion", models)
+    promote(models, a)
+    promote(models, b)
+    promote(models, c)
+    assert champion(models) == c and resolve_model("champion", models) == models / c
+    rollback(models)
+    assert champion(models) == b
+    history = promotion_history(models)
+    assert [(h["from"], h["to"]) for h in history] == [(None, a), (a, b), (b, c), (c, b)]
+    assert all(h["at"] and h["reason"] for h in history)
+    assert list_versions(models) == [a, b, c]
+
+
+def test_promoting_a_tampered_or_missing_model_leaves_the_champion(registry):
+    models, (a, b, _) = registry
+    promote(models, a)
+    pointer = (models / "champion").read_bytes()
+    with (models / b / "model.keras").open("ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(FontpipeError, match="checksum mismatch"):
+        promote(models, b)
+    with pytest.raises(FontpipeError, match="does not exist"):
+        promote(models, "20990101-000000-ffffff")
+    assert (models / "champion").read_bytes() == pointer
+    assert len(promotion_history(models)) == 1
+
+
+def _promote_many(models, version, rounds):
+    from fontpipe.registry import promote as promote_version
+
+    for _ in range(rounds):
+        try:
+            promote_version(models, version)
+        except FontpipeError:
+            pass  # already the champion
+
+
+def test_concurrent_promotions_keep_the_registry_consistent(registry):
+    models, (a, b, _) = registry
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_promote_many, args=(models, v, 15)) for v in (a, b)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    history = promotion_history(models)
+    assert history, "somebody was promoted"
+    # An unbroken chain: each promotion starts from the champion the previous one left.
+    for before, after in zip(history, history[1:], strict=False):
+        assert after["from"] == before["to"]
+    assert champion(models) == history[-1]["to"]
+    assert json.loads((models / "champion").read_text())["version"] in (a, b)
+
+
+def test_models_cli(registry):
+    models, (a, b, _) = registry
+    assert runner.invoke(app, ["models", "promote", a, "--models-dir", str(models)]).exit_code == 0
+    assert runner.invoke(app, ["models", "promote", b, "--models-dir", str(models)]).exit_code == 0
+    listed = runner.invoke(app, ["models", "list", "--models-dir", str(models)])
+    assert listed.exit_code == 0 and "★" in listed.output
+    shown = runner.invoke(app, ["models", "show", "champion", "--models-dir", str(models)])
+    assert shown.exit_code == 0 and b in shown.output and '"is_champion": true' in shown.output
+    back = runner.invoke(app, ["models", "rollback", "--models-dir", str(models)])
+    assert back.exit_code == 0 and champion(models) == a
+    missing = runner.invoke(app, ["models", "promote", "nope", "--models-dir", str(models)])
+    assert missing.exit_code == 2 and "not found" in missing.output
+    assert champion(models) == a
