@@ -7,7 +7,6 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-
 from fontpipe.assess import assess_version, check_report_target, write_report
 from fontpipe.registry import resolve_model
 from fontpipe.report_text import evaluation_markdown

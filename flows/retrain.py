@@ -8,7 +8,6 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-
 from flows.evaluate import assess_model_task
 from flows.generate import generate_dataset
 from flows.train import train_model_task

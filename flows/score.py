@@ -7,9 +7,16 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
-
 from fontpipe.registry import resolve_model
-from fontpipe.score import PartResult, ScoreConfig, ScoreSummary, assemble, finished_parts, prepare_job, run_part
+from fontpipe.score import (
+    PartResult,
+    ScoreConfig,
+    ScoreSummary,
+    assemble,
+    finished_parts,
+    prepare_job,
+    run_part,
+)
 from fontpipe.settings import Settings
 
 
