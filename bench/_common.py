@@ -27,9 +27,14 @@ def peak_rss_mb() -> float:
 
 def run_case(script: str, case: str, *args: str) -> dict[str, Any]:
     """Run `script --case CASE ARGS` in a child process; it prints one JSON line last."""
-    done = subprocess.run([sys.executable, script, "--case", case, *args], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, script, "--case", case, *args], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
-        return {"case": case, "error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
+        return {
+            "case": case,
+            "error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed",
+        }
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

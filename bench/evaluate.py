@@ -16,16 +16,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import peak_rss_mb, print_table  # noqa: E402
+import numpy as np
+from _common import peak_rss_mb, print_table
 
-import numpy as np  # noqa: E402
-
-from fontpipe.cube import compute_cube_table  # noqa: E402
-from fontpipe.evaluate import evaluate_cube  # noqa: E402
-from fontpipe.generate import GenerateConfig  # noqa: E402
-from fontpipe.rules import RULES  # noqa: E402
-from fontpipe.store import write_dataset  # noqa: E402
-from fontpipe.train import TrainConfig, load_model_version, train_model  # noqa: E402
+from fontpipe.cube import compute_cube_table
+from fontpipe.evaluate import evaluate_cube
+from fontpipe.generate import GenerateConfig
+from fontpipe.rules import RULES
+from fontpipe.store import write_dataset
+from fontpipe.train import TrainConfig, load_model_version, train_model
 
 
 def naive(model) -> tuple[float, int]:
@@ -44,7 +43,9 @@ def naive(model) -> tuple[float, int]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fontpipe-bench-") as tmp:
-        dataset, _ = write_dataset(GenerateConfig(rows=200_000, sampling="boundary"), Path(tmp) / "ds")
+        dataset, _ = write_dataset(
+            GenerateConfig(rows=200_000, sampling="boundary"), Path(tmp) / "ds"
+        )
         result = train_model(dataset, TrainConfig(epochs=1), Path(tmp) / "models")
         model, _ = load_model_version(result.path)
         rss_before = peak_rss_mb()
@@ -57,10 +58,25 @@ def main() -> None:
         naive_s, naive_errors = naive(model)
         rows = [
             {"way": "fontpipe: cube table", "seconds": table_s},
-            {"way": "fontpipe: table + all metrics", "seconds": total_s, "errors": evaluation["errors"], "peak RSS MB": rss_fontpipe, "RSS before MB": rss_before},
-            {"way": "naive: predict(whole cube) + numpy", "seconds": naive_s, "errors": naive_errors, "peak RSS MB": peak_rss_mb()},
+            {
+                "way": "fontpipe: table + all metrics",
+                "seconds": total_s,
+                "errors": evaluation["errors"],
+                "peak RSS MB": rss_fontpipe,
+                "RSS before MB": rss_before,
+            },
+            {
+                "way": "naive: predict(whole cube) + numpy",
+                "seconds": naive_s,
+                "errors": naive_errors,
+                "peak RSS MB": peak_rss_mb(),
+            },
         ]
-        print_table("evaluation over all 16,777,216 colours (same run)", rows, ["way", "seconds", "errors", "peak RSS MB", "RSS before MB"])
+        print_table(
+            "evaluation over all 16,777,216 colours (same run)",
+            rows,
+            ["way", "seconds", "errors", "peak RSS MB", "RSS before MB"],
+        )
         print(f"speed-up: {naive_s / total_s:.1f}x")
 
 

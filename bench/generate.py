@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, peak_rss_mb, print_table, run_case  # noqa: E402
+from _common import emit, peak_rss_mb, print_table, run_case
 
 
 def fontpipe_case(rows: int, out: Path) -> dict[str, object]:
@@ -37,7 +37,9 @@ def baseline_case(rows: int, out: Path) -> dict[str, object]:
     rgb = rng.integers(0, 256, size=(rows, 3), dtype=np.uint8)
     label = (rgb.astype(np.int16).sum(axis=1) >= 383).astype(np.int8)
     split = rng.choice(np.array(["train", "val", "test"]), size=rows, p=[0.8, 0.1, 0.1])
-    frame = pd.DataFrame({"r": rgb[:, 0], "g": rgb[:, 1], "b": rgb[:, 2], "label": label, "split": split})
+    frame = pd.DataFrame(
+        {"r": rgb[:, 0], "g": rgb[:, 1], "b": rgb[:, 2], "label": label, "split": split}
+    )
     out.mkdir(parents=True)
     frame.to_parquet(out / "data.parquet")
     return {"seconds": time.perf_counter() - started}
@@ -65,7 +67,11 @@ def main() -> None:
             if "seconds" in result:
                 result["M rows/s"] = rows / result["seconds"] / 1e6
             results.append(result)
-    print_table("generate (same run, same machine)", results, ["case", "rows", "seconds", "M rows/s", "peak_rss_mb", "error"])
+    print_table(
+        "generate (same run, same machine)",
+        results,
+        ["case", "rows", "seconds", "M rows/s", "peak_rss_mb", "error"],
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, peak_rss_mb, print_table, run_case  # noqa: E402
+from _common import emit, peak_rss_mb, print_table, run_case
 
 
 def make_inputs(work: Path, sizes: list[int], csv_rows: int) -> dict[str, Path]:
@@ -35,18 +35,39 @@ def make_inputs(work: Path, sizes: list[int], csv_rows: int) -> dict[str, Path]:
     rng = np.random.default_rng(0)
     for rows in sizes:
         path = work / f"palette-{rows}.parquet"
-        with pq.ParquetWriter(path, pa.schema([("id", pa.int64()), ("r", pa.uint8()), ("g", pa.uint8()), ("b", pa.uint8())])) as writer:
+        with pq.ParquetWriter(
+            path,
+            pa.schema(
+                [("id", pa.int64()), ("r", pa.uint8()), ("g", pa.uint8()), ("b", pa.uint8())]
+            ),
+        ) as writer:
             for start in range(0, rows, 1_000_000):
                 n = min(1_000_000, rows - start)
                 rgb = rng.integers(0, 256, (n, 3), dtype=np.uint8)
-                writer.write_table(pa.table({"id": np.arange(start, start + n), "r": rgb[:, 0], "g": rgb[:, 1], "b": rgb[:, 2]}))
+                writer.write_table(
+                    pa.table(
+                        {
+                            "id": np.arange(start, start + n),
+                            "r": rgb[:, 0],
+                            "g": rgb[:, 1],
+                            "b": rgb[:, 2],
+                        }
+                    )
+                )
         files[f"parquet-{rows}"] = path
     path = work / f"palette-{csv_rows}.csv"
     with pacsv.CSVWriter(path, pa.schema([("id", pa.int64()), ("color", pa.string())])) as writer:
         for start in range(0, csv_rows, 1_000_000):
             n = min(1_000_000, csv_rows - start)
             value = rng.integers(0, 1 << 24, n)
-            writer.write_table(pa.table({"id": np.arange(start, start + n), "color": np.char.add("#", np.char.mod("%06x", value))}))
+            writer.write_table(
+                pa.table(
+                    {
+                        "id": np.arange(start, start + n),
+                        "color": np.char.add("#", np.char.mod("%06x", value)),
+                    }
+                )
+            )
     files[f"csv-{csv_rows}"] = path
     return files
 
@@ -99,7 +120,9 @@ def case_naive(path: Path, out: Path, model_path: Path) -> None:
     else:
         frame = pd.read_csv(path)
         hexes = frame["color"].str.lstrip("#")
-        rgb = pd.DataFrame({c: hexes.str[i : i + 2].apply(int, base=16) for c, i in (("r", 0), ("g", 2), ("b", 4))}).to_numpy("float32")
+        rgb = pd.DataFrame(
+            {c: hexes.str[i : i + 2].apply(int, base=16) for c, i in (("r", 0), ("g", 2), ("b", 4))}
+        ).to_numpy("float32")
     logits = model.predict(rgb, batch_size=8192, verbose=0)
     frame["p_black"] = keras.ops.convert_to_numpy(keras.ops.softmax(logits))[:, 1]
     frame["text_color"] = (frame["p_black"] > 0.5).map({True: "black", False: "white"})
@@ -128,7 +151,14 @@ def main() -> None:
         CASES[args.case](path, out, Path(args.model))
         seconds = time.perf_counter() - started
         out.unlink(missing_ok=True)
-        emit({"case": args.case, "seconds": seconds, "rows/s": args.rows / seconds, "peak RSS MB": peak_rss_mb()})
+        emit(
+            {
+                "case": args.case,
+                "seconds": seconds,
+                "rows/s": args.rows / seconds,
+                "peak RSS MB": peak_rss_mb(),
+            }
+        )
         return
     with tempfile.TemporaryDirectory(prefix="fontpipe-bench-") as tmp:
         work = Path(tmp)
@@ -140,14 +170,33 @@ def main() -> None:
         for name, path in inputs.items():
             measured = {}
             for case in ("floor", "fontpipe", "naive"):
-                result = run_case(__file__, case, "--input", str(path), "--model", str(model), "--rows", str(rows_of[name]))
+                result = run_case(
+                    __file__,
+                    case,
+                    "--input",
+                    str(path),
+                    "--model",
+                    str(model),
+                    "--rows",
+                    str(rows_of[name]),
+                )
                 measured[case] = result
                 results.append({"input": name, **result})
             if "rows/s" in measured["fontpipe"]:
                 for case in ("floor", "naive"):
                     if "rows/s" in measured[case]:
-                        results.append({"input": name, "case": f"fontpipe / {case}", "ratio": measured["fontpipe"]["rows/s"] / measured[case]["rows/s"]})
-        print_table("scoring (same run, same machine)", results, ["input", "case", "seconds", "rows/s", "peak RSS MB", "ratio", "error"])
+                        results.append(
+                            {
+                                "input": name,
+                                "case": f"fontpipe / {case}",
+                                "ratio": measured["fontpipe"]["rows/s"] / measured[case]["rows/s"],
+                            }
+                        )
+        print_table(
+            "scoring (same run, same machine)",
+            results,
+            ["input", "case", "seconds", "rows/s", "peak RSS MB", "ratio", "error"],
+        )
 
 
 if __name__ == "__main__":

@@ -19,15 +19,21 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table  # noqa: E402
+from _common import print_table
 
-from fontpipe.cube import compute_cube_table  # noqa: E402
-from fontpipe.evaluate import evaluate_cube  # noqa: E402
-from fontpipe.generate import GenerateConfig  # noqa: E402
-from fontpipe.quiet import import_tensorflow  # noqa: E402
-from fontpipe.rules import RULES  # noqa: E402
-from fontpipe.store import write_dataset  # noqa: E402
-from fontpipe.train import OriginalRecipe, TrainConfig, load_model_version, train_model, train_original_recipe  # noqa: E402
+from fontpipe.cube import compute_cube_table
+from fontpipe.evaluate import evaluate_cube
+from fontpipe.generate import GenerateConfig
+from fontpipe.quiet import import_tensorflow
+from fontpipe.rules import RULES
+from fontpipe.store import write_dataset
+from fontpipe.train import (
+    OriginalRecipe,
+    TrainConfig,
+    load_model_version,
+    train_model,
+    train_original_recipe,
+)
 
 DEFAULT_DATASET = {"rows": 1_000_000, "sampling": "boundary"}
 
@@ -41,7 +47,15 @@ def bench_rule(rule: str, work: Path) -> list[dict[str, object]]:
     rows = []
     recipe_model, recipe_seconds = train_original_recipe(OriginalRecipe(rule=rule))
     errors, band = cube_errors(recipe_model, rule)
-    rows.append({"rule": rule, "model": "original recipe", "wall s": recipe_seconds, "cube errors": errors, "boundary-band acc": band})
+    rows.append(
+        {
+            "rule": rule,
+            "model": "original recipe",
+            "wall s": recipe_seconds,
+            "cube errors": errors,
+            "boundary-band acc": band,
+        }
+    )
 
     started = time.perf_counter()
     dataset, _ = write_dataset(GenerateConfig(rule=rule, **DEFAULT_DATASET), work / f"ds-{rule}")
@@ -49,8 +63,16 @@ def bench_rule(rule: str, work: Path) -> list[dict[str, object]]:
     seconds = time.perf_counter() - started  # generation + reading Parquet + training + saving
     model, _ = load_model_version(result.path)
     errors, band = cube_errors(model, rule)
-    rows.append({"rule": rule, "model": "fontpipe train (default)", "wall s": seconds, "cube errors": errors,
-                 "boundary-band acc": band, "x recipe time": seconds / recipe_seconds})
+    rows.append(
+        {
+            "rule": rule,
+            "model": "fontpipe train (default)",
+            "wall s": seconds,
+            "cube errors": errors,
+            "boundary-band acc": band,
+            "x recipe time": seconds / recipe_seconds,
+        }
+    )
     return rows
 
 
@@ -69,8 +91,22 @@ def bench_pipeline(work: Path) -> list[dict[str, object]]:
         return n / (time.perf_counter() - started)
 
     config = InputConfig(batch_size=512)
-    rows.append({"pipeline": "Parquet streaming (shuffled)", "rows/s": rate(make_dataset(dataset, "train", config, seed=0, training=True, in_memory=False))})
-    rows.append({"pipeline": "Parquet -> memory (shuffled)", "rows/s": rate(make_dataset(dataset, "train", config, seed=0, training=True, in_memory=True))})
+    rows.append(
+        {
+            "pipeline": "Parquet streaming (shuffled)",
+            "rows/s": rate(
+                make_dataset(dataset, "train", config, seed=0, training=True, in_memory=False)
+            ),
+        }
+    )
+    rows.append(
+        {
+            "pipeline": "Parquet -> memory (shuffled)",
+            "rows/s": rate(
+                make_dataset(dataset, "train", config, seed=0, training=True, in_memory=True)
+            ),
+        }
+    )
     rgb, label = read_split_arrays(dataset, "train")
     ceiling = tf.data.Dataset.from_tensor_slices((rgb, label)).batch(512).prefetch(tf.data.AUTOTUNE)
     rows.append({"pipeline": "from_tensor_slices ceiling (not shuffled)", "rows/s": rate(ceiling)})
@@ -86,9 +122,16 @@ def main() -> None:
         results = []
         for rule in args.rules.split(","):
             results += bench_rule(rule, work)
-            print_table("training vs the original recipe (same process, same CPU)", results,
-                        ["rule", "model", "wall s", "x recipe time", "cube errors", "boundary-band acc"])
-        print_table("input pipeline, train split of 5 M rows, batches of 512", bench_pipeline(work), ["pipeline", "rows/s"])
+            print_table(
+                "training vs the original recipe (same process, same CPU)",
+                results,
+                ["rule", "model", "wall s", "x recipe time", "cube errors", "boundary-band acc"],
+            )
+        print_table(
+            "input pipeline, train split of 5 M rows, batches of 512",
+            bench_pipeline(work),
+            ["pipeline", "rows/s"],
+        )
 
 
 if __name__ == "__main__":

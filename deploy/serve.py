@@ -15,9 +15,15 @@ from flows.deployments import serve_deployments
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cron", help="retrain schedule (default: FONTPIPE_RETRAIN_CRON or Mondays 06:00)")
-    parser.add_argument("--parameters", help="JSON parameters for the retrain deployment", default="{}")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--cron", help="retrain schedule (default: FONTPIPE_RETRAIN_CRON or Mondays 06:00)"
+    )
+    parser.add_argument(
+        "--parameters", help="JSON parameters for the retrain deployment", default="{}"
+    )
     args = parser.parse_args()
     serve_deployments(args.cron, json.loads(args.parameters))
 

@@ -13,23 +13,40 @@ from flows.score import score_palettes_flow
 DEFAULT_RETRAIN_CRON = "0 6 * * 1"
 
 
-def build_deployments(retrain_cron: str | None = None, retrain_parameters: dict[str, Any] | None = None) -> list[Any]:
+def build_deployments(
+    retrain_cron: str | None = None, retrain_parameters: dict[str, Any] | None = None
+) -> list[Any]:
     cron = retrain_cron or os.environ.get("FONTPIPE_RETRAIN_CRON", DEFAULT_RETRAIN_CRON)
     return [
         # enforce_parameter_schema: the server refuses a run whose parameter values have the wrong
         # type when it is created. An unknown parameter name is refused when the run starts
         # (Prefect's SignatureMismatchError names it), before any step runs.
-        retrain.to_deployment(name="retrain", cron=cron, parameters=retrain_parameters or {}, tags=["fontpipe"],
-                              enforce_parameter_schema=True,
-                              description="Weekly: generate, train a challenger, evaluate, promote if better."),
-        score_palettes_flow.to_deployment(name="score-palettes", tags=["fontpipe"], enforce_parameter_schema=True,
-                                          description="On demand: score palette files (inputs, out, model)."),
-        evaluate_model.to_deployment(name="evaluate", tags=["fontpipe"], enforce_parameter_schema=True,
-                                     description="On demand: evaluate a model and write its report."),
+        retrain.to_deployment(
+            name="retrain",
+            cron=cron,
+            parameters=retrain_parameters or {},
+            tags=["fontpipe"],
+            enforce_parameter_schema=True,
+            description="Weekly: generate, train a challenger, evaluate, promote if better.",
+        ),
+        score_palettes_flow.to_deployment(
+            name="score-palettes",
+            tags=["fontpipe"],
+            enforce_parameter_schema=True,
+            description="On demand: score palette files (inputs, out, model).",
+        ),
+        evaluate_model.to_deployment(
+            name="evaluate",
+            tags=["fontpipe"],
+            enforce_parameter_schema=True,
+            description="On demand: evaluate a model and write its report.",
+        ),
     ]
 
 
-def serve_deployments(retrain_cron: str | None = None, retrain_parameters: dict[str, Any] | None = None) -> None:
+def serve_deployments(
+    retrain_cron: str | None = None, retrain_parameters: dict[str, Any] | None = None
+) -> None:
     from prefect import serve
 
     serve(*build_deployments(retrain_cron, retrain_parameters))

@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
 from fontpipe.assess import assess_version, check_report_target, write_report
 from fontpipe.registry import resolve_model
 from fontpipe.report_text import evaluation_markdown
@@ -15,8 +16,19 @@ from fontpipe.train import OriginalRecipe
 
 
 @task(name="assess-model")
-def assess_model_task(version_path: str, rule: str | None, dataset: str | None, report: str, recipe: OriginalRecipe | None) -> dict[str, Any]:
-    assessment = assess_version(Path(version_path), rule_name=rule, dataset_path=Path(dataset) if dataset else None, recipe=recipe)
+def assess_model_task(
+    version_path: str,
+    rule: str | None,
+    dataset: str | None,
+    report: str,
+    recipe: OriginalRecipe | None,
+) -> dict[str, Any]:
+    assessment = assess_version(
+        Path(version_path),
+        rule_name=rule,
+        dataset_path=Path(dataset) if dataset else None,
+        recipe=recipe,
+    )
     metrics_path = write_report(assessment, Path(report))
     return {"metrics": assessment.metrics, "report": report, "metrics_path": str(metrics_path)}
 
@@ -24,9 +36,20 @@ def assess_model_task(version_path: str, rule: str | None, dataset: str | None, 
 @task(name="publish-evaluation")
 def publish_evaluation(assessed: dict[str, Any]) -> None:
     metrics = assessed["metrics"]
-    create_markdown_artifact(markdown=evaluation_markdown(metrics) + f"\nreport: `{assessed['report']}`\n", key="evaluation-summary")
-    create_table_artifact(table=metrics["cube"]["bands"], key="evaluation-bands", description="accuracy by distance to the boundary")
-    create_link_artifact(link=Path(assessed["report"]).resolve().as_uri(), link_text="HTML evaluation report", key="evaluation-report")
+    create_markdown_artifact(
+        markdown=evaluation_markdown(metrics) + f"\nreport: `{assessed['report']}`\n",
+        key="evaluation-summary",
+    )
+    create_table_artifact(
+        table=metrics["cube"]["bands"],
+        key="evaluation-bands",
+        description="accuracy by distance to the boundary",
+    )
+    create_link_artifact(
+        link=Path(assessed["report"]).resolve().as_uri(),
+        link_text="HTML evaluation report",
+        key="evaluation-report",
+    )
 
 
 @flow(name="evaluate_model", log_prints=True)
@@ -41,8 +64,16 @@ def evaluate_model(
 ) -> dict[str, Any]:
     settings = Settings.from_env()
     version_path = resolve_model(model, Path(models_dir) if models_dir else settings.models_dir)
-    target = check_report_target(Path(report) if report else settings.reports_dir / version_path.name / "report.html")
-    assessed = assess_model_task(str(version_path), rule, dataset, str(target), (recipe or OriginalRecipe()) if baseline else None)
+    target = check_report_target(
+        Path(report) if report else settings.reports_dir / version_path.name / "report.html"
+    )
+    assessed = assess_model_task(
+        str(version_path),
+        rule,
+        dataset,
+        str(target),
+        (recipe or OriginalRecipe()) if baseline else None,
+    )
     publish_evaluation(assessed)
     print(f"report written to {assessed['report']}")
     return assessed

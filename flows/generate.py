@@ -31,7 +31,9 @@ def write_dataset_task(config: GenerateConfig, out: str, force: bool = False) ->
 @task(name="publish-dataset-summary")
 def publish_dataset_summary(path: str) -> str:
     markdown = dataset_markdown(open_dataset(path))
-    create_markdown_artifact(markdown=markdown, key="dataset-summary", description="generated dataset")
+    create_markdown_artifact(
+        markdown=markdown, key="dataset-summary", description="generated dataset"
+    )
     return markdown
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
 from flows.evaluate import assess_model_task
 from flows.generate import generate_dataset
 from flows.train import train_model_task
@@ -23,9 +24,15 @@ DEFAULT_GENERATE = GenerateConfig(rows=1_000_000, sampling="boundary")
 
 
 @task(name="promote-if-better")
-def promote_task(models_dir: str, version: str, headline: dict[str, Any], rule: str, policy: PromotionPolicy) -> dict[str, Any]:
+def promote_task(
+    models_dir: str, version: str, headline: dict[str, Any], rule: str, policy: PromotionPolicy
+) -> dict[str, Any]:
     decision, previous = promote_if_better(
-        Path(models_dir), version, headline, lambda current: cube_headline(Path(models_dir) / current, rule), policy
+        Path(models_dir),
+        version,
+        headline,
+        lambda current: cube_headline(Path(models_dir) / current, rule),
+        policy,
     )
     return {"promoted": decision.promote, "reason": decision.reason, "previous_champion": previous}
 
@@ -44,8 +51,20 @@ def publish_retrain_summary(outcome: dict[str, Any]) -> None:
             f"- report: `{outcome['report']}`\n"
         ),
     )
-    create_table_artifact(key="retrain-metrics", table=[{"model": "challenger", **h}] + ([{"model": "champion before", **outcome["champion_metrics"]}] if outcome.get("champion_metrics") else []))
-    create_link_artifact(key="retrain-report", link=Path(outcome["report"]).resolve().as_uri(), link_text="evaluation report")
+    create_table_artifact(
+        key="retrain-metrics",
+        table=[{"model": "challenger", **h}]
+        + (
+            [{"model": "champion before", **outcome["champion_metrics"]}]
+            if outcome.get("champion_metrics")
+            else []
+        ),
+    )
+    create_link_artifact(
+        key="retrain-report",
+        link=Path(outcome["report"]).resolve().as_uri(),
+        link_text="evaluation report",
+    )
 
 
 @flow(name="retrain", log_prints=True)
@@ -58,14 +77,20 @@ def retrain(
 ) -> dict[str, Any]:
     settings = Settings.from_env()
     models_dir = settings.models_dir
-    dataset = generate_dataset(**generate.model_dump(), out=str(settings.datasets_dir / _dataset_name(generate)))
+    dataset = generate_dataset(
+        **generate.model_dump(), out=str(settings.datasets_dir / _dataset_name(generate))
+    )
     trained = train_model_task(dataset["path"], train, str(models_dir))
     version = trained["version"]
     report = settings.reports_dir / version / "report.html"
     previous = champion(models_dir)
     champion_before = cube_headline(models_dir / previous, generate.rule) if previous else None
-    assessed = assess_model_task(trained["path"], generate.rule, dataset["path"], str(report), recipe if baseline else None)
-    decision = promote_task(str(models_dir), version, assessed["metrics"]["headline"], generate.rule, policy)
+    assessed = assess_model_task(
+        trained["path"], generate.rule, dataset["path"], str(report), recipe if baseline else None
+    )
+    decision = promote_task(
+        str(models_dir), version, assessed["metrics"]["headline"], generate.rule, policy
+    )
     outcome = {
         "challenger": version,
         "promoted": decision["promoted"],
@@ -78,7 +103,9 @@ def retrain(
         "dataset": dataset["path"],
     }
     publish_retrain_summary(outcome)
-    print(f"challenger {version}: {'promoted' if decision['promoted'] else 'not promoted'} ({decision['reason']})")
+    print(
+        f"challenger {version}: {'promoted' if decision['promoted'] else 'not promoted'} ({decision['reason']})"
+    )
     return outcome
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
+
 from fontpipe.registry import resolve_model
 from fontpipe.score import (
     PartResult,
@@ -21,7 +22,15 @@ from fontpipe.settings import Settings
 
 
 @task(name="score-part", retries=2, retry_delay_seconds=2)
-def score_part_task(part: Any, version_path: str, names: list[str], spec: Any, config: ScoreConfig, parts_dir: str, out_format: str) -> PartResult:
+def score_part_task(
+    part: Any,
+    version_path: str,
+    names: list[str],
+    spec: Any,
+    config: ScoreConfig,
+    parts_dir: str,
+    out_format: str,
+) -> PartResult:
     # Only the version path travels with the task: each worker process memory-maps the cube
     # table once (fontpipe.score.cached_scorer) and reuses it for every part it scores.
     return run_part(part, version_path, names, spec, config, parts_dir, out_format)
@@ -35,21 +44,39 @@ def task_runner_for(dask_address: str | None) -> Any:
     from prefect_dask import DaskTaskRunner
 
     if dask_address == "local-cluster":
-        return DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True}
+        )
     return DaskTaskRunner(address=dask_address)
 
 
 @flow(name="score_palettes", log_prints=True)
-def score_palettes_flow(inputs: list[str], out: str, model: str = "champion", config: ScoreConfig | None = None, models_dir: str | None = None) -> ScoreSummary:
+def score_palettes_flow(
+    inputs: list[str],
+    out: str,
+    model: str = "champion",
+    config: ScoreConfig | None = None,
+    models_dir: str | None = None,
+) -> ScoreSummary:
     import time
 
     started = time.perf_counter()
     config = config or ScoreConfig()
-    version_path = resolve_model(model, Path(models_dir) if models_dir else Settings.from_env().models_dir)
+    version_path = resolve_model(
+        model, Path(models_dir) if models_dir else Settings.from_env().models_dir
+    )
     job = prepare_job(inputs, Path(out), version_path, config)
     done = finished_parts(job)
     futures = [
-        score_part_task.submit(part, str(job.version_path), job.names, job.spec, config, str(job.parts_dir), job.out_format)
+        score_part_task.submit(
+            part,
+            str(job.version_path),
+            job.names,
+            job.spec,
+            config,
+            str(job.parts_dir),
+            job.out_format,
+        )
         for part in job.parts
     ]
     results = [future.result() for future in futures]
@@ -66,10 +93,21 @@ def score_palettes_flow(inputs: list[str], out: str, model: str = "champion", co
     return summary
 
 
-def score_palettes(inputs: list[str], out: str, model: str = "champion", config: ScoreConfig | None = None, dask_address: str | None = None, models_dir: str | None = None) -> ScoreSummary:
+def score_palettes(
+    inputs: list[str],
+    out: str,
+    model: str = "champion",
+    config: ScoreConfig | None = None,
+    dask_address: str | None = None,
+    models_dir: str | None = None,
+) -> ScoreSummary:
     """Run the flow with the task runner that `dask_address` asks for."""
     runner = task_runner_for(dask_address)
-    target = score_palettes_flow.with_options(task_runner=runner) if runner is not None else score_palettes_flow
+    target = (
+        score_palettes_flow.with_options(task_runner=runner)
+        if runner is not None
+        else score_palettes_flow
+    )
     return target(inputs=inputs, out=out, model=model, config=config, models_dir=models_dir)
 
 

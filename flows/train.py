@@ -17,12 +17,19 @@ from fontpipe.train import TrainConfig, train_model
 @task(name="train-model")
 def train_model_task(dataset_path: str, config: TrainConfig, models_dir: str) -> dict[str, Any]:
     result = train_model(dataset_path, config, Path(models_dir))
-    return {"version": result.version, "path": str(result.path), "metadata": result.metadata, "history": result.history}
+    return {
+        "version": result.version,
+        "path": str(result.path),
+        "metadata": result.metadata,
+        "history": result.history,
+    }
 
 
 @task(name="publish-training-summary")
 def publish_training_summary(trained: dict[str, Any]) -> None:
-    create_markdown_artifact(markdown=training_markdown(trained["metadata"]), key="training-summary")
+    create_markdown_artifact(
+        markdown=training_markdown(trained["metadata"]), key="training-summary"
+    )
     create_table_artifact(
         table=[{k: round(v, 6) for k, v in row.items()} for row in trained["history"]],
         key="training-history",
@@ -42,7 +49,9 @@ def train_model_flow(
     settings = Settings.from_env()
     if dataset is None:
         dataset = generate_dataset(**(generate or {}))["path"]
-    trained = train_model_task(dataset, config or TrainConfig(), models_dir or str(settings.models_dir))
+    trained = train_model_task(
+        dataset, config or TrainConfig(), models_dir or str(settings.models_dir)
+    )
     publish_training_summary(trained)
     print(f"model version {trained['version']} saved to {trained['path']}")
     return str(trained["version"])

@@ -18,7 +18,14 @@ import numpy as np
 from fontpipe.atomic import staging_path, write_json_atomic, write_text_atomic
 from fontpipe.cube import CUBE_FILE, CubeTable, compute_cube_table, load_cube_table, save_cube_table
 from fontpipe.errors import FontpipeError
-from fontpipe.evaluate import evaluate_cube, evaluate_split, headline, lookup_p_black, rule_cube_table, sample_colours
+from fontpipe.evaluate import (
+    evaluate_cube,
+    evaluate_split,
+    headline,
+    lookup_p_black,
+    rule_cube_table,
+    sample_colours,
+)
 from fontpipe.registry import write_evaluation
 from fontpipe.rules import Rule, get_rule
 from fontpipe.train import OriginalRecipe, load_model_version, train_original_recipe
@@ -77,7 +84,9 @@ def assess_version(
     baselines = {"rule": evaluate_cube(rule_cube_table(rule), rule)}
     if recipe is not None:
         say("training the original recipe")
-        recipe_model, recipe_seconds = train_original_recipe(recipe.model_copy(update={"rule": rule.name}))
+        recipe_model, recipe_seconds = train_original_recipe(
+            recipe.model_copy(update={"rule": rule.name})
+        )
         baselines["original_recipe"] = evaluate_cube(compute_cube_table(recipe_model), rule)
         timings["original_recipe_train_s"] = recipe_seconds
 
@@ -92,7 +101,17 @@ def assess_version(
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "headline": headline(evaluation),
         "cube": evaluation,
-        "baselines": {name: {"headline": headline(e), "bands": e["bands"], "grey_ramp": e["grey_ramp"], "reliability": e["reliability"], "ece": e["ece"], "margin_unit": e["margin_unit"]} for name, e in baselines.items()},
+        "baselines": {
+            name: {
+                "headline": headline(e),
+                "bands": e["bands"],
+                "grey_ramp": e["grey_ramp"],
+                "reliability": e["reliability"],
+                "ece": e["ece"],
+                "margin_unit": e["margin_unit"],
+            }
+            for name, e in baselines.items()
+        },
         "test_split": test_split,
         "model_metadata": metadata,
         "timings": timings,
@@ -101,12 +120,23 @@ def assess_version(
         recipe_headline = headline(baselines["original_recipe"])
         metrics["beats_original_recipe"] = bool(
             evaluation["errors"] < recipe_headline["errors"]
-            or (evaluation["errors"] == recipe_headline["errors"] and evaluation["boundary_band"]["accuracy"] >= recipe_headline["boundary_accuracy"])
+            or (
+                evaluation["errors"] == recipe_headline["errors"]
+                and evaluation["boundary_band"]["accuracy"] >= recipe_headline["boundary_accuracy"]
+            )
         )
-    return Assessment(version=metadata["version"], version_path=version_path, rule=rule, table=table, metrics=metrics)
+    return Assessment(
+        version=metadata["version"],
+        version_path=version_path,
+        rule=rule,
+        table=table,
+        metrics=metrics,
+    )
 
 
-def assess_test_split(dataset_path: Path, table: CubeTable, model: Any, rule: Rule) -> dict[str, Any]:
+def assess_test_split(
+    dataset_path: Path, table: CubeTable, model: Any, rule: Rule
+) -> dict[str, Any]:
     from fontpipe.inputs import read_split_arrays
     from fontpipe.store import open_dataset
 
@@ -120,7 +150,11 @@ def assess_test_split(dataset_path: Path, table: CubeTable, model: Any, rule: Ru
         p_black = probability_function(model)(rgb)
     else:
         p_black = lookup_p_black(table, rgb.astype(np.uint8))
-    return {"dataset": str(dataset.path), "fingerprint": dataset.fingerprint, **evaluate_split(p_black, rgb, rule)}
+    return {
+        "dataset": str(dataset.path),
+        "fingerprint": dataset.fingerprint,
+        **evaluate_split(p_black, rgb, rule),
+    }
 
 
 def cube_headline(version_path: Path, rule_name: str) -> dict[str, Any]:
@@ -144,7 +178,9 @@ def check_report_target(report: Path) -> Path:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise FontpipeError(f"{report}: cannot write the report there ({exc.strerror or exc})") from None
+        raise FontpipeError(
+            f"{report}: cannot write the report there ({exc.strerror or exc})"
+        ) from None
     return report
 
 
@@ -155,19 +191,30 @@ def render_report(assessment: Assessment) -> str:
 
     m = assessment.metrics
     cube = m["cube"]
-    curves = {"model": cube} | {name.replace("_", " "): b for name, b in m["baselines"].items() if name != "rule"}
+    curves = {"model": cube} | {
+        name.replace("_", " "): b for name, b in m["baselines"].items() if name != "rule"
+    }
     headline_rows = [{"name": f"model {assessment.version}", **m["headline"]}]
-    names = {"rule": f"the {assessment.rule.name} rule itself", "original_recipe": "original recipe (10-10-5, 5,000 steps)"}
-    headline_rows += [{"name": names.get(name, name), **b["headline"]} for name, b in m["baselines"].items()]
+    names = {
+        "rule": f"the {assessment.rule.name} rule itself",
+        "original_recipe": "original recipe (10-10-5, 5,000 steps)",
+    }
+    headline_rows += [
+        {"name": names.get(name, name), **b["headline"]} for name, b in m["baselines"].items()
+    ]
     recipe = m["baselines"].get("original_recipe")
     if recipe is None:
         verdict = "No original-recipe baseline was computed for this report."
     elif m["beats_original_recipe"]:
-        verdict = (f"This model beats the original recipe: {cube['errors']:,} errors over the cube against "
-                   f"{recipe['headline']['errors']:,}.")
+        verdict = (
+            f"This model beats the original recipe: {cube['errors']:,} errors over the cube against "
+            f"{recipe['headline']['errors']:,}."
+        )
     else:
-        verdict = (f"This model does NOT beat the original recipe: {cube['errors']:,} errors over the cube against "
-                   f"{recipe['headline']['errors']:,}.")
+        verdict = (
+            f"This model does NOT beat the original recipe: {cube['errors']:,} errors over the cube against "
+            f"{recipe['headline']['errors']:,}."
+        )
     meta = m["model_metadata"]
     metadata_rows = [
         ("model version", meta["version"]),
@@ -182,7 +229,9 @@ def render_report(assessment: Assessment) -> str:
         ("versions", meta.get("versions")),
         ("evaluation timings (s)", {k: round(v, 2) for k, v in m["timings"].items()}),
     ]
-    environment = Environment(loader=PackageLoader("fontpipe", "templates"), autoescape=select_autoescape(["html"]))
+    environment = Environment(
+        loader=PackageLoader("fontpipe", "templates"), autoescape=select_autoescape(["html"])
+    )
     return environment.get_template("report.html").render(
         version=assessment.version,
         rule=assessment.rule.name,

@@ -60,12 +60,20 @@ def generate(
     rule: str = typer.Option("mean", help="Labelling rule: mean, wcag or yiq."),
     sampling: str = typer.Option("uniform-int", help="uniform-int, uniform-float or boundary."),
     seed: int = typer.Option(0, help="Seed; the same seed gives the same bytes."),
-    out: Path | None = typer.Option(None, help="Dataset directory [default: data/datasets/<name>]."),
+    out: Path | None = typer.Option(
+        None, help="Dataset directory [default: data/datasets/<name>]."
+    ),
     splits: str = typer.Option("0.8,0.1,0.1", help="train,val,test fractions summing to 1."),
-    boundary_share: float = typer.Option(0.5, help="boundary sampling: share of near-boundary rows."),
-    boundary_width: float | None = typer.Option(None, help="boundary sampling: half-width in margin units."),
+    boundary_share: float = typer.Option(
+        0.5, help="boundary sampling: share of near-boundary rows."
+    ),
+    boundary_width: float | None = typer.Option(
+        None, help="boundary sampling: half-width in margin units."
+    ),
     rows_per_file: int = typer.Option(1_000_000, help="Most rows in one Parquet file."),
-    force: bool = typer.Option(False, "--force", help="Rebuild even if an identical dataset exists."),
+    force: bool = typer.Option(
+        False, "--force", help="Rebuild even if an identical dataset exists."
+    ),
 ) -> None:
     """Generate a seeded, labelled RGB dataset as partitioned Parquet with a manifest."""
     from fontpipe.generate import default_dataset_name, parse_generate_config
@@ -87,7 +95,9 @@ def generate(
         boundary_width=boundary_width,
         rows_per_file=rows_per_file,
     )
-    target = check_dataset_target(out or Settings.from_env().datasets_dir / default_dataset_name(config))
+    target = check_dataset_target(
+        out or Settings.from_env().datasets_dir / default_dataset_name(config)
+    )
     started = time.perf_counter()
     with progress_bar() as progress:
         task = progress.add_task("generate", total=config.rows)
@@ -101,7 +111,11 @@ def generate(
 
     console.print(dataset_summary_table(dataset))
     verb = "reused existing dataset (same parameters; --force rebuilds)" if reused else "wrote"
-    rate = "" if reused else f" in {elapsed:.1f}s ({config.rows / max(elapsed, 1e-9) / 1e6:.1f} M rows/s)"
+    rate = (
+        ""
+        if reused
+        else f" in {elapsed:.1f}s ({config.rows / max(elapsed, 1e-9) / 1e6:.1f} M rows/s)"
+    )
     console.print(f"{verb} {dataset.path}{rate}")
 
 
@@ -109,7 +123,9 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise FontpipeError(f"--hidden: expected comma-separated layer widths like 10,10,5, got {text!r}") from None
+        raise FontpipeError(
+            f"--hidden: expected comma-separated layer widths like 10,10,5, got {text!r}"
+        ) from None
 
 
 @app.command()
@@ -123,8 +139,12 @@ def train(
     schedule: str = typer.Option("cosine", help="cosine, exponential or constant."),
     device: str = typer.Option("auto", help="auto, cpu, gpu, or devices like /cpu:0,/cpu:1."),
     seed: int = typer.Option(0, help="Seed for weights and shuffling."),
-    deterministic: bool = typer.Option(False, "--deterministic", help="TF op determinism (slower)."),
-    memory_budget_mb: float = typer.Option(1024, help="Splits smaller than this train from memory."),
+    deterministic: bool = typer.Option(
+        False, "--deterministic", help="TF op determinism (slower)."
+    ),
+    memory_budget_mb: float = typer.Option(
+        1024, help="Splits smaller than this train from memory."
+    ),
     models_dir: Path | None = typer.Option(None, help="Where versions go [default: data/models]."),
 ) -> None:
     """Train a model on a dataset's train split and save it as a new model version."""
@@ -135,7 +155,9 @@ def train(
     from fontpipe.train import parse_train_config
 
     if schedule not in {"cosine", "exponential", "constant"}:
-        raise FontpipeError(f"--schedule: expected cosine, exponential or constant, got {schedule!r}")
+        raise FontpipeError(
+            f"--schedule: expected cosine, exponential or constant, got {schedule!r}"
+        )
     try:
         model_config = ModelConfig(hidden=parse_hidden(hidden))
         input_config = InputConfig(batch_size=batch_size, memory_budget_mb=memory_budget_mb)
@@ -179,9 +201,15 @@ def train(
 def evaluate(
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
     rule: str | None = typer.Option(None, help="Rule to score against [default: the model's own]."),
-    dataset: Path | None = typer.Option(None, help="Also score this dataset's held-out test split."),
-    report: Path | None = typer.Option(None, help="HTML report path [default: data/reports/<version>/report.html]."),
-    baseline: bool = typer.Option(True, help="Train the original recipe in the same run as a reference."),
+    dataset: Path | None = typer.Option(
+        None, help="Also score this dataset's held-out test split."
+    ),
+    report: Path | None = typer.Option(
+        None, help="HTML report path [default: data/reports/<version>/report.html]."
+    ),
+    baseline: bool = typer.Option(
+        True, help="Train the original recipe in the same run as a reference."
+    ),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
 ) -> None:
     """Evaluate a model on all 16,777,216 colours and write an HTML report plus metrics.json."""
@@ -227,14 +255,24 @@ def _default_recipe() -> Any:
 @app.command()
 @user_errors
 def score(
-    inputs: list[str] = typer.Argument(..., metavar="INPUT...", help="CSV/Parquet files, directories or globs."),
-    out: Path = typer.Option(..., "--out", help="Output file; .parquet or .csv decides the format."),
+    inputs: list[str] = typer.Argument(
+        ..., metavar="INPUT...", help="CSV/Parquet files, directories or globs."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Output file; .parquet or .csv decides the format."
+    ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
-    on_error: str = typer.Option("fail", help="fail: stop at the first bad value; quarantine: set bad rows aside."),
-    color_column: str | None = typer.Option(None, help="The hex / rgb() column, if detection picks wrong."),
+    on_error: str = typer.Option(
+        "fail", help="fail: stop at the first bad value; quarantine: set bad rows aside."
+    ),
+    color_column: str | None = typer.Option(
+        None, help="The hex / rgb() column, if detection picks wrong."
+    ),
     rgb_columns: str | None = typer.Option(None, help="Three channel columns, e.g. R,G,B."),
     scale: str | None = typer.Option(None, help="Float channels run 0-1 (1) or 0-255 (255)."),
-    dask_address: str | None = typer.Option(None, help="Score on a Dask cluster (tcp://host:port or local-cluster)."),
+    dask_address: str | None = typer.Option(
+        None, help="Score on a Dask cluster (tcp://host:port or local-cluster)."
+    ),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
 ) -> None:
     """Score palette files: P(black), text colour, WCAG contrast and AA for every row."""
@@ -249,15 +287,25 @@ def score(
     if rgb_columns is not None:
         trio = tuple(c.strip() for c in rgb_columns.split(","))
         if len(trio) != 3:
-            raise FontpipeError(f"--rgb-columns: expected three names like r,g,b, got {rgb_columns!r}")
+            raise FontpipeError(
+                f"--rgb-columns: expected three names like r,g,b, got {rgb_columns!r}"
+            )
     settings = Settings.from_env()
     version_path = resolve_model(model, models_dir or settings.models_dir)
-    config = ScoreConfig(on_error=on_error, color_column=color_column, rgb_columns=trio, scale=scale)  # type: ignore[arg-type]
+    config = ScoreConfig(
+        on_error=on_error, color_column=color_column, rgb_columns=trio, scale=scale
+    )
     address = dask_address or settings.dask_address
     if address:
         from flows.score import score_palettes
 
-        summary = score_palettes(inputs=inputs, out=str(out), model=str(version_path), config=config, dask_address=address)
+        summary = score_palettes(
+            inputs=inputs,
+            out=str(out),
+            model=str(version_path),
+            config=config,
+            dask_address=address,
+        )
     else:
         with progress_bar() as progress:
             task = progress.add_task("score", total=None)
@@ -265,20 +313,33 @@ def score(
             def on_plan(job: Any, done: set[int]) -> None:
                 progress.update(task, total=job.known_rows)
                 if done:
-                    progress.console.print(f"resuming: {len(done)} of {len(job.parts)} parts already scored")
+                    progress.console.print(
+                        f"resuming: {len(done)} of {len(job.parts)} parts already scored"
+                    )
 
-            summary = score_files(inputs, out, version_path, config, progress=lambda n: progress.advance(task, n), on_plan=on_plan)
+            summary = score_files(
+                inputs,
+                out,
+                version_path,
+                config,
+                progress=lambda n: progress.advance(task, n),
+                on_plan=on_plan,
+            )
     from fontpipe.report_text import score_summary_table
 
     console.print(score_summary_table(summary))
     if summary.rejects:
-        console.print(f"[yellow]{summary.rejected:,} rejected rows, with reasons, in {summary.rejects}")
+        console.print(
+            f"[yellow]{summary.rejected:,} rejected rows, with reasons, in {summary.rejects}"
+        )
 
 
 @app.command()
 @user_errors
 def predict(
-    colors: list[str] = typer.Argument(None, metavar="COLOR...", help="#rrggbb, #rgb, r,g,b or rgb(r,g,b); stdin when none."),
+    colors: list[str] = typer.Argument(
+        None, metavar="COLOR...", help="#rrggbb, #rgb, r,g,b or rgb(r,g,b); stdin when none."
+    ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
 ) -> None:
@@ -300,11 +361,19 @@ def predict(
     for text, row in zip(texts, predict_colors(version_path, rgb), strict=True):
         hex_value = "#{:02x}{:02x}{:02x}".format(*row["rgb"])
         swatch = Text(f" {text} ", style=f"{row['text_color']} on {hex_value}")
-        table.add_row(text, f"{row['p_black']:.4f}", row["text_color"], f"{row['contrast_ratio']:.2f}:1", swatch)
+        table.add_row(
+            text,
+            f"{row['p_black']:.4f}",
+            row["text_color"],
+            f"{row['contrast_ratio']:.2f}:1",
+            swatch,
+        )
     console.print(table)
 
 
-models_app = typer.Typer(help="The model registry: versions, the champion, promotions.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="The model registry: versions, the champion, promotions.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 
 
@@ -314,7 +383,9 @@ def _models_dir(models_dir: Path | None) -> Path:
 
 @models_app.command("list")
 @user_errors
-def models_list(models_dir: Path | None = typer.Option(None, help="Registry [default: data/models].")) -> None:
+def models_list(
+    models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+) -> None:
     """Versions, newest first, with their metrics; the champion is marked."""
     from rich.table import Table
 
@@ -325,8 +396,22 @@ def models_list(models_dir: Path | None = typer.Option(None, help="Registry [def
         console.print(f"no model versions in {_models_dir(models_dir)} yet")
         return
     table = Table()
-    for column in ("", "version", "created", "rule", "epochs", "test accuracy", "cube errors", "boundary band"):
-        table.add_column(column, justify="right" if column in {"epochs", "test accuracy", "cube errors", "boundary band"} else "left")
+    for column in (
+        "",
+        "version",
+        "created",
+        "rule",
+        "epochs",
+        "test accuracy",
+        "cube errors",
+        "boundary band",
+    ):
+        table.add_column(
+            column,
+            justify="right"
+            if column in {"epochs", "test accuracy", "cube errors", "boundary band"}
+            else "left",
+        )
     for row in rows:
         table.add_row(
             "★" if row["champion"] else "",
@@ -343,7 +428,10 @@ def models_list(models_dir: Path | None = typer.Option(None, help="Registry [def
 
 @models_app.command("show")
 @user_errors
-def models_show(version: str = typer.Argument(..., help="A version name or champion."), models_dir: Path | None = typer.Option(None)) -> None:
+def models_show(
+    version: str = typer.Argument(..., help="A version name or champion."),
+    models_dir: Path | None = typer.Option(None),
+) -> None:
     """Everything recorded about one version."""
     import json
 
@@ -358,7 +446,9 @@ def models_show(version: str = typer.Argument(..., help="A version name or champ
 
 @models_app.command("promote")
 @user_errors
-def models_promote(version: str = typer.Argument(...), models_dir: Path | None = typer.Option(None)) -> None:
+def models_promote(
+    version: str = typer.Argument(...), models_dir: Path | None = typer.Option(None)
+) -> None:
     """Make a version the champion (its model file is verified first)."""
     from fontpipe.registry import promote, resolve_model
 

@@ -45,7 +45,11 @@ class ColorSpec:
         return (self.color_column,) if self.color_column else tuple(self.rgb_columns or ())
 
     def describe(self) -> str:
-        return f"column {self.color_column!r}" if self.color_column else f"columns {','.join(self.rgb_columns or ())}"
+        return (
+            f"column {self.color_column!r}"
+            if self.color_column
+            else f"columns {','.join(self.rgb_columns or ())}"
+        )
 
 
 @dataclass
@@ -59,7 +63,9 @@ class ParsedColors:
 
 
 def detect_color_spec(
-    names: list[str], color_column: str | None = None, rgb_columns: tuple[str, str, str] | None = None
+    names: list[str],
+    color_column: str | None = None,
+    rgb_columns: tuple[str, str, str] | None = None,
 ) -> ColorSpec:
     """Pick the colour column(s) of a schema, or check the ones the user named."""
     if color_column and rgb_columns:
@@ -68,11 +74,16 @@ def detect_color_spec(
     if rgb_columns:
         missing = [c for c in rgb_columns if c not in names and c.lower() not in lower]
         if missing:
-            raise FontpipeError(f"--rgb-columns: no column {', '.join(missing)} (columns: {', '.join(names)})")
-        return ColorSpec(rgb_columns=tuple(c if c in names else lower[c.lower()] for c in rgb_columns))  # type: ignore[arg-type]
+            raise FontpipeError(
+                f"--rgb-columns: no column {', '.join(missing)} (columns: {', '.join(names)})"
+            )
+        r, g, b = (c if c in names else lower[c.lower()] for c in rgb_columns)
+        return ColorSpec(rgb_columns=(r, g, b))
     if color_column:
         if color_column not in names:
-            raise FontpipeError(f"--color-column: no column {color_column!r} (columns: {', '.join(names)})")
+            raise FontpipeError(
+                f"--color-column: no column {color_column!r} (columns: {', '.join(names)})"
+            )
         return ColorSpec(color_column=color_column)
     for trio in (("r", "g", "b"), ("red", "green", "blue")):
         if all(c in lower for c in trio):
@@ -86,7 +97,9 @@ def detect_color_spec(
     )
 
 
-def parse_colors(batch: pa.RecordBatch | pa.Table, spec: ColorSpec, scale: Scale | None) -> ParsedColors:
+def parse_colors(
+    batch: pa.RecordBatch | pa.Table, spec: ColorSpec, scale: Scale | None
+) -> ParsedColors:
     if spec.color_column:
         return _parse_text_column(batch.column(spec.color_column), spec.color_column)
     assert spec.rgb_columns is not None
@@ -107,8 +120,12 @@ def _parse_text_column(column: pa.Array | pa.ChunkedArray, name: str) -> ParsedC
     text = _as_strings(column)
     n = len(text)
     rgb = np.zeros((n, 3), dtype=np.uint8)
-    is_hex = pc.fill_null(pc.match_substring_regex(text, _HEX), False).to_numpy(zero_copy_only=False)
-    is_css = pc.fill_null(pc.match_substring_regex(text, _CSS_RGB), False).to_numpy(zero_copy_only=False)
+    is_hex = pc.fill_null(pc.match_substring_regex(text, _HEX), False).to_numpy(
+        zero_copy_only=False
+    )
+    is_css = pc.fill_null(pc.match_substring_regex(text, _CSS_RGB), False).to_numpy(
+        zero_copy_only=False
+    )
     valid = is_hex | is_css
     reasons: list[tuple[int, str, str, str]] = []
     if is_hex.any():
@@ -124,7 +141,9 @@ def _parse_text_column(column: pa.Array | pa.ChunkedArray, name: str) -> ParsedC
         valid[css_rows[~in_range]] = False
     for row in np.flatnonzero(~(is_hex | is_css)):
         value = text[row].as_py()
-        reasons.append((int(row), name, "" if value is None else str(value), _why_not_a_colour(value)))
+        reasons.append(
+            (int(row), name, "" if value is None else str(value), _why_not_a_colour(value))
+        )
     reasons.sort()
     return ParsedColors(valid=valid, rgb=rgb, on_grid=True, reasons=reasons)
 
@@ -146,13 +165,17 @@ def _hex_to_rgb(text: pa.Array) -> npt.NDArray[np.uint8]:
     cleaned = pc.replace_substring_regex(cleaned, r"^(.)(.)(.)$", r"\1\1\2\2\3\3")
     cleaned = cleaned.combine_chunks() if isinstance(cleaned, pa.ChunkedArray) else cleaned
     # Every value is now 6 ASCII characters, so the string data buffer is an (n, 6) byte matrix.
-    offsets = np.frombuffer(cleaned.buffers()[1], dtype=np.int32)[cleaned.offset : cleaned.offset + len(cleaned) + 1]
+    offsets = np.frombuffer(cleaned.buffers()[1], dtype=np.int32)[
+        cleaned.offset : cleaned.offset + len(cleaned) + 1
+    ]
     data = np.frombuffer(cleaned.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
     nibbles = _NIBBLE[data].reshape(-1, 6)
     return nibbles[:, 0::2] * np.uint8(16) + nibbles[:, 1::2]
 
 
-def _parse_channels(columns: list[pa.Array | pa.ChunkedArray], names: tuple[str, ...], scale: Scale | None) -> ParsedColors:
+def _parse_channels(
+    columns: list[pa.Array | pa.ChunkedArray], names: tuple[str, ...], scale: Scale | None
+) -> ParsedColors:
     arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
     if all(a.type == pa.uint8() and a.null_count == 0 for a in arrays) and scale != "1":
         # The common case for Parquet palettes: already 8-bit channels, nothing to check.
@@ -168,36 +191,57 @@ def _parse_channels(columns: list[pa.Array | pa.ChunkedArray], names: tuple[str,
         if pa.types.is_dictionary(array.type):
             array = array.dictionary_decode()
         if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            numeric = pc.fill_null(pc.match_substring_regex(array, _NUMBER), False).to_numpy(zero_copy_only=False)
+            numeric = pc.fill_null(pc.match_substring_regex(array, _NUMBER), False).to_numpy(
+                zero_copy_only=False
+            )
             floats = np.zeros(n)
             if numeric.any():
-                floats[numeric] = pc.cast(pc.utf8_trim_whitespace(array.filter(pa.array(numeric))), pa.float64()).to_numpy()
+                floats[numeric] = pc.cast(
+                    pc.utf8_trim_whitespace(array.filter(pa.array(numeric))), pa.float64()
+                ).to_numpy()
             for row in np.flatnonzero(~numeric & valid):
                 value = array[row].as_py()
                 why = "empty cell" if value is None or not str(value).strip() else "not a number"
                 reasons.append((int(row), name, "" if value is None else str(value), why))
             valid &= numeric
             column_values = floats
-        elif pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_boolean(array.type):
+        elif (
+            pa.types.is_integer(array.type)
+            or pa.types.is_floating(array.type)
+            or pa.types.is_boolean(array.type)
+        ):
             column_values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
             missing = np.isnan(column_values)
             for row in np.flatnonzero(missing & valid):
-                reasons.append((int(row), name, "" if array[row].as_py() is None else "NaN", "empty cell" if array[row].as_py() is None else "NaN"))
+                reasons.append(
+                    (
+                        int(row),
+                        name,
+                        "" if array[row].as_py() is None else "NaN",
+                        "empty cell" if array[row].as_py() is None else "NaN",
+                    )
+                )
             valid &= ~missing
         else:
-            raise FontpipeError(f"column {name!r} has type {array.type}, which is not a colour channel")
+            raise FontpipeError(
+                f"column {name!r} has type {array.type}, which is not a colour channel"
+            )
         values[:, i] = np.where(valid, column_values, 0.0)
         if np.any(valid & (values[:, i] != np.round(values[:, i]))):
             fractional = True
     if fractional and scale is None:
-        raise FontpipeError(f"columns {','.join(names)} hold fractional values: say whether they run 0-1 or 0-255 with --scale 1 or --scale 255")
+        raise FontpipeError(
+            f"columns {','.join(names)} hold fractional values: say whether they run 0-1 or 0-255 with --scale 1 or --scale 255"
+        )
     factor = 255.0 if scale == "1" else 1.0
     scaled = values * factor
     out_of_range = valid & ((scaled < 0) | (scaled > 255)).any(axis=1)
     limit = "0-1" if scale == "1" else "0-255"
     for row in np.flatnonzero(out_of_range):
         column = int(np.flatnonzero((scaled[row] < 0) | (scaled[row] > 255))[0])
-        reasons.append((int(row), names[column], f"{values[row, column]:g}", f"channel out of range {limit}"))
+        reasons.append(
+            (int(row), names[column], f"{values[row, column]:g}", f"channel out of range {limit}")
+        )
     valid &= ~out_of_range
     scaled[~valid] = 0
     on_grid = bool(np.all(scaled == np.round(scaled)))

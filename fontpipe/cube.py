@@ -47,7 +47,9 @@ def iter_cube_chunks(chunk: int = CUBE_CHUNK) -> Iterator[tuple[int, npt.NDArray
         yield start, cube_colours(start, min(start + chunk, CUBE_SIZE))
 
 
-def probability_function(model: keras.Model) -> Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]]:
+def probability_function(
+    model: keras.Model,
+) -> Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]]:
     """P(black) for raw 0-255 float32 colours, compiled once with XLA and called on big chunks
     (model.predict adds per-batch overhead that dominates for a model this small)."""
     import tensorflow as tf
@@ -73,12 +75,16 @@ def to_float16_keeping_decision(p: npt.NDArray[np.float32]) -> npt.NDArray[np.fl
     return half
 
 
-def compute_cube_table(model: keras.Model, progress: Callable[[int], None] | None = None) -> CubeTable:
+def compute_cube_table(
+    model: keras.Model, progress: Callable[[int], None] | None = None
+) -> CubeTable:
     """P(black) for all 16,777,216 colours, in bounded chunks."""
     p_black = probability_function(model)
     table = np.empty(CUBE_SIZE, dtype=np.float16)
     for start, rgb in iter_cube_chunks():
-        table[start : start + len(rgb)] = to_float16_keeping_decision(p_black(rgb.astype(np.float32)))
+        table[start : start + len(rgb)] = to_float16_keeping_decision(
+            p_black(rgb.astype(np.float32))
+        )
         if progress is not None:
             progress(len(rgb))
     return table

@@ -6,6 +6,7 @@ and any rule can be checked against the same predictions.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ GREY_STEP = (1 << 16) + (1 << 8) + 1  # cube index of (v, v, v) is v * GREY_STEP
 
 def _band_labels(edges: tuple[float, ...]) -> list[str]:
     labels = [f"|m| < {edges[0]:g}"]
-    labels += [f"{lo:g} <= |m| < {hi:g}" for lo, hi in zip(edges, edges[1:], strict=False)]
+    labels += [f"{lo:g} <= |m| < {hi:g}" for lo, hi in itertools.pairwise(edges)]
     labels.append(f"|m| >= {edges[-1]:g}")
     return labels
 
@@ -94,7 +95,11 @@ def evaluate_cube(table: CubeTable, rule: Rule) -> dict[str, Any]:
         for i in range(RELIABILITY_BINS)
     ]
     ece = float(
-        sum(abs(rel_p_sum[i] / rel_count[i] - rel_black[i] / rel_count[i]) * rel_count[i] for i in range(RELIABILITY_BINS) if rel_count[i])
+        sum(
+            abs(rel_p_sum[i] / rel_count[i] - rel_black[i] / rel_count[i]) * rel_count[i]
+            for i in range(RELIABILITY_BINS)
+            if rel_count[i]
+        )
         / CUBE_SIZE
     )
     order = np.argsort(-worst_margin, kind="stable")
@@ -120,8 +125,12 @@ def evaluate_cube(table: CubeTable, rule: Rule) -> dict[str, Any]:
             }
             for i, label in enumerate(_band_labels(rule.band_edges))
         ],
-        "boundary_band": {"max_abs_margin": near, "colours": near_total, "errors": near_total - near_correct,
-                          "accuracy": near_correct / near_total if near_total else None},
+        "boundary_band": {
+            "max_abs_margin": near,
+            "colours": near_total,
+            "errors": near_total - near_correct,
+            "accuracy": near_correct / near_total if near_total else None,
+        },
         "margin_unit": rule.margin_unit,
         "worst_errors": worst,
         "reliability": reliability,
@@ -151,7 +160,11 @@ def grey_ramp(table: CubeTable) -> dict[str, Any]:
     p = np.asarray(table[greys * GREY_STEP], dtype=np.float64)
     black = p > 0.5
     flips = [int(v) for v in np.flatnonzero(black[1:] != black[:-1]) + 1]
-    return {"p_black": [round(float(x), 5) for x in p], "flip_at": flips[0] if len(flips) == 1 else None, "flips": flips}
+    return {
+        "p_black": [round(float(x), 5) for x in p],
+        "flip_at": flips[0] if len(flips) == 1 else None,
+        "flips": flips,
+    }
 
 
 def rule_cube_table(rule: Rule) -> CubeTable:
@@ -208,5 +221,12 @@ def sample_colours(table: CubeTable, count: int = 24, seed: int = 0) -> list[dic
     for index in indices:
         rgb = [(int(index) >> 16) & 255, (int(index) >> 8) & 255, int(index) & 255]
         p = float(table[index])
-        out.append({"rgb": rgb, "hex": "#{:02x}{:02x}{:02x}".format(*rgb), "p_black": p, "predicted": "black" if p > 0.5 else "white"})
+        out.append(
+            {
+                "rgb": rgb,
+                "hex": "#{:02x}{:02x}{:02x}".format(*rgb),
+                "p_black": p,
+                "predicted": "black" if p > 0.5 else "white",
+            }
+        )
     return out

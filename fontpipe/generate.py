@@ -87,7 +87,7 @@ def parse_generate_config(**values: object) -> GenerateConfig:
     from pydantic import ValidationError
 
     try:
-        return GenerateConfig(**values)  # type: ignore[arg-type]
+        return GenerateConfig(**values)
     except ValidationError as exc:
         raise FontpipeError(_describe_validation_error(exc)) from None
 
@@ -158,9 +158,11 @@ def generate_chunk(config: GenerateConfig, split: Split, index: int, n: int) -> 
     if config.sampling == "uniform-float":
         rgb = _uniform_float(rng, n)
     elif config.sampling == "boundary":
-        near = int(round(n * config.boundary_share))
+        near = round(n * config.boundary_share)
         width = config.boundary_width or rule.boundary_width
-        mixed = np.concatenate([_near_boundary(rng, near, rule, width), _uniform_int(rng, n - near)])
+        mixed = np.concatenate(
+            [_near_boundary(rng, near, rule, width), _uniform_int(rng, n - near)]
+        )
         rgb = mixed[rng.permutation(n)]
     else:
         rgb = _uniform_int(rng, n)
@@ -178,7 +180,9 @@ def generate_rows(config: GenerateConfig, split: Split = "train") -> Chunk:
     """All rows of one split in memory: for small datasets, tests and baselines."""
     chunks = [c for c in iter_chunks(config) if c.split == split]
     if not chunks:
-        empty = np.zeros((0, 3), dtype=np.float32 if config.sampling == "uniform-float" else np.uint8)
+        empty = np.zeros(
+            (0, 3), dtype=np.float32 if config.sampling == "uniform-float" else np.uint8
+        )
         return Chunk(split=split, index=0, rgb=empty, label=np.zeros(0, dtype=np.int8))
     return Chunk(
         split=split,

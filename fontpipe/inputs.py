@@ -51,7 +51,9 @@ def fits_in_memory(dataset: Dataset, split: Split, config: InputConfig) -> bool:
     return split_bytes(dataset, split) <= config.memory_budget_mb * 1024 * 1024
 
 
-def read_split_arrays(dataset: Dataset, split: Split) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+def read_split_arrays(
+    dataset: Dataset, split: Split
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
     """A whole split as (rgb float32 (n, 3), label int32 (n,)), read column by column with pyarrow."""
     rgb_parts: list[npt.NDArray[np.float32]] = []
     label_parts: list[npt.NDArray[np.int32]] = []
@@ -68,7 +70,9 @@ def _rgb(table: pa.Table | pa.RecordBatch) -> npt.NDArray[np.float32]:
     return np.stack([table.column(c).to_numpy().astype(np.float32) for c in CHANNELS], axis=1)
 
 
-def iter_file_chunks(path: str | bytes) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]]:
+def iter_file_chunks(
+    path: str | bytes,
+) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]]:
     """Record batches of one Parquet file; tf.data calls this with the path as bytes."""
     name = path.decode() if isinstance(path, bytes) else path
     with pq.ParquetFile(name) as parquet:
@@ -126,7 +130,9 @@ def _in_memory_batches(
     def epoch(epoch_seed: tf.Tensor) -> tf.data.Dataset:
         # A fresh permutation per epoch, cut into whole batches by a reshape: no per-row work
         # in tf.data. The few rows past the last whole batch differ from epoch to epoch.
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([epoch_seed, seed]))[:used]
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n), seed=tf.stack([epoch_seed, seed])
+        )[:used]
         xs = tf.reshape(tf.gather(rgb_t, order), (-1, min(batch_size, n), 3))
         ys = tf.reshape(tf.gather(label_t, order), (-1, min(batch_size, n)))
         return tf.data.Dataset.from_tensor_slices((xs, ys))
@@ -168,7 +174,9 @@ def _streaming_batches(
     if shuffle:
         paths = paths.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     chunks = paths.interleave(
-        lambda path: tf.data.Dataset.from_generator(iter_file_chunks, output_signature=spec, args=(path,)),
+        lambda path: tf.data.Dataset.from_generator(
+            iter_file_chunks, output_signature=spec, args=(path,)
+        ),
         cycle_length=min(config.interleave_files, len(files)),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
@@ -182,5 +190,7 @@ def _streaming_batches(
         chunks = chunks.map(permute, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     batches = chunks.flat_map(lambda rgb, label: _whole_batches(rgb, label, config.batch_size))
     if shuffle:
-        batches = batches.shuffle(config.shuffle_buffer_batches, seed=seed, reshuffle_each_iteration=True)
+        batches = batches.shuffle(
+            config.shuffle_buffer_batches, seed=seed, reshuffle_each_iteration=True
+        )
     return batches

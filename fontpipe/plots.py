@@ -15,7 +15,9 @@ from fontpipe.rules import Rule
 def _pyplot() -> Any:
     import matplotlib
 
-    matplotlib.use("Agg")  # no display; set here rather than at import so importing is side-effect free
+    matplotlib.use(
+        "Agg"
+    )  # no display; set here rather than at import so importing is side-effect free
     import matplotlib.pyplot as plt
 
     return plt
@@ -34,10 +36,17 @@ def accuracy_by_band_png(evaluations: dict[str, dict[str, Any]]) -> str:
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     for name, evaluation in evaluations.items():
         bands = evaluation["bands"]
-        ax.plot(range(len(bands)), [100 * (b["accuracy"] or 0) for b in bands], marker="o", label=name)
-    labels = [b["band"].replace(" <= |m| < ", "–").replace("|m| ", "") for b in next(iter(evaluations.values()))["bands"]]
+        ax.plot(
+            range(len(bands)), [100 * (b["accuracy"] or 0) for b in bands], marker="o", label=name
+        )
+    labels = [
+        b["band"].replace(" <= |m| < ", "-").replace("|m| ", "")
+        for b in next(iter(evaluations.values()))["bands"]
+    ]
     ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
-    ax.set_xlabel(f"distance to the boundary |margin| ({next(iter(evaluations.values()))['margin_unit']})")
+    ax.set_xlabel(
+        f"distance to the boundary |margin| ({next(iter(evaluations.values()))['margin_unit']})"
+    )
     ax.set_ylabel("accuracy (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -49,8 +58,15 @@ def reliability_png(evaluations: dict[str, dict[str, Any]]) -> str:
     fig, ax = plt.subplots(figsize=(4.2, 4.2))
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     for name, evaluation in evaluations.items():
-        points = [(r["mean_p_black"], r["black_share"]) for r in evaluation["reliability"] if r["count"]]
-        ax.plot([p for p, _ in points], [s for _, s in points], marker="o", label=f"{name} (ECE {evaluation['ece']:.4f})")
+        points = [
+            (r["mean_p_black"], r["black_share"]) for r in evaluation["reliability"] if r["count"]
+        ]
+        ax.plot(
+            [p for p, _ in points],
+            [s for _, s in points],
+            marker="o",
+            label=f"{name} (ECE {evaluation['ece']:.4f})",
+        )
     ax.set_xlabel("predicted P(black)")
     ax.set_ylabel("share that really needs black text")
     ax.legend(fontsize=7)
@@ -58,7 +74,9 @@ def reliability_png(evaluations: dict[str, dict[str, Any]]) -> str:
     return _png(fig)
 
 
-def decision_maps_png(table: CubeTable, rule: Rule, blue_levels: tuple[int, ...] = (0, 85, 170, 255)) -> str:
+def decision_maps_png(
+    table: CubeTable, rule: Rule, blue_levels: tuple[int, ...] = (0, 85, 170, 255)
+) -> str:
     """P(black) over the red-green plane at several blue levels; the rule's true boundary in red."""
     plt = _pyplot()
     cube = np.asarray(table).reshape(256, 256, 256)  # [r, g, b]
@@ -66,11 +84,20 @@ def decision_maps_png(table: CubeTable, rule: Rule, blue_levels: tuple[int, ...]
     grid_r, grid_g = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
     image = None
     for ax, blue in zip(axes, blue_levels, strict=True):
-        image = ax.imshow(cube[:, :, blue].astype(np.float32), origin="lower", cmap="gray", vmin=0, vmax=1, extent=(0, 255, 0, 255))
+        image = ax.imshow(
+            cube[:, :, blue].astype(np.float32),
+            origin="lower",
+            cmap="gray",
+            vmin=0,
+            vmax=1,
+            extent=(0, 255, 0, 255),
+        )
         rgb = np.stack([grid_r, grid_g, np.full_like(grid_r, blue)], axis=-1).astype(np.uint8)
         margin = rule.margin(rgb)
         if margin.min() < 0 < margin.max():
-            ax.contour(np.arange(256), np.arange(256), margin, levels=[0], colors="red", linewidths=1)
+            ax.contour(
+                np.arange(256), np.arange(256), margin, levels=[0], colors="red", linewidths=1
+            )
         ax.set_title(f"blue = {blue}", fontsize=9)
         ax.set_xlabel("green")
         ax.set_ylabel("red")

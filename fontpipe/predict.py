@@ -12,7 +12,10 @@ from fontpipe.errors import FontpipeError
 from fontpipe.rules import text_contrast_ratio
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
-_TRIPLE = re.compile(r"^(?:rgba?\()?\s*(\d{1,3})\s*[, ]\s*(\d{1,3})\s*[, ]\s*(\d{1,3})\s*(?:,\s*[\d.]+%?\s*)?\)?$", re.IGNORECASE)
+_TRIPLE = re.compile(
+    r"^(?:rgba?\()?\s*(\d{1,3})\s*[, ]\s*(\d{1,3})\s*[, ]\s*(\d{1,3})\s*(?:,\s*[\d.]+%?\s*)?\)?$",
+    re.IGNORECASE,
+)
 
 
 def parse_color_argument(text: str) -> tuple[int, int, int]:
@@ -41,6 +44,11 @@ def predict_colors(version_path: Path, colours: list[tuple[int, int, int]]) -> l
     black = p_black > 0.5
     contrast = text_contrast_ratio(rgb, black)
     return [
-        {"rgb": tuple(int(c) for c in rgb[i]), "p_black": float(p_black[i]), "text_color": "black" if black[i] else "white", "contrast_ratio": float(contrast[i])}
+        {
+            "rgb": tuple(int(c) for c in rgb[i]),
+            "p_black": float(p_black[i]),
+            "text_color": "black" if black[i] else "white",
+            "contrast_ratio": float(contrast[i]),
+        }
         for i in range(len(rgb))
     ]

@@ -26,13 +26,18 @@ class Decision:
     reason: str
 
 
-def decide_promotion(challenger: dict[str, Any], champion: dict[str, Any] | None, policy: PromotionPolicy) -> Decision:
+def decide_promotion(
+    challenger: dict[str, Any], champion: dict[str, Any] | None, policy: PromotionPolicy
+) -> Decision:
     """Compare two evaluation headlines (see fontpipe.evaluate.headline) on the same rule."""
     if champion is None:
         return Decision(True, "no champion yet")
     c_err, k_err = challenger["errors"], champion["errors"]
     if policy.never_drop_accuracy and challenger["accuracy"] < champion["accuracy"]:
-        return Decision(False, f"cube accuracy would drop ({challenger['accuracy']:.6%} < {champion['accuracy']:.6%})")
+        return Decision(
+            False,
+            f"cube accuracy would drop ({challenger['accuracy']:.6%} < {champion['accuracy']:.6%})",
+        )
     if k_err - c_err >= policy.min_error_improvement:
         return Decision(True, f"fewer cube errors ({c_err:,} < {k_err:,})")
     if c_err != k_err:
@@ -40,10 +45,19 @@ def decide_promotion(challenger: dict[str, Any], champion: dict[str, Any] | None
     if policy.tie_breaker == "boundary_accuracy":
         c_band, k_band = challenger["boundary_accuracy"], champion["boundary_accuracy"]
         if c_band > k_band:
-            return Decision(True, f"same cube errors ({c_err:,}), higher boundary-band accuracy ({c_band:.6%} > {k_band:.6%})")
-        return Decision(False, f"same cube errors ({c_err:,}), boundary-band accuracy not higher ({c_band:.6%} vs {k_band:.6%})")
+            return Decision(
+                True,
+                f"same cube errors ({c_err:,}), higher boundary-band accuracy ({c_band:.6%} > {k_band:.6%})",
+            )
+        return Decision(
+            False,
+            f"same cube errors ({c_err:,}), boundary-band accuracy not higher ({c_band:.6%} vs {k_band:.6%})",
+        )
     if policy.tie_breaker == "ece":
         if challenger["ece"] < champion["ece"]:
-            return Decision(True, f"same cube errors ({c_err:,}), lower ECE ({challenger['ece']:.5f} < {champion['ece']:.5f})")
+            return Decision(
+                True,
+                f"same cube errors ({c_err:,}), lower ECE ({challenger['ece']:.5f} < {champion['ece']:.5f})",
+            )
         return Decision(False, f"same cube errors ({c_err:,}), ECE not lower")
     return Decision(False, f"same cube errors ({c_err:,}) and no tie-breaker")

@@ -8,11 +8,10 @@ retrain runs cannot interleave their read-compare-write.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Callable
 
 from filelock import FileLock
 
@@ -33,7 +32,10 @@ def list_versions(models_dir: Path) -> list[str]:
     return sorted(
         p.name
         for p in models_dir.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and (p / METADATA_FILE).exists() and (p / MODEL_FILE).exists()
+        if p.is_dir()
+        and not p.name.startswith(".")
+        and (p / METADATA_FILE).exists()
+        and (p / MODEL_FILE).exists()
     )
 
 
@@ -62,7 +64,9 @@ def resolve_model(reference: str, models_dir: Path) -> Path:
     if reference == "champion":
         version = champion(models_dir)
         if version is None:
-            raise FontpipeError(f"no champion model in {models_dir} yet: train one, or run the retrain pipeline")
+            raise FontpipeError(
+                f"no champion model in {models_dir} yet: train one, or run the retrain pipeline"
+            )
         return models_dir / version
     candidate = Path(reference)
     if (candidate / METADATA_FILE).exists():
@@ -70,14 +74,20 @@ def resolve_model(reference: str, models_dir: Path) -> Path:
     if (models_dir / reference / METADATA_FILE).exists():
         return models_dir / reference
     known = ", ".join(list_versions(models_dir)[-5:]) or "none"
-    raise FontpipeError(f"model {reference!r} not found (not a version in {models_dir} nor a version directory); recent versions: {known}")
+    raise FontpipeError(
+        f"model {reference!r} not found (not a version in {models_dir} nor a version directory); recent versions: {known}"
+    )
 
 
 def verify_version(path: Path) -> dict[str, Any]:
     """Metadata of a version whose model file still matches its checksum, else FontpipeError."""
     metadata = read_metadata(path.parent, path.name)
-    if not (path / MODEL_FILE).exists() or sha256_file(path / MODEL_FILE) != metadata.get("model_sha256"):
-        raise FontpipeError(f"{path / MODEL_FILE}: checksum mismatch; the model was modified or truncated")
+    if not (path / MODEL_FILE).exists() or sha256_file(path / MODEL_FILE) != metadata.get(
+        "model_sha256"
+    ):
+        raise FontpipeError(
+            f"{path / MODEL_FILE}: checksum mismatch; the model was modified or truncated"
+        )
     return metadata
 
 
@@ -85,7 +95,9 @@ def promotion_history(models_dir: Path) -> list[dict[str, Any]]:
     path = models_dir / PROMOTIONS_FILE
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def registry_lock(models_dir: Path, timeout: float = 60) -> FileLock:
@@ -93,7 +105,9 @@ def registry_lock(models_dir: Path, timeout: float = 60) -> FileLock:
     return FileLock(str(models_dir / LOCK_FILE), timeout=timeout)
 
 
-def set_champion(models_dir: Path, version: str, reason: str, *, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+def set_champion(
+    models_dir: Path, version: str, reason: str, *, metrics: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Point the champion at `version` (verified first) and log the promotion. Caller holds the lock."""
     verify_version(models_dir / version)
     previous = champion(models_dir)
@@ -144,7 +158,9 @@ def promote_if_better(
     """
     with registry_lock(models_dir):
         current = champion(models_dir)
-        decision = decide_promotion(challenger_headline, None if current is None else champion_headline(current), policy)
+        decision = decide_promotion(
+            challenger_headline, None if current is None else champion_headline(current), policy
+        )
         if decision.promote:
             set_champion(models_dir, challenger, decision.reason, metrics=challenger_headline)
         return decision, current
@@ -157,16 +173,20 @@ def version_summaries(models_dir: Path) -> list[dict[str, Any]]:
     for version in reversed(list_versions(models_dir)):
         meta = read_metadata(models_dir, version)
         evaluation = read_evaluation(models_dir / version)
-        rows.append({
-            "version": version,
-            "champion": version == current,
-            "created": meta.get("created"),
-            "rule": meta.get("rule"),
-            "test_accuracy": meta.get("metrics", {}).get("test", {}).get("accuracy"),
-            "cube_errors": None if evaluation is None else evaluation["errors"],
-            "boundary_accuracy": None if evaluation is None else evaluation["boundary_accuracy"],
-            "epochs": meta.get("epochs_run"),
-        })
+        rows.append(
+            {
+                "version": version,
+                "champion": version == current,
+                "created": meta.get("created"),
+                "rule": meta.get("rule"),
+                "test_accuracy": meta.get("metrics", {}).get("test", {}).get("accuracy"),
+                "cube_errors": None if evaluation is None else evaluation["errors"],
+                "boundary_accuracy": None
+                if evaluation is None
+                else evaluation["boundary_accuracy"],
+                "epochs": meta.get("epochs_run"),
+            }
+        )
     return rows
 
 

@@ -29,12 +29,20 @@ def dataset_split_rows(dataset: Dataset) -> list[dict[str, object]]:
 
 def dataset_summary_table(dataset: Dataset) -> Table:
     m = dataset.manifest
-    table = Table(title=f"dataset {m['fingerprint'][:12]}: rule={m['rule']} sampling={m['sampling']} seed={m['seed']}")
+    table = Table(
+        title=f"dataset {m['fingerprint'][:12]}: rule={m['rule']} sampling={m['sampling']} seed={m['seed']}"
+    )
     for column in ("split", "rows", "files", "black text", "white text"):
         table.add_column(column, justify="right")
     for row in dataset_split_rows(dataset):
         share = float(row["black_share"])  # type: ignore[arg-type]
-        table.add_row(str(row["split"]), f"{row['rows']:,}", str(row["files"]), f"{share:.2%}", f"{1 - share:.2%}")
+        table.add_row(
+            str(row["split"]),
+            f"{row['rows']:,}",
+            str(row["files"]),
+            f"{share:.2%}",
+            f"{1 - share:.2%}",
+        )
     return table
 
 
@@ -51,18 +59,26 @@ def dataset_markdown(dataset: Dataset) -> str:
     ]
     for row in dataset_split_rows(dataset):
         share = float(row["black_share"])  # type: ignore[arg-type]
-        lines.append(f"| {row['split']} | {row['rows']:,} | {row['files']} | {share:.2%} | {1 - share:.2%} |")
+        lines.append(
+            f"| {row['split']} | {row['rows']:,} | {row['files']} | {share:.2%} | {1 - share:.2%} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def training_summary_table(metadata: dict[str, Any]) -> Table:
-    table = Table(title=f"model {metadata['version']} ({metadata['epochs_run']} epochs, {metadata['train_seconds']:.1f}s, {metadata['device']})")
+    table = Table(
+        title=f"model {metadata['version']} ({metadata['epochs_run']} epochs, {metadata['train_seconds']:.1f}s, {metadata['device']})"
+    )
     for column in ("split", "loss", "accuracy"):
         table.add_column(column, justify="right")
     for split in ("train", "val", "test"):
         metrics = metadata["metrics"][split]
         loss, accuracy = metrics.get("loss"), metrics.get("accuracy")
-        table.add_row(split, "-" if loss is None else f"{loss:.5f}", "-" if accuracy is None else f"{accuracy:.4%}")
+        table.add_row(
+            split,
+            "-" if loss is None else f"{loss:.5f}",
+            "-" if accuracy is None else f"{accuracy:.4%}",
+        )
     return table
 
 
@@ -83,13 +99,26 @@ def training_markdown(metadata: dict[str, Any]) -> str:
 
 
 def evaluation_summary_table(metrics: dict[str, Any]) -> Table:
-    table = Table(title=f"model {metrics['version']} against the {metrics['rule']} rule, all 16,777,216 colours")
+    table = Table(
+        title=f"model {metrics['version']} against the {metrics['rule']} rule, all 16,777,216 colours"
+    )
     for column in ("model", "accuracy", "errors", "boundary band", "ECE", "AA share"):
         table.add_column(column, justify="right")
     rows = [("this model", metrics["headline"])]
-    rows += [(name.replace("_", " "), b["headline"]) for name, b in metrics["baselines"].items() if name != "rule"]
+    rows += [
+        (name.replace("_", " "), b["headline"])
+        for name, b in metrics["baselines"].items()
+        if name != "rule"
+    ]
     for name, h in rows:
-        table.add_row(name, f"{h['accuracy']:.5%}", f"{h['errors']:,}", f"{h['boundary_accuracy']:.4%}", f"{h['ece']:.5f}", f"{h['aa_share']:.2%}")
+        table.add_row(
+            name,
+            f"{h['accuracy']:.5%}",
+            f"{h['errors']:,}",
+            f"{h['boundary_accuracy']:.4%}",
+            f"{h['ece']:.5f}",
+            f"{h['aa_share']:.2%}",
+        )
     return table
 
 
@@ -108,7 +137,9 @@ def evaluation_markdown(metrics: dict[str, Any]) -> str:
         lines.append(f"- {word} the original recipe ({recipe['errors']:,} errors)")
     if metrics.get("test_split"):
         t = metrics["test_split"]
-        lines.append(f"- test split: {t['accuracy']:.5%} on {t['rows']:,} rows ({t['errors']:,} errors)")
+        lines.append(
+            f"- test split: {t['accuracy']:.5%} on {t['rows']:,} rows ({t['errors']:,} errors)"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +24,8 @@ LabelArray = npt.NDArray[np.int8]
 WCAG_LUMINANCE_THRESHOLD: Final = math.sqrt(1.05 * 0.05) - 0.05  # ~0.1791
 
 
-Channel = npt.NDArray[np.int32] | FloatArray
+# int32 for integer colours (exact sums), float64 otherwise
+Channel = npt.NDArray[Any]
 
 
 def _channels(rgb: npt.ArrayLike) -> tuple[Channel, Channel, Channel]:
@@ -67,7 +68,7 @@ def contrast_ratio(luminance_1: npt.ArrayLike, luminance_2: npt.ArrayLike) -> Fl
     """WCAG contrast ratio (L1+0.05)/(L2+0.05) with L1 the lighter of the two, in [1, 21]."""
     l1 = np.asarray(luminance_1, dtype=np.float64)
     l2 = np.asarray(luminance_2, dtype=np.float64)
-    return (np.maximum(l1, l2) + 0.05) / (np.minimum(l1, l2) + 0.05)
+    return np.asarray((np.maximum(l1, l2) + 0.05) / (np.minimum(l1, l2) + 0.05), dtype=np.float64)
 
 
 def text_contrast_ratio(rgb: npt.ArrayLike, black_text: npt.ArrayLike) -> FloatArray:

@@ -36,7 +36,14 @@ from fontpipe.atomic import atomic_file
 from fontpipe.colors import ColorSpec, ParsedColors, Scale, detect_color_spec, parse_colors
 from fontpipe.errors import FontpipeError
 from fontpipe.rules import relative_luminance
-from fontpipe.schema import CONTRAST_RATIO, MODEL_VERSION, P_BLACK, TEXT_COLOR, WCAG_AA, WCAG_AA_RATIO
+from fontpipe.schema import (
+    CONTRAST_RATIO,
+    MODEL_VERSION,
+    P_BLACK,
+    TEXT_COLOR,
+    WCAG_AA,
+    WCAG_AA_RATIO,
+)
 
 PARTS_FORMAT = "fontpipe-score-parts/1"
 REJECT_COLUMNS = ("source_file", "row", "column", "value", "reason")
@@ -101,7 +108,9 @@ class ScoreSummary:
 
 
 def output_format(path: Path) -> Literal["parquet", "csv"]:
-    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
+    suffix = (
+        "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
+    )
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix in (".csv", ".txt"):
@@ -123,7 +132,11 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".parquet", ".pq"))
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in (".csv", ".parquet", ".pq")
+            )
             if not found:
                 raise FontpipeError(f"{path}: directory holds no .csv or .parquet files")
             files += found
@@ -155,7 +168,9 @@ def check_output(files: list[Path], out: Path) -> None:
         try:
             out.parent.mkdir(parents=True)
         except OSError as exc:
-            raise FontpipeError(f"{out}: cannot create the output directory ({exc.strerror})") from None
+            raise FontpipeError(
+                f"{out}: cannot create the output directory ({exc.strerror})"
+            ) from None
     if not os.access(out.parent, os.W_OK):
         raise FontpipeError(f"{out}: cannot write in {out.parent}")
 
@@ -208,7 +223,16 @@ def _parquet_parts(file: Path, config: ScoreConfig, start_index: int) -> list[Pa
         group.append(rg)
         group_rows += meta.row_group(rg).num_rows
         if group_rows >= config.part_rows or rg == meta.num_row_groups - 1:
-            parts.append(Part(start_index + len(parts), str(file), "parquet", first_row, group_rows, row_groups=tuple(group)))
+            parts.append(
+                Part(
+                    start_index + len(parts),
+                    str(file),
+                    "parquet",
+                    first_row,
+                    group_rows,
+                    row_groups=tuple(group),
+                )
+            )
             first_row += group_rows
             group, group_rows = [], 0
     if not parts:  # a file with no row groups still yields an empty part, so its schema is seen
@@ -264,7 +288,15 @@ def _csv_parts(file: Path, config: ScoreConfig, start_index: int) -> list[Part]:
         records_before.pop()
     bounds.append(size)
     return [
-        Part(start_index + i, str(file), "csv", records_before[i], None, byte_start=bounds[i], byte_end=bounds[i + 1])
+        Part(
+            start_index + i,
+            str(file),
+            "csv",
+            records_before[i],
+            None,
+            byte_start=bounds[i],
+            byte_end=bounds[i + 1],
+        )
         for i in range(len(bounds) - 1)
     ]
 
@@ -283,7 +315,9 @@ class Scorer:
         # A plain ndarray over the memory map: same shared pages, without np.memmap's per-call
         # subclass overhead on every gather.
         self.table = np.asarray(ensure_cube_table(self.version_path))
-        self._model_p_black: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]] | None = None
+        self._model_p_black: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]] | None = (
+            None
+        )
 
     def p_black(self, rgb: npt.NDArray[Any], on_grid: bool) -> npt.NDArray[np.float32]:
         if on_grid:
@@ -309,14 +343,20 @@ def cached_scorer(version_path: str) -> Scorer:
     return Scorer(Path(version_path))
 
 
-def score_columns(rgb: npt.NDArray[Any], p_black: npt.NDArray[np.float32], version: str) -> list[pa.Array]:
+def score_columns(
+    rgb: npt.NDArray[Any], p_black: npt.NDArray[np.float32], version: str
+) -> list[pa.Array]:
     black = p_black > 0.5
     luminance = relative_luminance(rgb)
-    contrast = np.where(black, (luminance + 0.05) / 0.05, 1.05 / (luminance + 0.05)).astype(np.float32)
+    contrast = np.where(black, (luminance + 0.05) / 0.05, 1.05 / (luminance + 0.05)).astype(
+        np.float32
+    )
     n = len(p_black)
     return [
         pa.array(p_black, type=pa.float32()),
-        pa.DictionaryArray.from_arrays(pa.array(black.astype(np.int8)), pa.array(["white", "black"])),
+        pa.DictionaryArray.from_arrays(
+            pa.array(black.astype(np.int8)), pa.array(["white", "black"])
+        ),
         pa.array(contrast, type=pa.float32()),
         pa.array(contrast >= WCAG_AA_RATIO),
         pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([version])),
@@ -354,7 +394,9 @@ def iter_part_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
         row = part.first_row
         if not part.row_groups:
             return
-        for batch in parquet.iter_batches(batch_size=config.batch_rows, row_groups=list(part.row_groups)):
+        for batch in parquet.iter_batches(
+            batch_size=config.batch_rows, row_groups=list(part.row_groups)
+        ):
             yield _Chunk(batch, np.arange(row + 1, row + 1 + batch.num_rows, dtype=np.int64))
             row += batch.num_rows
         return
@@ -362,7 +404,9 @@ def iter_part_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
 
 
 def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Iterator[_Chunk]:
-    invalid: list[tuple[int, int, str, str]] = []  # (physical line within the range, expected, actual, text)
+    invalid: list[
+        tuple[int, int, str, str]
+    ] = []  # (physical line within the range, expected, actual, text)
 
     def on_invalid_row(row: Any) -> str:
         invalid.append((int(row.number or 0), row.expected_columns, row.actual_columns, row.text))
@@ -375,25 +419,46 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
     reader = pacsv.open_csv(
         pa.BufferReader(data),
         read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=8 << 20),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid_row),
+        parse_options=pacsv.ParseOptions(
+            newlines_in_values=True, invalid_row_handler=on_invalid_row
+        ),
         convert_options=_csv_convert_all_strings(names),
     )
     # Records are numbered in file order; malformed ones are skipped by the reader and reported
     # by their line, which equals their record position when records are one line each.
     next_record = 0
     for batch in reader:
-        bad_here = [(line - 1, text, f"wrong column count (expected {exp}, got {act})") for line, exp, act, text in invalid]
+        bad_here = [
+            (line - 1, text, f"wrong column count (expected {exp}, got {act})")
+            for line, exp, act, text in invalid
+        ]
         invalid.clear()
         total = batch.num_rows + len(bad_here)
-        bad_positions = {next_record + pos for pos, _, _ in bad_here if next_record <= next_record + pos}
-        positions = [p for p in range(next_record, next_record + total) if p not in bad_positions][: batch.num_rows]
+        bad_positions = {
+            next_record + pos for pos, _, _ in bad_here if next_record <= next_record + pos
+        }
+        positions = [p for p in range(next_record, next_record + total) if p not in bad_positions][
+            : batch.num_rows
+        ]
         rows = part.first_row + 1 + np.asarray(positions, dtype=np.int64)
-        malformed = [(part.first_row + 1 + next_record + pos, text, why) for pos, text, why in bad_here]
+        malformed = [
+            (part.first_row + 1 + next_record + pos, text, why) for pos, text, why in bad_here
+        ]
         yield _Chunk(batch, rows, malformed)
         next_record += total
     if invalid:
-        yield _Chunk(pa.RecordBatch.from_pylist([], schema=pa.schema([(n, pa.string()) for n in names])), np.zeros(0, np.int64),
-                     [(part.first_row + 1 + next_record + i, text, f"wrong column count (expected {exp}, got {act})") for i, (_, exp, act, text) in enumerate(invalid)])
+        yield _Chunk(
+            pa.RecordBatch.from_pylist([], schema=pa.schema([(n, pa.string()) for n in names])),
+            np.zeros(0, np.int64),
+            [
+                (
+                    part.first_row + 1 + next_record + i,
+                    text,
+                    f"wrong column count (expected {exp}, got {act})",
+                )
+                for i, (_, exp, act, text) in enumerate(invalid)
+            ],
+        )
 
 
 def _invalid_utf8_rows(batch: pa.RecordBatch) -> dict[int, str]:
@@ -423,7 +488,9 @@ def parts_dir_for(out: Path) -> Path:
 
 def job_fingerprint(files: list[Path], out: Path, version: str, config: ScoreConfig) -> str:
     stats = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
-    blob = json.dumps([stats, str(out.resolve()), version, config.model_dump(mode="json"), PARTS_FORMAT])
+    blob = json.dumps(
+        [stats, str(out.resolve()), version, config.model_dump(mode="json"), PARTS_FORMAT]
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -459,14 +526,27 @@ def run_part(
                 batch = chunk.batch
                 result.read += batch.num_rows + len(chunk.malformed)
                 bad_utf8 = _invalid_utf8_rows(batch) if part.kind == "csv" else {}
-                parsed = parse_colors(batch, spec, config.scale) if batch.num_rows else ParsedColors(np.zeros(0, bool), np.zeros((0, 3), np.uint8), True, [])
-                problems: list[tuple[int, str, str, str]] = [(int(chunk.rows[i]), column, "<bytes>", "invalid UTF-8") for i, column in bad_utf8.items()]
-                problems += [(int(chunk.rows[i]), column, value, reason) for i, column, value, reason in parsed.reasons if i not in bad_utf8]
+                parsed = (
+                    parse_colors(batch, spec, config.scale)
+                    if batch.num_rows
+                    else ParsedColors(np.zeros(0, bool), np.zeros((0, 3), np.uint8), True, [])
+                )
+                problems: list[tuple[int, str, str, str]] = [
+                    (int(chunk.rows[i]), column, "<bytes>", "invalid UTF-8")
+                    for i, column in bad_utf8.items()
+                ]
+                problems += [
+                    (int(chunk.rows[i]), column, value, reason)
+                    for i, column, value, reason in parsed.reasons
+                    if i not in bad_utf8
+                ]
                 problems += [(row, "", text, why) for row, text, why in chunk.malformed]
                 if problems and config.on_error == "fail":
                     row, column, value, reason = min(problems)
                     where = f", column {column!r}" if column else ""
-                    raise FontpipeError(f"{part.file}: row {row}{where}: {reason} (value {value!r}); nothing was written. Use --on-error quarantine to set bad rows aside")
+                    raise FontpipeError(
+                        f"{part.file}: row {row}{where}: {reason} (value {value!r}); nothing was written. Use --on-error quarantine to set bad rows aside"
+                    )
                 valid = parsed.valid.copy()
                 for i in bad_utf8:
                     valid[i] = False
@@ -503,12 +583,20 @@ def run_part(
 def _open_writer(path: Path, out_format: str, schema: pa.Schema, final: bool) -> Any:
     if out_format == "csv":
         # Parts have no header; assembly writes it once.
-        return pacsv.CSVWriter(str(path), schema, write_options=pacsv.WriteOptions(include_header=False))
+        return pacsv.CSVWriter(
+            str(path), schema, write_options=pacsv.WriteOptions(include_header=False)
+        )
     if final:  # the only part becomes the output as it is
         return pq.ParquetWriter(str(path), schema, **parquet_output_options(schema))
     # A part that assembly will re-encode: write it as cheaply as possible; the encoding work then
     # happens once, on the assembler's core.
-    return pq.ParquetWriter(str(path), schema, compression="none", use_dictionary=[TEXT_COLOR, MODEL_VERSION], write_statistics=False)
+    return pq.ParquetWriter(
+        str(path),
+        schema,
+        compression="none",
+        use_dictionary=[TEXT_COLOR, MODEL_VERSION],
+        write_statistics=False,
+    )
 
 
 def parquet_output_options(schema: pa.Schema) -> dict[str, Any]:
@@ -522,7 +610,13 @@ def parquet_output_options(schema: pa.Schema) -> dict[str, Any]:
     }
 
 
-def _reject_records(batch: pa.RecordBatch, chunk: _Chunk, problems: list[tuple[int, str, str, str]], bad_utf8: dict[int, str], source: str) -> list[dict[str, str]]:
+def _reject_records(
+    batch: pa.RecordBatch,
+    chunk: _Chunk,
+    problems: list[tuple[int, str, str, str]],
+    bad_utf8: dict[int, str],
+    source: str,
+) -> list[dict[str, str]]:
     position = {int(r): i for i, r in enumerate(chunk.rows)}
     records = []
     seen: set[int] = set()
@@ -530,7 +624,13 @@ def _reject_records(batch: pa.RecordBatch, chunk: _Chunk, problems: list[tuple[i
         if row in seen:
             continue  # one line per row: its first problem
         seen.add(row)
-        record = {"source_file": source, "row": str(row), "column": column, "value": value, "reason": reason}
+        record = {
+            "source_file": source,
+            "row": str(row),
+            "column": column,
+            "value": value,
+            "reason": reason,
+        }
         i = position.get(row)
         if i is not None:
             for name, array in zip(batch.schema.names, batch.columns, strict=True):
@@ -546,7 +646,9 @@ def _reject_records(batch: pa.RecordBatch, chunk: _Chunk, problems: list[tuple[i
 
 def _write_rejects(path: Path, records: list[dict[str, str]], names: list[str]) -> None:
     columns = list(REJECT_COLUMNS) + [n for n in names if n not in REJECT_COLUMNS]
-    table = pa.table({c: pa.array([r.get(c, "") for r in records], type=pa.string()) for c in columns})
+    table = pa.table(
+        {c: pa.array([r.get(c, "") for r in records], type=pa.string()) for c in columns}
+    )
     pacsv.write_csv(table, str(path), write_options=pacsv.WriteOptions(include_header=False))
 
 
@@ -588,7 +690,9 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
     for file in files[1:]:
         other = file_columns(file)
         if other != names:
-            raise FontpipeError(f"{file}: columns {other} differ from {files[0]}'s {names}; score them separately")
+            raise FontpipeError(
+                f"{file}: columns {other} differ from {files[0]}'s {names}; score them separately"
+            )
     spec = detect_color_spec(names, config.color_column, config.rgb_columns)
     parts = plan_parts(files, config)
     parts_dir = parts_dir_for(out)
@@ -604,12 +708,22 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
     parts_dir.mkdir(parents=True, exist_ok=True)
     if not job_file.exists():
         with atomic_file(job_file) as staging:
-            staging.write_text(json.dumps({"format": PARTS_FORMAT, "fingerprint": fingerprint, "parts": len(parts)}))
-    return ScoreJob(files, out, version_path, version, names, spec, parts, parts_dir, output_format(out), config)
+            staging.write_text(
+                json.dumps(
+                    {"format": PARTS_FORMAT, "fingerprint": fingerprint, "parts": len(parts)}
+                )
+            )
+    return ScoreJob(
+        files, out, version_path, version, names, spec, parts, parts_dir, output_format(out), config
+    )
 
 
 def finished_parts(job: ScoreJob) -> set[int]:
-    return {p.index for p in job.parts if _part_paths(job.parts_dir, p.index, job.out_format)[2].exists()}
+    return {
+        p.index
+        for p in job.parts
+        if _part_paths(job.parts_dir, p.index, job.out_format)[2].exists()
+    }
 
 
 class OutputAssembler:
@@ -629,7 +743,10 @@ class OutputAssembler:
         self._csv: Any = None
 
     def append_ready(self, finished: set[int]) -> None:
-        while self.next_index < len(self.job.parts) and self.job.parts[self.next_index].index in finished:
+        while (
+            self.next_index < len(self.job.parts)
+            and self.job.parts[self.next_index].index in finished
+        ):
             self._append(self.job.parts[self.next_index])
             self.next_index += 1
 
@@ -651,7 +768,11 @@ class OutputAssembler:
             return
         parquet = pq.ParquetFile(piece, memory_map=True)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(str(self.staging), parquet.schema_arrow, **parquet_output_options(parquet.schema_arrow))
+            self._writer = pq.ParquetWriter(
+                str(self.staging),
+                parquet.schema_arrow,
+                **parquet_output_options(parquet.schema_arrow),
+            )
         for group in range(parquet.num_row_groups):
             self._writer.write_table(parquet.read_row_group(group))
 
@@ -659,9 +780,27 @@ class OutputAssembler:
         if self._csv is not None:
             self._csv.close()
         elif self.job.out_format == "csv":
-            self.staging.write_text(",".join(_csv_quote(c) for c in [*self.job.names, *OUTPUT_COLUMNS]) + "\n")
+            self.staging.write_text(
+                ",".join(_csv_quote(c) for c in [*self.job.names, *OUTPUT_COLUMNS]) + "\n"
+            )
         elif self._writer is None:
-            schema = pa.schema([(n, pa.string()) for n in self.job.names] + [(c, t) for c, t in zip(OUTPUT_COLUMNS, (pa.float32(), pa.dictionary(pa.int8(), pa.string()), pa.float32(), pa.bool_(), pa.dictionary(pa.int8(), pa.string())), strict=True)])
+            schema = pa.schema(
+                [(n, pa.string()) for n in self.job.names]
+                + [
+                    (c, t)
+                    for c, t in zip(
+                        OUTPUT_COLUMNS,
+                        (
+                            pa.float32(),
+                            pa.dictionary(pa.int8(), pa.string()),
+                            pa.float32(),
+                            pa.bool_(),
+                            pa.dictionary(pa.int8(), pa.string()),
+                        ),
+                        strict=True,
+                    )
+                ]
+            )
             pq.write_table(schema.empty_table(), str(self.staging))
         elif self._writer != "moved":
             self._writer.close()
@@ -675,7 +814,13 @@ class OutputAssembler:
         self.staging.unlink(missing_ok=True)
 
 
-def assemble(job: ScoreJob, results: list[PartResult], seconds: float, reused: int, assembler: OutputAssembler | None = None) -> ScoreSummary:
+def assemble(
+    job: ScoreJob,
+    results: list[PartResult],
+    seconds: float,
+    reused: int,
+    assembler: OutputAssembler | None = None,
+) -> ScoreSummary:
     """Finish the output (appending any parts not yet appended), write the rejects file, clean up."""
     results = sorted(results, key=lambda r: r.index)
     assembler = assembler or OutputAssembler(job)
@@ -744,8 +889,17 @@ def score_files(
             appending = None
             for part in job.parts:
                 results.append(
-                    run_part(part, str(job.version_path), job.names, job.spec, config, str(job.parts_dir), job.out_format,
-                             progress if part.index not in done else None, only_part=len(job.parts) == 1)
+                    run_part(
+                        part,
+                        str(job.version_path),
+                        job.names,
+                        job.spec,
+                        config,
+                        str(job.parts_dir),
+                        job.out_format,
+                        progress if part.index not in done else None,
+                        only_part=len(job.parts) == 1,
+                    )
                 )
                 finished.add(part.index)
                 if appending is not None:
@@ -755,7 +909,9 @@ def score_files(
                 appending.result()
     except FontpipeError:
         assembler.abandon()
-        shutil.rmtree(job.parts_dir, ignore_errors=True)  # bad data: rerunning would fail the same way
+        shutil.rmtree(
+            job.parts_dir, ignore_errors=True
+        )  # bad data: rerunning would fail the same way
         raise
     except BaseException:
         assembler.abandon()  # finished parts stay for the next run to reuse

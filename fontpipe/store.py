@@ -15,12 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -72,7 +70,9 @@ class Dataset:
         """The whole dataset as a pyarrow dataset with the `split` partition column."""
         import pyarrow.dataset as pads
 
-        return pads.dataset(self.path, format="parquet", partitioning="hive", exclude_invalid_files=True)
+        return pads.dataset(
+            self.path, format="parquet", partitioning="hive", exclude_invalid_files=True
+        )
 
     def split_dataset(self, split: Split) -> pads.Dataset:
         import pyarrow.dataset as pads
@@ -138,7 +138,7 @@ def write_dataset(
             columns = [np.ascontiguousarray(chunk.rgb[:, i]) for i in range(3)]
             table = pa.Table.from_arrays([*columns, chunk.label], schema=schema)
             for column in (*columns, chunk.label):
-                digest.update(memoryview(column).cast("B"))
+                digest.update(column.view(np.uint8).data)
             while len(pending) >= WRITE_THREADS:
                 pending.pop(0).result()
             pending.append(pool.submit(_write_file, table, staging / name))
@@ -229,7 +229,9 @@ def open_dataset(path: Path | str) -> Dataset:
             except (pa.ArrowInvalid, OSError) as exc:
                 raise FontpipeError(f"{file}: corrupt Parquet file ({exc})") from None
             if not schema.remove_metadata().equals(expected_schema):
-                raise FontpipeError(f"{file}: unexpected columns {schema.names}, wanted {CHANNELS + (LABEL,)}")
+                raise FontpipeError(
+                    f"{file}: unexpected columns {schema.names}, wanted {(*CHANNELS, LABEL)}"
+                )
             rows += meta.num_rows
         if rows != entry["rows"]:
             raise FontpipeError(

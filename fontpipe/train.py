@@ -86,16 +86,25 @@ def plan_devices(device: str) -> DevicePlan:
 
     if os.environ.get("TF_CONFIG"):
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        return DevicePlan(strategy, f"multi-worker training over {strategy.num_replicas_in_sync} replicas (TF_CONFIG)", strategy.num_replicas_in_sync, False)
+        return DevicePlan(
+            strategy,
+            f"multi-worker training over {strategy.num_replicas_in_sync} replicas (TF_CONFIG)",
+            strategy.num_replicas_in_sync,
+            False,
+        )
     gpus = tf.config.list_logical_devices("GPU")
     if "," in device:
         names = [d.strip() for d in device.split(",") if d.strip()]
         known = {_short_device_name(d.name) for d in tf.config.list_logical_devices()}
         missing = [n for n in names if _short_device_name(n) not in known]
         if missing:
-            raise FontpipeError(f"--device: no such device {', '.join(missing)}; visible: {', '.join(sorted(known))}")
+            raise FontpipeError(
+                f"--device: no such device {', '.join(missing)}; visible: {', '.join(sorted(known))}"
+            )
         strategy = tf.distribute.MirroredStrategy(devices=names)
-        return DevicePlan(strategy, f"mirrored over {len(names)} devices ({', '.join(names)})", len(names), False)
+        return DevicePlan(
+            strategy, f"mirrored over {len(names)} devices ({', '.join(names)})", len(names), False
+        )
     if device not in {"auto", "cpu", "gpu"}:
         raise FontpipeError(f"--device: expected auto, cpu, gpu or a device list, got {device!r}")
     if device == "gpu" and not gpus:
@@ -105,7 +114,12 @@ def plan_devices(device: str) -> DevicePlan:
         # XLA fuses the tiny dense layers into one kernel per step: ~1.5x faster on the CPU.
         return DevicePlan(tf.distribute.get_strategy(), note, 1, True)
     if len(gpus) == 1:
-        return DevicePlan(tf.distribute.OneDeviceStrategy(gpus[0].name), f"training on 1 GPU ({gpus[0].name})", 1, True)
+        return DevicePlan(
+            tf.distribute.OneDeviceStrategy(gpus[0].name),
+            f"training on 1 GPU ({gpus[0].name})",
+            1,
+            True,
+        )
     strategy = tf.distribute.MirroredStrategy()
     return DevicePlan(strategy, f"mirrored over {len(gpus)} GPUs", len(gpus), True)
 
@@ -122,14 +136,18 @@ def learning_rate_schedule(config: TrainConfig, total_steps: int) -> Any:
         return config.learning_rate
     if config.schedule == "exponential":
         return keras.optimizers.schedules.ExponentialDecay(
-            config.learning_rate, decay_steps=max(total_steps, 1), decay_rate=config.final_lr_fraction
+            config.learning_rate,
+            decay_steps=max(total_steps, 1),
+            decay_rate=config.final_lr_fraction,
         )
     return keras.optimizers.schedules.CosineDecay(
         config.learning_rate, decay_steps=max(total_steps, 1), alpha=config.final_lr_fraction
     )
 
 
-def compile_model(model: keras.Model, config: TrainConfig, total_steps: int, jit_compile: bool) -> None:
+def compile_model(
+    model: keras.Model, config: TrainConfig, total_steps: int, jit_compile: bool
+) -> None:
     import keras
 
     model.compile(
@@ -185,7 +203,7 @@ def train_model(
     if not isinstance(dataset, Dataset):
         dataset = open_dataset(dataset)
     for split in ("train", "val", "test"):
-        if dataset.split_rows(split) == 0:  # type: ignore[arg-type]
+        if dataset.split_rows(split) == 0:
             raise FontpipeError(f"{dataset.path}: the {split} split is empty; generate more rows")
     plan = plan_devices(config.device)
     if on_device_plan is not None:
@@ -217,7 +235,9 @@ def train_model(
         callbacks=[
             keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True),
             keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
+                monitor="val_loss",
+                patience=config.early_stopping_patience,
+                restore_best_weights=True,
             ),
             _HistoryRecorder(history_rows),
             *callbacks,
@@ -239,7 +259,7 @@ def train_model(
             "fingerprint": dataset.fingerprint,
             "rule": dataset.rule,
             "sampling": dataset.sampling,
-            "rows": {s: dataset.split_rows(s) for s in ("train", "val", "test")},  # type: ignore[arg-type]
+            "rows": {s: dataset.split_rows(s) for s in ("train", "val", "test")},
         },
         "rule": dataset.rule,
         "device": plan.description,
@@ -261,7 +281,9 @@ def train_model(
     with atomic_directory(target) as staging:
         model.save(staging / MODEL_FILE)
         metadata["model_sha256"] = sha256_file(staging / MODEL_FILE)
-        (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+        (staging / METADATA_FILE).write_text(
+            json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
+        )
         _write_history_csv(staging / HISTORY_FILE, history_rows)
     return TrainResult(version=version, path=target, metadata=metadata, history=history_rows)
 
@@ -339,7 +361,13 @@ def train_original_recipe(recipe: OriginalRecipe = OriginalRecipe()) -> tuple[ke
     import tensorflow as tf
 
     rows = generate_rows(
-        GenerateConfig(rows=recipe.rows, rule=recipe.rule, sampling="uniform-float", seed=recipe.seed, split_fractions=(1.0, 0.0, 0.0))
+        GenerateConfig(
+            rows=recipe.rows,
+            rule=recipe.rule,
+            sampling="uniform-float",
+            seed=recipe.seed,
+            split_fractions=(1.0, 0.0, 0.0),
+        )
     )
     keras.utils.set_random_seed(recipe.seed)
     model = build_model(ModelConfig(), seed=recipe.seed)

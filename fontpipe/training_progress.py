@@ -20,7 +20,9 @@ def training_progress(epochs: int, steps_per_epoch: int) -> tuple[Progress, Any]
             self.task: Any = None
 
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            self.task = progress.add_task(f"epoch {epoch + 1}/{epochs}", total=steps_per_epoch, metrics="")
+            self.task = progress.add_task(
+                f"epoch {epoch + 1}/{epochs}", total=steps_per_epoch, metrics=""
+            )
 
         def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
             # Refresh the numbers every 50 steps: reading them back synchronises with the device.

@@ -7,9 +7,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +39,13 @@ def tiny_version(tmp_path_factory):
     from fontpipe.train import TrainConfig, train_model
 
     root = tmp_path_factory.mktemp("tiny-model")
-    dataset, _ = write_dataset(GenerateConfig(rows=40_000, sampling="boundary", seed=5), root / "ds")
-    result = train_model(dataset, TrainConfig(epochs=2, inputs=InputConfig(batch_size=256), device="cpu"), root / "models")
+    dataset, _ = write_dataset(
+        GenerateConfig(rows=40_000, sampling="boundary", seed=5), root / "ds"
+    )
+    result = train_model(
+        dataset,
+        TrainConfig(epochs=2, inputs=InputConfig(batch_size=256), device="cpu"),
+        root / "models",
+    )
     ensure_cube_table(result.path)
     return result.path

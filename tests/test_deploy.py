@@ -39,13 +39,23 @@ def test_prefect_yaml_declares_the_three_deployments():
 def test_docker_compose_file():
     spec = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
     assert {"postgres", "prefect-server", "worker"} <= set(spec["services"])
-    assert "postgresql" in spec["services"]["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
+    assert (
+        "postgresql"
+        in spec["services"]["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
+    )
     assert spec["services"]["worker"]["build"]["dockerfile"] == "deploy/Dockerfile"
     assert (ROOT / "deploy" / "Dockerfile").exists()
     docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
+    if (
+        docker is None
+        or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0
+    ):
         pytest.skip("docker compose is not available to validate the file")
-    done = subprocess.run([docker, "compose", "-f", str(ROOT / "deploy" / "docker-compose.yml"), "config", "--quiet"], capture_output=True, text=True)
+    done = subprocess.run(
+        [docker, "compose", "-f", str(ROOT / "deploy" / "docker-compose.yml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -95,24 +105,59 @@ def test_real_server_schedules_and_runs_retrain(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
     server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=(logs / "server.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=(logs / "server.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     served = None
     try:
         _wait(lambda: _healthy(httpx, api), 120, "the Prefect server")
         served = subprocess.Popen(
-            [sys.executable, str(ROOT / "deploy" / "serve.py"), "--cron", "0 6 * * 1", "--parameters", json.dumps(TINY_RETRAIN)],
-            cwd=ROOT, env=env, stdout=(logs / "serve.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                str(ROOT / "deploy" / "serve.py"),
+                "--cron",
+                "0 6 * * 1",
+                "--parameters",
+                json.dumps(TINY_RETRAIN),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=(logs / "serve.log").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         client_code = _CLIENT.format(api=api, parameters=json.dumps(TINY_RETRAIN))
-        done = subprocess.run([sys.executable, "-c", client_code], env=env, capture_output=True, text=True, timeout=420)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:] + (logs / "serve.log").read_text()[-3000:]
+        done = subprocess.run(
+            [sys.executable, "-c", client_code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=420,
+        )
+        assert done.returncode == 0, (
+            done.stdout[-3000:] + done.stderr[-3000:] + (logs / "serve.log").read_text()[-3000:]
+        )
         report = json.loads(done.stdout.strip().splitlines()[-1])
         assert report["cron"] == "0 6 * * 1"
         assert report["upcoming"] >= 1
         assert report["final_state"] == "COMPLETED"
-        assert "SignatureMismatchError" in report["bad_parameter_error"] and "no_such_parameter" in report["bad_parameter_error"]
+        assert (
+            "SignatureMismatchError" in report["bad_parameter_error"]
+            and "no_such_parameter" in report["bad_parameter_error"]
+        )
         assert report["champion_untouched"]
         assert (tmp_path / "data" / "models" / "champion").exists()
     finally:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -52,7 +54,9 @@ def test_always_black_errs_on_exactly_the_white_colours():
     }
     # The worst errors are the darkest colours: black is farthest from the boundary.
     assert evaluation["worst_errors"][0]["rgb"] == [0, 0, 0]
-    assert evaluation["worst_errors"][0]["margin"] == pytest.approx(-382.5)  # signed: deep on the white side
+    assert evaluation["worst_errors"][0]["margin"] == pytest.approx(
+        -382.5
+    )  # signed: deep on the white side
     # Every colour gets black text, so the AA share is the share with (L + 0.05) / 0.05 >= 4.5.
     assert evaluation["wcag"]["min_contrast"] == pytest.approx(1.0)
 
@@ -60,8 +64,11 @@ def test_always_black_errs_on_exactly_the_white_colours():
 def test_band_counts_match_brute_force(mean_rule_table):
     counts = sum_counts()
     distance = np.abs(np.arange(766) - 382.5)
-    edges = (0,) + MEAN.band_edges + (np.inf,)
-    expected = [int(counts[(distance >= lo) & (distance < hi)].sum()) for lo, hi in zip(edges, edges[1:], strict=False)]
+    edges = (0, *MEAN.band_edges, np.inf)
+    expected = [
+        int(counts[(distance >= lo) & (distance < hi)].sum())
+        for lo, hi in itertools.pairwise(edges)
+    ]
     bands = evaluate_cube(mean_rule_table, MEAN)["bands"]
     assert [b["colours"] for b in bands] == expected
     assert sum(expected) == CUBE_SIZE
@@ -70,7 +77,9 @@ def test_band_counts_match_brute_force(mean_rule_table):
 
 def test_errors_land_in_the_right_band():
     table = rule_cube_table(MEAN)
-    flipped = cube_index(np.array([[128, 128, 127], [127, 128, 127], [200, 200, 200]], dtype=np.uint8))
+    flipped = cube_index(
+        np.array([[128, 128, 127], [127, 128, 127], [200, 200, 200]], dtype=np.uint8)
+    )
     table[flipped] = 1 - table[flipped]
     evaluation = evaluate_cube(table, MEAN)
     errors_by_band = [b["errors"] for b in evaluation["bands"]]
@@ -105,7 +114,9 @@ def test_cube_table_of_an_exact_keras_model():
     model = build_model(ModelConfig(hidden=(2,)), seed=0)
     hidden = model.get_layer("hidden_0")
     hidden.set_weights([np.array([[1.0, -1.0]] * 3, dtype=np.float32), np.zeros(2, np.float32)])
-    model.get_layer("logits").set_weights([np.array([[0.0, 1000.0], [0.0, -1000.0]], dtype=np.float32), np.zeros(2, np.float32)])
+    model.get_layer("logits").set_weights(
+        [np.array([[0.0, 1000.0], [0.0, -1000.0]], dtype=np.float32), np.zeros(2, np.float32)]
+    )
     evaluation = evaluate_cube(compute_cube_table(model), MEAN)
     assert evaluation["errors"] == 0
 

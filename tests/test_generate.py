@@ -48,7 +48,11 @@ def test_boundary_sampling_puts_the_share_near_the_boundary():
 
 
 def test_split_fractions_are_exact():
-    assert small(split_fractions=(0.7, 0.2, 0.1)).split_rows() == {"train": 7000, "val": 2000, "test": 1000}
+    assert small(split_fractions=(0.7, 0.2, 0.1)).split_rows() == {
+        "train": 7000,
+        "val": 2000,
+        "test": 1000,
+    }
     assert sum(small(rows=10_001).split_rows().values()) == 10_001
 
 
@@ -73,8 +77,14 @@ def test_written_dataset_schema_manifest_and_chunks(tmp_path):
     dataset, reused = write_dataset(config, tmp_path / "ds")
     assert not reused
     manifest = json.loads((tmp_path / "ds" / MANIFEST).read_text())
-    assert manifest["rule"] == "mean" and manifest["seed"] == 7 and manifest["sampling"] == "uniform-int"
-    assert {s: manifest["splits"][s]["rows"] for s in ("train", "val", "test")} == config.split_rows()
+    assert (
+        manifest["rule"] == "mean"
+        and manifest["seed"] == 7
+        and manifest["sampling"] == "uniform-int"
+    )
+    assert {
+        s: manifest["splits"][s]["rows"] for s in ("train", "val", "test")
+    } == config.split_rows()
     assert manifest["fontpipe_version"]
     assert len(manifest["fingerprint"]) == 32
     # 8000 train rows in files of at most 3000.

@@ -4,7 +4,12 @@ from fontpipe.promotion import PromotionPolicy, decide_promotion
 
 
 def head(errors, band=0.99, ece=0.01):
-    return {"errors": errors, "accuracy": 1 - errors / 16_777_216, "boundary_accuracy": band, "ece": ece}
+    return {
+        "errors": errors,
+        "accuracy": 1 - errors / 16_777_216,
+        "boundary_accuracy": band,
+        "ece": ece,
+    }
 
 
 def test_first_model_is_promoted():
@@ -25,8 +30,16 @@ def test_ties_are_broken_by_boundary_band_accuracy():
 
 
 def test_policy_is_configurable():
-    assert decide_promotion(head(5, ece=0.001), head(5, ece=0.01), PromotionPolicy(tie_breaker="ece")).promote
-    assert not decide_promotion(head(5, band=1.0), head(5, band=0.5), PromotionPolicy(tie_breaker="none")).promote
-    assert not decide_promotion(head(95), head(100), PromotionPolicy(min_error_improvement=10)).promote
+    assert decide_promotion(
+        head(5, ece=0.001), head(5, ece=0.01), PromotionPolicy(tie_breaker="ece")
+    ).promote
+    assert not decide_promotion(
+        head(5, band=1.0), head(5, band=0.5), PromotionPolicy(tie_breaker="none")
+    ).promote
+    assert not decide_promotion(
+        head(95), head(100), PromotionPolicy(min_error_improvement=10)
+    ).promote
     # Without the accuracy guard a tie-break could... still never pick more errors: errors come first.
-    assert not decide_promotion(head(12, band=1.0), head(11), PromotionPolicy(never_drop_accuracy=False)).promote
+    assert not decide_promotion(
+        head(12, band=1.0), head(11), PromotionPolicy(never_drop_accuracy=False)
+    ).promote

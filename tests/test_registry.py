@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import multiprocessing
 import shutil
@@ -72,10 +74,8 @@ def _promote_many(models, version, rounds):
     from fontpipe.registry import promote as promote_version
 
     for _ in range(rounds):
-        try:
+        with contextlib.suppress(FontpipeError):  # already the champion
             promote_version(models, version)
-        except FontpipeError:
-            pass  # already the champion
 
 
 def test_concurrent_promotions_keep_the_registry_consistent(registry):
@@ -90,7 +90,7 @@ def test_concurrent_promotions_keep_the_registry_consistent(registry):
     history = promotion_history(models)
     assert history, "somebody was promoted"
     # An unbroken chain: each promotion starts from the champion the previous one left.
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         assert after["from"] == before["to"]
     assert champion(models) == history[-1]["to"]
     assert json.loads((models / "champion").read_text())["version"] in (a, b)

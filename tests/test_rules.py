@@ -35,7 +35,7 @@ def test_mean_hand_checked():
 def test_wcag_hand_checked_greys():
     assert wcag_label([118, 118, 118]) == 1
     assert wcag_label([117, 117, 117]) == 0
-    assert WCAG_LUMINANCE_THRESHOLD == pytest.approx(0.1791, abs=1e-4)
+    assert pytest.approx(0.1791, abs=1e-4) == WCAG_LUMINANCE_THRESHOLD
 
 
 def test_wcag_luminance_and_contrast_known_values():
@@ -66,8 +66,12 @@ def test_yiq_threshold_exact():
 def test_float_and_uint8_paths_agree(name):
     rule = RULES[name]
     cube_sample = np.random.default_rng(1).integers(0, 256, size=(50_000, 3)).astype(np.uint8)
-    np.testing.assert_array_equal(rule.label(cube_sample), rule.label(cube_sample.astype(np.float32)))
-    np.testing.assert_allclose(rule.margin(cube_sample), rule.margin(cube_sample.astype(np.float64)))
+    np.testing.assert_array_equal(
+        rule.label(cube_sample), rule.label(cube_sample.astype(np.float32))
+    )
+    np.testing.assert_allclose(
+        rule.margin(cube_sample), rule.margin(cube_sample.astype(np.float64))
+    )
 
 
 def test_unknown_rule_is_a_clear_error():

@@ -27,8 +27,8 @@ MESSY_CSV = (
     "white,#FFFFFF\r\n"
     '"quoted, with comma",  #000  \r\n'
     "bad hex,#12345\r\n"
-    "css,\"rgb(10, 20, 30)\"\r\n"
-    "out of range,\"rgb(300,0,0)\"\r\n"
+    'css,"rgb(10, 20, 30)"\r\n'
+    'out of range,"rgb(300,0,0)"\r\n'
     "empty,\r\n"
     "too,many,columns\r\n"
     "short\r\n"
@@ -56,12 +56,34 @@ def test_quarantine_accounts_for_every_row(tiny_version, tmp_path):
     assert summary.read == 10
     assert summary.read == summary.scored + summary.rejected
     assert (summary.scored, summary.rejected) == (4, 6)
-    scored = pacsv.read_csv(out, convert_options=pacsv.ConvertOptions(column_types={"name": pa.string(), "color": pa.string()}))
-    assert scored.column("name").to_pylist() == ["white", "quoted, with comma", "css", "grey"]  # input order
-    assert scored.column("color").to_pylist() == ["#FFFFFF", "  #000  ", "rgb(10, 20, 30)", "808080"]  # unchanged
+    scored = pacsv.read_csv(
+        out,
+        convert_options=pacsv.ConvertOptions(
+            column_types={"name": pa.string(), "color": pa.string()}
+        ),
+    )
+    assert scored.column("name").to_pylist() == [
+        "white",
+        "quoted, with comma",
+        "css",
+        "grey",
+    ]  # input order
+    assert scored.column("color").to_pylist() == [
+        "#FFFFFF",
+        "  #000  ",
+        "rgb(10, 20, 30)",
+        "808080",
+    ]  # unchanged
     assert scored.column("text_color").to_pylist()[:2] == ["black", "white"]
-    rejects = pacsv.read_csv(summary.rejects, convert_options=pacsv.ConvertOptions(strings_can_be_null=False, column_types={"row": pa.int64()}))
-    reasons = dict(zip(rejects.column("row").to_pylist(), rejects.column("reason").to_pylist(), strict=True))
+    rejects = pacsv.read_csv(
+        summary.rejects,
+        convert_options=pacsv.ConvertOptions(
+            strings_can_be_null=False, column_types={"row": pa.int64()}
+        ),
+    )
+    reasons = dict(
+        zip(rejects.column("row").to_pylist(), rejects.column("reason").to_pylist(), strict=True)
+    )
     assert set(reasons) == {3, 5, 6, 7, 8, 9}
     assert "invalid hex" in reasons[3]
     assert "out of range" in reasons[5]
@@ -78,7 +100,12 @@ def test_fail_mode_names_file_row_column_and_value_and_writes_nothing(tiny_versi
     with pytest.raises(FontpipeError) as error:
         score_files([str(source)], out, tiny_version, ScoreConfig())
     message = str(error.value)
-    assert str(source) in message and "row 3" in message and "'color'" in message and "'#12345'" in message
+    assert (
+        str(source) in message
+        and "row 3" in message
+        and "'color'" in message
+        and "'#12345'" in message
+    )
     assert not out.exists() and not parts_dir_for(out).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["messy.csv"]
 
@@ -87,7 +114,10 @@ def test_scores_match_the_cube_table_and_wcag(tiny_version, tmp_path):
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (5_000, 3), dtype=np.uint8)
     source = tmp_path / "palette.parquet"
-    pq.write_table(pa.table({"id": np.arange(5_000), "Red": rgb[:, 0], "Green": rgb[:, 1], "Blue": rgb[:, 2]}), source)
+    pq.write_table(
+        pa.table({"id": np.arange(5_000), "Red": rgb[:, 0], "Green": rgb[:, 1], "Blue": rgb[:, 2]}),
+        source,
+    )
     out = tmp_path / "scored.parquet"
     summary = score_files([str(source)], out, tiny_version, ScoreConfig())
     table = pq.read_table(out)
@@ -96,8 +126,14 @@ def test_scores_match_the_cube_table_and_wcag(tiny_version, tmp_path):
     np.testing.assert_array_equal(p_black, expected_p_black(tiny_version, rgb))
     black = table.column("text_color").to_pylist()
     assert black == ["black" if p > 0.5 else "white" for p in p_black]
-    np.testing.assert_allclose(table.column("contrast_ratio").to_numpy(), text_contrast_ratio(rgb, p_black > 0.5), rtol=1e-6)
-    assert table.column("wcag_aa").to_pylist() == list(table.column("contrast_ratio").to_numpy() >= 4.5)
+    np.testing.assert_allclose(
+        table.column("contrast_ratio").to_numpy(),
+        text_contrast_ratio(rgb, p_black > 0.5),
+        rtol=1e-6,
+    )
+    assert table.column("wcag_aa").to_pylist() == list(
+        table.column("contrast_ratio").to_numpy() >= 4.5
+    )
     assert set(table.column("model_version").to_pylist()) == {tiny_version.name}
     assert table.schema.field("p_black").type == pa.float32()
     assert summary.black_share == pytest.approx(np.mean(p_black > 0.5))
@@ -118,9 +154,20 @@ def test_directories_globs_and_parquet_to_csv_keep_order(tiny_version, tmp_path)
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(3):
-        pq.write_table(pa.table({"r": pa.array([i, 255, 0], pa.uint8()), "g": pa.array([0, 255, 0], pa.uint8()), "b": pa.array([0, 255, 0], pa.uint8())}), folder / f"p{i}.parquet")
+        pq.write_table(
+            pa.table(
+                {
+                    "r": pa.array([i, 255, 0], pa.uint8()),
+                    "g": pa.array([0, 255, 0], pa.uint8()),
+                    "b": pa.array([0, 255, 0], pa.uint8()),
+                }
+            ),
+            folder / f"p{i}.parquet",
+        )
     by_dir = score_files([str(folder)], tmp_path / "dir.csv", tiny_version, ScoreConfig())
-    by_glob = score_files([str(folder / "p*.parquet")], tmp_path / "glob.csv", tiny_version, ScoreConfig())
+    by_glob = score_files(
+        [str(folder / "p*.parquet")], tmp_path / "glob.csv", tiny_version, ScoreConfig()
+    )
     assert by_dir.scored == by_glob.scored == 9
     first = pacsv.read_csv(tmp_path / "dir.csv")
     assert first.column("r").to_pylist() == [0, 255, 0, 1, 255, 0, 2, 255, 0]
@@ -128,11 +175,16 @@ def test_directories_globs_and_parquet_to_csv_keep_order(tiny_version, tmp_path)
 
 
 def test_csv_split_into_byte_ranges_respects_quoted_newlines(tiny_version, tmp_path):
-    lines = ["name,color"] + [f'"row {i}\nsecond line",#{i:06x}' if i % 7 == 0 else f"row {i},#{i:06x}" for i in range(3_000)]
+    lines = ["name,color"] + [
+        f'"row {i}\nsecond line",#{i:06x}' if i % 7 == 0 else f"row {i},#{i:06x}"
+        for i in range(3_000)
+    ]
     source = tmp_path / "multi.csv"
     source.write_text("\n".join(lines) + "\n")
     whole = score_files([str(source)], tmp_path / "whole.csv", tiny_version, ScoreConfig())
-    split = score_files([str(source)], tmp_path / "split.csv", tiny_version, ScoreConfig(csv_part_bytes=4_000))
+    split = score_files(
+        [str(source)], tmp_path / "split.csv", tiny_version, ScoreConfig(csv_part_bytes=4_000)
+    )
     assert split.parts > 5 and whole.parts == 1
     assert split.scored == whole.scored == 3_000
     assert (tmp_path / "split.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
@@ -175,13 +227,18 @@ def test_cli_input_errors_exit_2(tiny_version, tmp_path, args, message):
 def test_cli_score_summary(tiny_version, tmp_path):
     source = tmp_path / "p.csv"
     source.write_text("color\n#ffffff\n#000000\n")
-    result = runner.invoke(app, ["score", str(source), "--out", str(tmp_path / "o.parquet"), "--model", str(tiny_version)])
+    result = runner.invoke(
+        app,
+        ["score", str(source), "--out", str(tmp_path / "o.parquet"), "--model", str(tiny_version)],
+    )
     assert result.exit_code == 0, result.output
     assert "rows read" in result.output and "rows/s" in result.output and "WCAG AA" in result.output
 
 
 def test_predict_arguments_and_stdin(tiny_version):
-    result = runner.invoke(app, ["predict", "--model", str(tiny_version), "#ffffff", "0,0,0", "rgb(0, 0, 0)"])
+    result = runner.invoke(
+        app, ["predict", "--model", str(tiny_version), "#ffffff", "0,0,0", "rgb(0, 0, 0)"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.count("black") >= 1 and result.output.count("white") >= 2
     assert "21.00:1" in result.output
@@ -205,11 +262,18 @@ def test_killed_job_resumes_and_matches_an_uninterrupted_run(tiny_version, tmp_p
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 256, (400_000, 3), dtype=np.uint8)
     source = tmp_path / "big.parquet"
-    pq.write_table(pa.table({"id": np.arange(len(rgb)), "r": rgb[:, 0], "g": rgb[:, 1], "b": rgb[:, 2]}), source, row_group_size=20_000)
+    pq.write_table(
+        pa.table({"id": np.arange(len(rgb)), "r": rgb[:, 0], "g": rgb[:, 1], "b": rgb[:, 2]}),
+        source,
+        row_group_size=20_000,
+    )
     out = tmp_path / "out.parquet"
     script = tmp_path / "job.py"
     script.write_text(textwrap.dedent(KILLABLE))
-    process = subprocess.Popen([sys.executable, str(script), str(source), str(out), str(tiny_version)], start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(source), str(out), str(tiny_version)],
+        start_new_session=True,
+    )
     parts_dir = parts_dir_for(out)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(parts_dir.glob("part-*.json"))) < 3:

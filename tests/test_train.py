@@ -5,7 +5,6 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -16,7 +15,14 @@ from fontpipe.generate import GenerateConfig
 from fontpipe.inputs import InputConfig, make_dataset
 from fontpipe.model import ModelConfig, build_model
 from fontpipe.store import write_dataset
-from fontpipe.train import HISTORY_FILE, METADATA_FILE, MODEL_FILE, TrainConfig, load_model_version, train_model
+from fontpipe.train import (
+    HISTORY_FILE,
+    METADATA_FILE,
+    MODEL_FILE,
+    TrainConfig,
+    load_model_version,
+    train_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +62,27 @@ def _split_colours(dataset, split):
 @pytest.mark.parametrize("in_memory", [True, False])
 def test_eval_pipeline_yields_exactly_the_split(tiny_dataset, in_memory):
     for split in ("val", "test"):
-        pipeline = make_dataset(tiny_dataset, split, InputConfig(batch_size=300), seed=0, training=False, in_memory=in_memory)
+        pipeline = make_dataset(
+            tiny_dataset,
+            split,
+            InputConfig(batch_size=300),
+            seed=0,
+            training=False,
+            in_memory=in_memory,
+        )
         assert _colours(pipeline) == _split_colours(tiny_dataset, split)
 
 
 @pytest.mark.parametrize("in_memory", [True, False])
 def test_training_pipeline_shuffles_within_the_train_split_only(tiny_dataset, in_memory):
-    pipeline = make_dataset(tiny_dataset, "train", InputConfig(batch_size=256), seed=1, training=True, in_memory=in_memory)
+    pipeline = make_dataset(
+        tiny_dataset,
+        "train",
+        InputConfig(batch_size=256),
+        seed=1,
+        training=True,
+        in_memory=in_memory,
+    )
     seen = _colours(pipeline)
     train = _split_colours(tiny_dataset, "train")
     assert not (seen - train)  # nothing from val or test
@@ -72,7 +92,14 @@ def test_training_pipeline_shuffles_within_the_train_split_only(tiny_dataset, in
         return next(iter(p))[0].numpy()
 
     def fresh():
-        return make_dataset(tiny_dataset, "train", InputConfig(batch_size=256), seed=1, training=True, in_memory=in_memory)
+        return make_dataset(
+            tiny_dataset,
+            "train",
+            InputConfig(batch_size=256),
+            seed=1,
+            training=True,
+            in_memory=in_memory,
+        )
 
     a = fresh()
     a_epoch1, a_epoch2 = first_batch(a), first_batch(a)
@@ -97,7 +124,9 @@ def test_normalisation_lives_inside_the_model():
 
 def test_train_saves_a_complete_version_and_it_behaves(tiny_dataset, tmp_path):
     result = train_model(tiny_dataset, quick(epochs=3), tmp_path / "models")
-    assert sorted(p.name for p in result.path.iterdir()) == sorted([MODEL_FILE, METADATA_FILE, HISTORY_FILE])
+    assert sorted(p.name for p in result.path.iterdir()) == sorted(
+        [MODEL_FILE, METADATA_FILE, HISTORY_FILE]
+    )
     meta = json.loads((result.path / METADATA_FILE).read_text())
     assert meta["dataset"]["fingerprint"] == tiny_dataset.fingerprint and meta["rule"] == "mean"
     assert meta["epochs_run"] == 3 and "CPU" in meta["device"]
@@ -107,7 +136,16 @@ def test_train_saves_a_complete_version_and_it_behaves(tiny_dataset, tmp_path):
     model, _ = load_model_version(result.path)
     # Raw 0-255 colours in; the obvious ones must be right after a short real training.
     colours = np.array(
-        [[255, 255, 255], [0, 0, 0], [250, 250, 240], [10, 20, 5], [255, 255, 0], [0, 0, 128], [200, 200, 200], [40, 40, 40]],
+        [
+            [255, 255, 255],
+            [0, 0, 0],
+            [250, 250, 240],
+            [10, 20, 5],
+            [255, 255, 0],
+            [0, 0, 128],
+            [200, 200, 200],
+            [40, 40, 40],
+        ],
         dtype=np.float32,
     )
     logits = np.asarray(model(colours))
@@ -158,7 +196,9 @@ def test_same_seed_same_weights_in_deterministic_mode(tiny_dataset, tmp_path):
 
 
 def test_empty_split_is_refused_before_training(tmp_path):
-    dataset, _ = write_dataset(GenerateConfig(rows=1000, split_fractions=(0.9, 0.1, 0.0)), tmp_path / "ds")
+    dataset, _ = write_dataset(
+        GenerateConfig(rows=1000, split_fractions=(0.9, 0.1, 0.0)), tmp_path / "ds"
+    )
     with pytest.raises(FontpipeError, match="test split is empty"):
         train_model(dataset, quick(), tmp_path / "models")
     assert not (tmp_path / "models").exists()
@@ -180,7 +220,9 @@ def test_mirrored_strategy_over_two_logical_cpus(tiny_dataset, tmp_path):
         print("ACCURACY", result.metadata["metrics"]["test"]["accuracy"])
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "REPLICAS 2 mirrored over 2 devices" in done.stdout
     accuracy = float(done.stdout.split("ACCURACY")[1])
@@ -192,5 +234,3 @@ def test_unknown_device_is_a_clear_error(tiny_dataset, tmp_path):
         train_model(tiny_dataset, quick(device="/cpu:0,/cpu:7"), tmp_path / "models")
     with pytest.raises(FontpipeError, match="expected auto, cpu, gpu"):
         train_model(tiny_dataset, quick(device="tpu"), tmp_path / "models")
-
-

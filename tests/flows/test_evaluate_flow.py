@@ -14,9 +14,15 @@ def test_evaluate_flow_writes_report_and_artifacts(prefect_harness, tmp_path):
     from flows.evaluate import evaluate_model
 
     dataset, _ = write_dataset(GenerateConfig(rows=5_000, seed=1), tmp_path / "ds")
-    result = train_model(dataset, TrainConfig(epochs=1, inputs=InputConfig(batch_size=128), device="cpu"), tmp_path / "models")
+    result = train_model(
+        dataset,
+        TrainConfig(epochs=1, inputs=InputConfig(batch_size=128), device="cpu"),
+        tmp_path / "models",
+    )
     report = tmp_path / "reports" / "report.html"
-    assessed = evaluate_model(model=str(result.path), report=str(report), recipe=OriginalRecipe(rows=1_000, steps=20))
+    assessed = evaluate_model(
+        model=str(result.path), report=str(report), recipe=OriginalRecipe(rows=1_000, steps=20)
+    )
     assert report.exists()
     metrics = json.loads((report.parent / "metrics.json").read_text())
     assert metrics["version"] == result.version == assessed["metrics"]["version"]

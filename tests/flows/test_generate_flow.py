@@ -45,4 +45,8 @@ def _write_task_states(flow_state):
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs()
     flow_run_id = flow_state.state_details.flow_run_id
-    return [r.state.name for r in runs if r.flow_run_id == flow_run_id and r.name.startswith("write-dataset")]
+    return [
+        r.state.name
+        for r in runs
+        if r.flow_run_id == flow_run_id and r.name.startswith("write-dataset")
+    ]

@@ -5,13 +5,21 @@ from fontpipe.inputs import InputConfig
 from fontpipe.registry import champion, promote, promotion_history, rollback
 from fontpipe.train import TrainConfig
 
-GOOD = {"generate": GenerateConfig(rows=40_000, sampling="boundary", seed=1),
-        "train": TrainConfig(epochs=3, inputs=InputConfig(batch_size=256), device="cpu"), "baseline": False}
-WORSE = {"generate": GenerateConfig(rows=1_000, seed=2),
-         "train": TrainConfig(epochs=1, inputs=InputConfig(batch_size=64), device="cpu"), "baseline": False}
+GOOD = {
+    "generate": GenerateConfig(rows=40_000, sampling="boundary", seed=1),
+    "train": TrainConfig(epochs=3, inputs=InputConfig(batch_size=256), device="cpu"),
+    "baseline": False,
+}
+WORSE = {
+    "generate": GenerateConfig(rows=1_000, seed=2),
+    "train": TrainConfig(epochs=1, inputs=InputConfig(batch_size=64), device="cpu"),
+    "baseline": False,
+}
 
 
-def test_retrain_promotes_then_refuses_a_worse_model_and_rollback_restores(prefect_harness, data_root):
+def test_retrain_promotes_then_refuses_a_worse_model_and_rollback_restores(
+    prefect_harness, data_root
+):
     from prefect.artifacts import Artifact
 
     from flows.retrain import retrain
@@ -31,4 +39,8 @@ def test_retrain_promotes_then_refuses_a_worse_model_and_rollback_restores(prefe
     promote(models, second["challenger"], "to test rollback")
     rollback(models)
     assert champion(models) == first["challenger"]
-    assert [h["to"] for h in promotion_history(models)] == [first["challenger"], second["challenger"], first["challenger"]]
+    assert [h["to"] for h in promotion_history(models)] == [
+        first["challenger"],
+        second["challenger"],
+        first["challenger"],
+    ]
