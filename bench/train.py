@@ -76,6 +76,38 @@ def bench_rule(rule: str, work: Path) -> list[dict[str, object]]:
     return rows
 
 
+# Stronger settings tried for the non-linear boundaries (wcag, yiq), each on 1 M boundary rows.
+VARIANTS = {
+    "10-10-5, 6 epochs": {"epochs": 6},
+    "32-32-16, 4 epochs": {"epochs": 4, "model": {"hidden": (32, 32, 16)}},
+    "32-32-16, 8 epochs, lr 0.005": {
+        "epochs": 8,
+        "learning_rate": 0.005,
+        "model": {"hidden": (32, 32, 16)},
+    },
+}
+
+
+def bench_variants(rule: str, work: Path) -> list[dict[str, object]]:
+    rows = []
+    dataset, _ = write_dataset(GenerateConfig(rule=rule, **DEFAULT_DATASET), work / f"ds-{rule}")
+    for name, overrides in VARIANTS.items():
+        started = time.perf_counter()
+        result = train_model(dataset, TrainConfig(**overrides), work / "models")
+        seconds = time.perf_counter() - started
+        errors, band = cube_errors(load_model_version(result.path)[0], rule)
+        rows.append(
+            {
+                "rule": rule,
+                "variant": name,
+                "wall s": seconds,
+                "cube errors": errors,
+                "boundary-band acc": band,
+            }
+        )
+    return rows
+
+
 def bench_pipeline(work: Path) -> list[dict[str, object]]:
     tf = import_tensorflow()
     from fontpipe.inputs import InputConfig, make_dataset, read_split_arrays
@@ -116,6 +148,9 @@ def bench_pipeline(work: Path) -> list[dict[str, object]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rules", default="mean,wcag,yiq")
+    parser.add_argument(
+        "--variants", default="", help="rules to also try stronger settings on, e.g. wcag,yiq"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fontpipe-bench-") as tmp:
         work = Path(tmp)

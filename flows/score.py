@@ -10,8 +10,10 @@ from prefect.artifacts import create_markdown_artifact
 
 from fontpipe.registry import resolve_model
 from fontpipe.score import (
+    Part,
     PartResult,
     ScoreConfig,
+    ScoreJob,
     ScoreSummary,
     assemble,
     finished_parts,
@@ -22,18 +24,10 @@ from fontpipe.settings import Settings
 
 
 @task(name="score-part", retries=2, retry_delay_seconds=2)
-def score_part_task(
-    part: Any,
-    version_path: str,
-    names: list[str],
-    spec: Any,
-    config: ScoreConfig,
-    parts_dir: str,
-    out_format: str,
-) -> PartResult:
+def score_part_task(job: ScoreJob, part: Part) -> PartResult:
     # Only the version path travels with the task: each worker process memory-maps the cube
     # table once (fontpipe.score.cached_scorer) and reuses it for every part it scores.
-    return run_part(part, version_path, names, spec, config, parts_dir, out_format)
+    return run_part(job, part)
 
 
 def task_runner_for(dask_address: str | None) -> Any:
@@ -67,18 +61,7 @@ def score_palettes_flow(
     )
     job = prepare_job(inputs, Path(out), version_path, config)
     done = finished_parts(job)
-    futures = [
-        score_part_task.submit(
-            part,
-            str(job.version_path),
-            job.names,
-            job.spec,
-            config,
-            str(job.parts_dir),
-            job.out_format,
-        )
-        for part in job.parts
-    ]
+    futures = [score_part_task.submit(job, part) for part in job.parts]
     results = [future.result() for future in futures]
     summary = assemble(job, results, time.perf_counter() - started, len(done))
     create_markdown_artifact(

@@ -500,22 +500,16 @@ def _part_paths(parts_dir: Path, index: int, fmt: str) -> tuple[Path, Path, Path
 
 
 def run_part(
-    part: Part,
-    version_path: str,
-    names: list[str],
-    spec: ColorSpec,
-    config: ScoreConfig,
-    parts_dir: str,
-    out_format: str,
-    progress: Callable[[int], None] | None = None,
-    only_part: bool = False,
+    job: ScoreJob, part: Part, progress: Callable[[int], None] | None = None
 ) -> PartResult:
     """Score one part into its own output and rejects files, then write its commit marker."""
-    parts_root = Path(parts_dir)
+    names, spec, config, out_format = job.names, job.spec, job.config, job.out_format
+    only_part = len(job.parts) == 1
+    parts_root = job.parts_dir
     out_path, rejects_path, marker = _part_paths(parts_root, part.index, out_format)
     if marker.exists():
         return PartResult(**json.loads(marker.read_text()))
-    scorer = cached_scorer(version_path)
+    scorer = cached_scorer(str(job.version_path))
     result = PartResult(index=part.index)
     reject_rows: list[dict[str, str]] = []
     source = part.file
@@ -880,19 +874,7 @@ def score_files(
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fontpipe-assemble") as pool:
             appending = None
             for part in job.parts:
-                results.append(
-                    run_part(
-                        part,
-                        str(job.version_path),
-                        job.names,
-                        job.spec,
-                        config,
-                        str(job.parts_dir),
-                        job.out_format,
-                        progress if part.index not in done else None,
-                        only_part=len(job.parts) == 1,
-                    )
-                )
+                results.append(run_part(job, part, progress if part.index not in done else None))
                 finished.add(part.index)
                 if appending is not None:
                     appending.result()

@@ -38,6 +38,19 @@ def test_flow_with_the_local_runner_matches_the_library(
     )
 
 
+def test_flow_single_part_job_writes_real_parquet(prefect_harness, tiny_version, tmp_path):
+    from flows.score import score_palettes
+
+    source = tmp_path / "small.csv"
+    source.write_text("color\n#ffffff\n#000000\n")
+    summary = score_palettes([str(source)], str(tmp_path / "out.parquet"), model=str(tiny_version))
+    assert summary.parts == 1
+    assert pq.read_table(tmp_path / "out.parquet").column("text_color").to_pylist() == [
+        "black",
+        "white",
+    ]
+
+
 @pytest.mark.slow
 def test_flow_on_a_real_dask_local_cluster_matches_the_local_run(
     prefect_harness, tiny_version, palette, tmp_path
