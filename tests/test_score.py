@@ -291,3 +291,32 @@ def test_killed_job_resumes_and_matches_an_uninterrupted_run(tiny_version, tmp_p
     assert reference.parts_reused == 0
     assert pq.read_table(out).equals(pq.read_table(tmp_path / "reference.parquet"))
     assert not parts_dir.exists()
+
+
+def test_channel_columns_nan_empty_and_out_of_range_are_quarantined(tiny_version, tmp_path):
+    source = tmp_path / "channels.csv"
+    source.write_text(
+        "id,R,G,B\n1,255,255,255\n2,NaN,0,0\n3,0,,0\n4,0,0,256\n5,x,0,0\n6,0,0,0\n7,-1,0,0\n"
+    )
+    summary = score_files(
+        [str(source)], tmp_path / "o.csv", tiny_version, ScoreConfig(on_error="quarantine")
+    )
+    assert (summary.read, summary.scored, summary.rejected) == (7, 2, 5)
+    rejects = pacsv.read_csv(
+        summary.rejects, convert_options=pacsv.ConvertOptions(strings_can_be_null=False)
+    )
+    reasons = dict(
+        zip(rejects.column("id").to_pylist(), rejects.column("reason").to_pylist(), strict=True)
+    )
+    assert reasons == {
+        2: "not a number",
+        3: "empty cell",
+        4: "channel out of range 0-255",
+        5: "not a number",
+        7: "channel out of range 0-255",
+    }
+    assert pacsv.read_csv(tmp_path / "o.csv").column("id").to_pylist() == [1, 6]
+    parquet = tmp_path / "nan.parquet"
+    pq.write_table(pa.table({"r": [0.0, float("nan")], "g": [0.0, 0.0], "b": [0.0, 0.0]}), parquet)
+    with pytest.raises(FontpipeError, match=r"row 2, column 'r': NaN"):
+        score_files([str(parquet)], tmp_path / "o2.csv", tiny_version, ScoreConfig())
