@@ -162,6 +162,17 @@ def main() -> None:
                 results,
                 ["rule", "model", "wall s", "x recipe time", "cube errors", "boundary-band acc"],
             )
+        variants = [
+            row
+            for rule in filter(None, args.variants.split(","))
+            for row in bench_variants(rule, work)
+        ]
+        if variants:
+            print_table(
+                "stronger settings tried (default dataset)",
+                variants,
+                ["rule", "variant", "wall s", "cube errors", "boundary-band acc"],
+            )
         print_table(
             "input pipeline, train split of 5 M rows, batches of 512",
             bench_pipeline(work),
