@@ -320,3 +320,18 @@ def test_channel_columns_nan_empty_and_out_of_range_are_quarantined(tiny_version
     pq.write_table(pa.table({"r": [0.0, float("nan")], "g": [0.0, 0.0], "b": [0.0, 0.0]}), parquet)
     with pytest.raises(FontpipeError, match=r"row 2, column 'r': NaN"):
         score_files([str(parquet)], tmp_path / "o2.csv", tiny_version, ScoreConfig())
+
+
+@pytest.mark.slow
+def test_fast_contrast_and_index_are_exact_over_the_whole_cube():
+    from fontpipe.cube import iter_cube_chunks
+    from fontpipe.score import packed_cube_index, score_columns
+
+    for start, rgb in iter_cube_chunks():
+        np.testing.assert_array_equal(packed_cube_index(rgb), np.arange(start, start + len(rgb)))
+        for black in (True, False):
+            columns = score_columns(rgb, np.full(len(rgb), 0.9 if black else 0.1, np.float32), "v")
+            exact = text_contrast_ratio(rgb, np.full(len(rgb), black))
+            np.testing.assert_allclose(columns[2].to_numpy(), exact, rtol=1e-6)
+            # The AA verdict is exact WCAG for every colour, not float32's approximation.
+            np.testing.assert_array_equal(columns[3].to_numpy(zero_copy_only=False), exact >= 4.5)
