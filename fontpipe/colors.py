@@ -116,17 +116,59 @@ def _as_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     return column
 
 
+def _plain_hex(text: pa.Array) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint8]]:
+    """Rows that are exactly `#rrggbb` or `rrggbb`, decoded straight from the string buffer.
+
+    The usual palette needs no regular expression at all; anything else (short hex, spaces, CSS,
+    errors) is left for the general path.
+    """
+    n = len(text)
+    found = np.zeros(n, dtype=bool)
+    rgb = np.zeros((n, 3), dtype=np.uint8)
+    if n == 0 or not (pa.types.is_string(text.type)):
+        return found, rgb
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + n + 1]
+    data = (
+        np.frombuffer(text.buffers()[2], dtype=np.uint8)
+        if text.buffers()[2]
+        else np.zeros(0, np.uint8)
+    )
+    starts = offsets[:-1].astype(np.int64)
+    lengths = np.diff(offsets)
+    if text.null_count:
+        lengths = np.where(text.is_valid().to_numpy(zero_copy_only=False), lengths, 0)
+    hashed = lengths == 7
+    hashed[hashed] = data[starts[hashed]] == ord("#")
+    candidates = np.flatnonzero(hashed | (lengths == 6))
+    if not len(candidates):
+        return found, rgb
+    first = starts[candidates] + hashed[candidates]
+    digits = _NIBBLE[data[first[:, None] + np.arange(6)]]
+    ok = (digits < 16).all(axis=1)
+    rows = candidates[ok]
+    digits = digits[ok]
+    found[rows] = True
+    rgb[rows] = digits[:, 0::2] * np.uint8(16) + digits[:, 1::2]
+    return found, rgb
+
+
 def _parse_text_column(column: pa.Array | pa.ChunkedArray, name: str) -> ParsedColors:
     text = _as_strings(column)
     n = len(text)
-    rgb = np.zeros((n, 3), dtype=np.uint8)
-    is_hex = pc.fill_null(pc.match_substring_regex(text, _HEX), False).to_numpy(
-        zero_copy_only=False
-    )
-    is_css = pc.fill_null(pc.match_substring_regex(text, _CSS_RGB), False).to_numpy(
-        zero_copy_only=False
-    )
-    valid = is_hex | is_css
+    plain, rgb = _plain_hex(text)
+    rest = ~plain
+    is_hex = np.zeros(n, dtype=bool)
+    is_css = np.zeros(n, dtype=bool)
+    if rest.any():
+        others = text.filter(pa.array(rest))
+        rest_rows = np.flatnonzero(rest)
+        is_hex[rest_rows] = pc.fill_null(pc.match_substring_regex(others, _HEX), False).to_numpy(
+            zero_copy_only=False
+        )
+        is_css[rest_rows] = pc.fill_null(
+            pc.match_substring_regex(others, _CSS_RGB), False
+        ).to_numpy(zero_copy_only=False)
+    valid = plain | is_hex | is_css
     reasons: list[tuple[int, str, str, str]] = []
     if is_hex.any():
         rgb[is_hex] = _hex_to_rgb(text.filter(pa.array(is_hex)))
@@ -139,7 +181,7 @@ def _parse_text_column(column: pa.Array | pa.ChunkedArray, name: str) -> ParsedC
         for row in css_rows[~in_range]:
             reasons.append((int(row), name, str(text[row].as_py()), "channel out of range 0-255"))
         valid[css_rows[~in_range]] = False
-    for row in np.flatnonzero(~(is_hex | is_css)):
+    for row in np.flatnonzero(~(plain | is_hex | is_css)):
         value = text[row].as_py()
         reasons.append(
             (int(row), name, "" if value is None else str(value), _why_not_a_colour(value))

@@ -426,6 +426,9 @@ def iter_part_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
     yield from _iter_csv_chunks(part, names, config)
 
 
+CSV_BLOCK_BYTES = 8 << 20  # bytes parsed at a time within a part
+
+
 def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Iterator[_Chunk]:
     invalid: list[
         tuple[int, int, str, str]
@@ -441,7 +444,9 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
         return
     reader = pacsv.open_csv(
         pa.BufferReader(data),
-        read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=8 << 20),
+        read_options=pacsv.ReadOptions(
+            column_names=names, use_threads=False, block_size=CSV_BLOCK_BYTES
+        ),
         parse_options=pacsv.ParseOptions(
             newlines_in_values=True, invalid_row_handler=on_invalid_row
         ),
@@ -451,22 +456,19 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
     # by their line, which equals their record position when records are one line each.
     next_record = 0
     for batch in reader:
+        # pyarrow numbers lines from the start of the part's byte range, so `line - 1` is the
+        # record's index within the part (exact while records are one line each).
         bad_here = [
             (line - 1, text, f"wrong column count (expected {exp}, got {act})")
             for line, exp, act, text in invalid
         ]
         invalid.clear()
         total = batch.num_rows + len(bad_here)
-        bad_positions = {
-            next_record + pos for pos, _, _ in bad_here if next_record <= next_record + pos
-        }
-        positions = [p for p in range(next_record, next_record + total) if p not in bad_positions][
-            : batch.num_rows
-        ]
-        rows = part.first_row + 1 + np.asarray(positions, dtype=np.int64)
-        malformed = [
-            (part.first_row + 1 + next_record + pos, text, why) for pos, text, why in bad_here
-        ]
+        positions = np.arange(next_record, next_record + total, dtype=np.int64)
+        if bad_here:
+            positions = positions[~np.isin(positions, [pos for pos, _, _ in bad_here])]
+        rows = part.first_row + 1 + positions[: batch.num_rows]
+        malformed = [(part.first_row + 1 + pos, text, why) for pos, text, why in bad_here]
         yield _Chunk(batch, rows, malformed)
         next_record += total
     if invalid:
@@ -474,12 +476,8 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
             pa.RecordBatch.from_pylist([], schema=pa.schema([(n, pa.string()) for n in names])),
             np.zeros(0, np.int64),
             [
-                (
-                    part.first_row + 1 + next_record + i,
-                    text,
-                    f"wrong column count (expected {exp}, got {act})",
-                )
-                for i, (_, exp, act, text) in enumerate(invalid)
+                (part.first_row + line, text, f"wrong column count (expected {exp}, got {act})")
+                for line, exp, act, text in invalid
             ],
         )
 
@@ -598,15 +596,16 @@ def run_part(
 
 
 def _open_writer(path: Path, out_format: str, schema: pa.Schema, final: bool) -> Any:
-    if out_format == "csv":
-        # Parts have no header; assembly writes it once.
+    if final and out_format == "csv":
+        # The only part: the output's rows as they are; assembly adds the header.
         return pacsv.CSVWriter(
             str(path), schema, write_options=pacsv.WriteOptions(include_header=False)
         )
-    if final:  # the only part becomes the output as it is
+    if final:
         return pq.ParquetWriter(str(path), schema, **parquet_output_options(schema))
-    # A part that assembly will re-encode into Parquet: Arrow IPC costs about a memory copy to
-    # write and is read back zero-copy, so the Parquet encoding happens once, on the assembler's core.
+    # One of several parts: Arrow IPC costs about a memory copy to write and is read back
+    # zero-copy, so formatting the output (Parquet encoding, CSV text) happens once, on the
+    # assembler's core, while this one scores the next part.
     return pa.ipc.new_file(str(path), schema)
 
 
@@ -763,13 +762,22 @@ class OutputAssembler:
 
     def _append(self, part: Part) -> None:
         piece = _part_paths(self.job.parts_dir, part.index, self.job.out_format)[0]
+        only_part = len(self.job.parts) == 1
         if self.job.out_format == "csv":
             if self._csv is None:
                 self._csv = self.staging.open("wb")
                 columns = [*self.job.names, *OUTPUT_COLUMNS]
                 self._csv.write((",".join(_csv_quote(c) for c in columns) + "\n").encode())
-            with piece.open("rb") as source:
-                shutil.copyfileobj(source, self._csv, 4 << 20)
+            if only_part:
+                with piece.open("rb") as source:
+                    shutil.copyfileobj(source, self._csv, 4 << 20)
+            elif piece.stat().st_size:
+                with pa.memory_map(str(piece)) as source:
+                    table = pa.ipc.open_file(source).read_all()
+                self._csv.flush()
+                pacsv.write_csv(
+                    table, self._csv, write_options=pacsv.WriteOptions(include_header=False)
+                )
             return
         if not piece.stat().st_size:
             return

@@ -335,3 +335,35 @@ def test_fast_contrast_and_index_are_exact_over_the_whole_cube():
             np.testing.assert_allclose(columns[2].to_numpy(), exact, rtol=1e-6)
             # The AA verdict is exact WCAG for every colour, not float32's approximation.
             np.testing.assert_array_equal(columns[3].to_numpy(zero_copy_only=False), exact >= 4.5)
+
+
+def test_malformed_rows_keep_their_row_numbers_across_blocks(tiny_version, tmp_path, monkeypatch):
+    import fontpipe.score
+
+    monkeypatch.setattr(fontpipe.score, "CSV_BLOCK_BYTES", 4_096)  # many blocks in one part
+    lines = ["name,color"]
+    for i in range(1, 3_001):
+        lines.append(f"row {i},#{i:06x},extra" if i % 500 == 0 else f"row {i},#{i:06x}")
+    source = tmp_path / "blocks.csv"
+    source.write_text("\n".join(lines) + "\n")
+    summary = score_files(
+        [str(source)],
+        tmp_path / "o.csv",
+        tiny_version,
+        ScoreConfig(on_error="quarantine", csv_part_bytes=20_000),
+    )
+    assert (summary.read, summary.rejected) == (3_000, 6)
+    rejects = pacsv.read_csv(
+        summary.rejects, convert_options=pacsv.ConvertOptions(column_types={"row": pa.int64()})
+    )
+    assert rejects.column("row").to_pylist() == [500, 1000, 1500, 2000, 2500, 3000]
+    assert all(
+        v == f"row {r},#{r:06x},extra"
+        for r, v in zip(
+            rejects.column("row").to_pylist(), rejects.column("value").to_pylist(), strict=True
+        )
+    )
+    with pytest.raises(FontpipeError, match="row 500:"):
+        score_files(
+            [str(source)], tmp_path / "o2.csv", tiny_version, ScoreConfig(csv_part_bytes=20_000)
+        )
