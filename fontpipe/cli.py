@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import typer
 
 from fontpipe.console import console, err_console, progress_bar
-from fontpipe.errors import FontpipeError
+from fontpipe.errors import FontpipeError, build_config
 from fontpipe.settings import Settings
 
 app = typer.Typer(
@@ -158,13 +158,10 @@ def train(
         raise FontpipeError(
             f"--schedule: expected cosine, exponential or constant, got {schedule!r}"
         )
-    try:
-        model_config = ModelConfig(hidden=parse_hidden(hidden))
-        input_config = InputConfig(batch_size=batch_size, memory_budget_mb=memory_budget_mb)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        from fontpipe.generate import _describe_validation_error
-
-        raise FontpipeError(_describe_validation_error(exc)) from None
+    model_config = build_config(ModelConfig, hidden=parse_hidden(hidden))
+    input_config = build_config(
+        InputConfig, batch_size=batch_size, memory_budget_mb=memory_budget_mb
+    )
     config = parse_train_config(
         model=model_config,
         inputs=input_config,
@@ -292,8 +289,8 @@ def score(
             )
     settings = Settings.from_env()
     version_path = resolve_model(model, models_dir or settings.models_dir)
-    config = ScoreConfig(
-        on_error=on_error, color_column=color_column, rgb_columns=trio, scale=scale
+    config = build_config(
+        ScoreConfig, on_error=on_error, color_column=color_column, rgb_columns=trio, scale=scale
     )
     address = dask_address or settings.dask_address
     if address:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
 
 class FontpipeError(Exception):
     """A problem with the user's input or environment, worded for the user.
@@ -10,3 +16,21 @@ class FontpipeError(Exception):
     """
 
     exit_code = 2
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming each invalid field, e.g. 'invalid config: rows: Input should be > 0'."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "config"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "invalid config: " + "; ".join(parts)
+
+
+def build_config(config_type: type[ConfigT], **values: Any) -> ConfigT:
+    """A validated config, or a FontpipeError that the CLI prints as one line (exit code 2)."""
+    try:
+        return config_type(**values)
+    except ValidationError as exc:
+        raise FontpipeError(describe_validation_error(exc)) from None

@@ -11,12 +11,13 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from fontpipe.errors import FontpipeError
+from fontpipe.errors import FontpipeError, build_config
 from fontpipe.rules import RULES, Rule, get_rule
 from fontpipe.schema import SPLITS, Sampling, Split
 
@@ -82,26 +83,8 @@ def default_dataset_name(config: GenerateConfig) -> str:
     return f"{config.rule}-{config.sampling}-{config.rows}-{config.params_hash()[:8]}"
 
 
-def parse_generate_config(**values: object) -> GenerateConfig:
-    """Build a config, turning validation errors into one readable FontpipeError."""
-    from pydantic import ValidationError
-
-    try:
-        return GenerateConfig(**values)
-    except ValidationError as exc:
-        raise FontpipeError(_describe_validation_error(exc)) from None
-
-
-def _describe_validation_error(exc: object) -> str:
-    from pydantic import ValidationError
-
-    assert isinstance(exc, ValidationError)
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "config"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}")
-    return "invalid config: " + "; ".join(parts)
+def parse_generate_config(**values: Any) -> GenerateConfig:
+    return build_config(GenerateConfig, **values)
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from fontpipe import __version__
 from fontpipe.atomic import atomic_directory
-from fontpipe.errors import FontpipeError
+from fontpipe.errors import FontpipeError, build_config
 from fontpipe.inputs import InputConfig, make_dataset
 from fontpipe.model import ModelConfig, build_model
 from fontpipe.store import Dataset, open_dataset
@@ -60,12 +60,7 @@ class TrainConfig(BaseModel):
 
 
 def parse_train_config(**values: Any) -> TrainConfig:
-    from fontpipe.generate import _describe_validation_error
-
-    try:
-        return TrainConfig(**values)
-    except ValidationError as exc:
-        raise FontpipeError(_describe_validation_error(exc)) from None
+    return build_config(TrainConfig, **values)
 
 
 @dataclass(frozen=True)
