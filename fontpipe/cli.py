@@ -313,6 +313,8 @@ def score(
                     progress.console.print(
                         f"resuming: {len(done)} of {len(job.parts)} parts already scored"
                     )
+                    # Count the reused parts' rows so the bar still ends at 100 %.
+                    progress.advance(task, sum(p.rows or 0 for p in job.parts if p.index in done))
 
             summary = score_files(
                 inputs,
