@@ -13,7 +13,7 @@ from flows.evaluate import assess_model_task
 from flows.generate import generate_dataset
 from flows.train import train_model_task
 from fontpipe.assess import cube_headline
-from fontpipe.generate import GenerateConfig
+from fontpipe.generate import GenerateConfig, default_dataset_name
 from fontpipe.promotion import PromotionPolicy
 from fontpipe.registry import champion, promote_if_better
 from fontpipe.settings import Settings
@@ -27,14 +27,19 @@ DEFAULT_GENERATE = GenerateConfig(rows=1_000_000, sampling="boundary")
 def promote_task(
     models_dir: str, version: str, headline: dict[str, Any], rule: str, policy: PromotionPolicy
 ) -> dict[str, Any]:
-    decision, previous = promote_if_better(
+    decision, previous, previous_headline = promote_if_better(
         Path(models_dir),
         version,
         headline,
         lambda current: cube_headline(Path(models_dir) / current, rule),
         policy,
     )
-    return {"promoted": decision.promote, "reason": decision.reason, "previous_champion": previous}
+    return {
+        "promoted": decision.promote,
+        "reason": decision.reason,
+        "previous_champion": previous,
+        "champion_metrics": previous_headline,
+    }
 
 
 @task(name="publish-retrain-summary")
@@ -78,13 +83,11 @@ def retrain(
     settings = Settings.from_env()
     models_dir = settings.models_dir
     dataset = generate_dataset(
-        **generate.model_dump(), out=str(settings.datasets_dir / _dataset_name(generate))
+        **generate.model_dump(), out=str(settings.datasets_dir / default_dataset_name(generate))
     )
     trained = train_model_task(dataset["path"], train, str(models_dir))
     version = trained["version"]
     report = settings.reports_dir / version / "report.html"
-    previous = champion(models_dir)
-    champion_before = cube_headline(models_dir / previous, generate.rule) if previous else None
     assessed = assess_model_task(
         trained["path"], generate.rule, dataset["path"], str(report), recipe if baseline else None
     )
@@ -98,7 +101,7 @@ def retrain(
         "previous_champion": decision["previous_champion"],
         "champion": champion(models_dir),
         "challenger_metrics": assessed["metrics"]["headline"],
-        "champion_metrics": champion_before,
+        "champion_metrics": decision["champion_metrics"],
         "report": str(report),
         "dataset": dataset["path"],
     }
@@ -107,12 +110,6 @@ def retrain(
         f"challenger {version}: {'promoted' if decision['promoted'] else 'not promoted'} ({decision['reason']})"
     )
     return outcome
-
-
-def _dataset_name(config: GenerateConfig) -> str:
-    from fontpipe.generate import default_dataset_name
-
-    return default_dataset_name(config)
 
 
 def main() -> None:

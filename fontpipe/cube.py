@@ -26,10 +26,15 @@ CUBE_CHUNK = 1 << 20  # colours per model call: 12 MiB of float32 input
 CubeTable = npt.NDArray[np.float16]
 
 
-def cube_index(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
-    """(n, 3) uint8 colours -> their position in the cube table."""
-    arr = rgb.astype(np.int64)
-    return (arr[:, 0] << 16) | (arr[:, 1] << 8) | arr[:, 2]
+def cube_index(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
+    """(n, 3) uint8 colours -> r<<16 | g<<8 | b, their position in the cube table.
+
+    One byte shuffle instead of three widening casts, shifts and ors: the bytes (b, g, r, 0) read
+    as a little-endian uint32 are the index.
+    """
+    packed = np.zeros((len(rgb), 4), dtype=np.uint8)
+    packed[:, :3] = rgb[:, ::-1]
+    return packed.view("<u4").ravel()
 
 
 def cube_colours(start: int, stop: int) -> npt.NDArray[np.uint8]:

@@ -150,20 +150,21 @@ def promote_if_better(
     challenger_headline: dict[str, Any],
     champion_headline: Callable[[str], dict[str, Any]],
     policy: PromotionPolicy,
-) -> tuple[Decision, str | None]:
-    """Compare and promote as one step under the registry lock; returns (decision, champion before).
+) -> tuple[Decision, str | None, dict[str, Any] | None]:
+    """Compare and promote as one step under the registry lock.
+
+    Returns the decision, the champion before it and that champion's headline as compared.
 
     `champion_headline(version)` evaluates a champion on the challenger's terms. It is called
     inside the lock, so a champion promoted by a concurrent run meanwhile is the one compared.
     """
     with registry_lock(models_dir):
         current = champion(models_dir)
-        decision = decide_promotion(
-            challenger_headline, None if current is None else champion_headline(current), policy
-        )
+        current_headline = None if current is None else champion_headline(current)
+        decision = decide_promotion(challenger_headline, current_headline, policy)
         if decision.promote:
             set_champion(models_dir, challenger, decision.reason, metrics=challenger_headline)
-        return decision, current
+        return decision, current, current_headline
 
 
 def version_summaries(models_dir: Path) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fontpipe.atomic import atomic_file
 from fontpipe.colors import ColorSpec, ParsedColors, Scale, detect_color_spec, parse_colors
 from fontpipe.errors import FontpipeError
+from fontpipe.evaluate import lookup_p_black
 from fontpipe.rules import _WEIGHTED_LINEAR, relative_luminance
 from fontpipe.schema import (
     CONTRAST_RATIO,
@@ -47,7 +48,14 @@ from fontpipe.schema import (
 
 PARTS_FORMAT = "fontpipe-score-parts/1"
 REJECT_COLUMNS = ("source_file", "row", "column", "value", "reason")
-OUTPUT_COLUMNS = (P_BLACK, TEXT_COLOR, CONTRAST_RATIO, WCAG_AA, MODEL_VERSION)
+OUTPUT_FIELDS = (
+    pa.field(P_BLACK, pa.float32()),
+    pa.field(TEXT_COLOR, pa.dictionary(pa.int8(), pa.string())),
+    pa.field(CONTRAST_RATIO, pa.float32()),
+    pa.field(WCAG_AA, pa.bool_()),
+    pa.field(MODEL_VERSION, pa.dictionary(pa.int8(), pa.string())),
+)
+OUTPUT_COLUMNS = tuple(f.name for f in OUTPUT_FIELDS)
 
 
 class ScoreConfig(BaseModel):
@@ -107,23 +115,27 @@ class ScoreSummary:
 # Inputs and plan
 
 
-def output_format(path: Path) -> Literal["parquet", "csv"]:
-    suffix = (
-        "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
-    )
+def file_format(path: Path) -> Literal["parquet", "csv"] | None:
+    suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix in (".csv", ".txt"):
         return "csv"
-    raise FontpipeError(f"{path}: unknown output format; name it .parquet or .csv")
+    return None
+
+
+def output_format(path: Path) -> Literal["parquet", "csv"]:
+    found = file_format(path)
+    if found is None:
+        raise FontpipeError(f"{path}: unknown output format; name it .parquet or .csv")
+    return found
 
 
 def input_kind(path: Path) -> Literal["parquet", "csv"]:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return "parquet"
-    if path.suffix.lower() in (".csv", ".txt"):
-        return "csv"
-    raise FontpipeError(f"{path}: not a .csv or .parquet file")
+    found = file_format(path)
+    if found is None:
+        raise FontpipeError(f"{path}: not a .csv or .parquet file")
+    return found
 
 
 def expand_inputs(inputs: list[str]) -> list[Path]:
@@ -132,11 +144,7 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in (".csv", ".parquet", ".pq")
-            )
+            found = sorted(p for p in path.rglob("*") if p.is_file() and file_format(p) is not None)
             if not found:
                 raise FontpipeError(f"{path}: directory holds no .csv or .parquet files")
             files += found
@@ -321,9 +329,7 @@ class Scorer:
 
     def p_black(self, rgb: npt.NDArray[Any], on_grid: bool) -> npt.NDArray[np.float32]:
         if on_grid:
-            return self.table[packed_cube_index(rgb.astype(np.uint8, copy=False))].astype(
-                np.float32
-            )
+            return lookup_p_black(self.table, rgb.astype(np.uint8, copy=False))
         if self._model_p_black is None:
             from fontpipe.cube import probability_function
             from fontpipe.train import load_model_version
@@ -341,14 +347,6 @@ class Scorer:
 def cached_scorer(version_path: str) -> Scorer:
     """One scorer per process and model: a Dask worker loads the cube table once, not per task."""
     return Scorer(Path(version_path))
-
-
-def packed_cube_index(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
-    """r<<16 | g<<8 | b for (n, 3) uint8 colours with one byte shuffle instead of three widening
-    casts, shifts and ors: the bytes (b, g, r, 0) read as a little-endian uint32 are the index."""
-    packed = np.zeros((len(rgb), 4), dtype=np.uint8)
-    packed[:, :3] = rgb[:, ::-1]
-    return packed.view("<u4").ravel()
 
 
 # Weighted linear channel values in float32: half the memory traffic of the float64 tables.
@@ -390,17 +388,16 @@ def score_columns(
 # Reading a part
 
 
-def _csv_convert_all_strings(names: list[str] | None) -> pacsv.ConvertOptions:
+def _csv_convert_all_strings(names: list[str]) -> pacsv.ConvertOptions:
     # Every column is read as text: values pass through unchanged, and a bad value in a colour
     # column becomes a rejected row instead of a conversion error for the whole block.
     return pacsv.ConvertOptions(
-        column_types={n: pa.string() for n in names} if names else None,
+        column_types={n: pa.string() for n in names},
         check_utf8=False,
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
         null_values=[],
         auto_dict_encode=False,
-        include_columns=None,
     )
 
 
@@ -801,23 +798,7 @@ class OutputAssembler:
                 ",".join(_csv_quote(c) for c in [*self.job.names, *OUTPUT_COLUMNS]) + "\n"
             )
         elif self._writer is None:
-            schema = pa.schema(
-                [(n, pa.string()) for n in self.job.names]
-                + [
-                    (c, t)
-                    for c, t in zip(
-                        OUTPUT_COLUMNS,
-                        (
-                            pa.float32(),
-                            pa.dictionary(pa.int8(), pa.string()),
-                            pa.float32(),
-                            pa.bool_(),
-                            pa.dictionary(pa.int8(), pa.string()),
-                        ),
-                        strict=True,
-                    )
-                ]
-            )
+            schema = pa.schema([(n, pa.string()) for n in self.job.names] + list(OUTPUT_FIELDS))
             pq.write_table(schema.empty_table(), str(self.staging))
         elif self._writer != "moved":
             self._writer.close()

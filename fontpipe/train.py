@@ -234,7 +234,7 @@ def train_model(
                 patience=config.early_stopping_patience,
                 restore_best_weights=True,
             ),
-            _HistoryRecorder(history_rows),
+            history_recorder(history_rows),
             *callbacks,
         ],
     )
@@ -291,20 +291,18 @@ def _write_history_csv(path: Path, rows: list[dict[str, float]]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-class _HistoryRecorder:
+def history_recorder(rows: list[dict[str, float]]) -> keras.callbacks.Callback:
     """Collects per-epoch logs as plain floats (Keras' History is tied to one fit call)."""
+    import keras
 
-    def __new__(cls, rows: list[dict[str, float]]) -> Any:
-        import keras
+    class Recorder(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            row = {"epoch": float(epoch + 1), **{k: float(v) for k, v in (logs or {}).items()}}
+            optimizer = self.model.optimizer
+            row["learning_rate"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+            rows.append(row)
 
-        class Recorder(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-                row = {"epoch": float(epoch + 1), **{k: float(v) for k, v in (logs or {}).items()}}
-                optimizer = self.model.optimizer
-                row["learning_rate"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-                rows.append(row)
-
-        return Recorder()
+    return Recorder()
 
 
 def load_model_version(path: Path | str) -> tuple[keras.Model, dict[str, Any]]:

@@ -324,11 +324,11 @@ def test_channel_columns_nan_empty_and_out_of_range_are_quarantined(tiny_version
 
 @pytest.mark.slow
 def test_fast_contrast_and_index_are_exact_over_the_whole_cube():
-    from fontpipe.cube import iter_cube_chunks
-    from fontpipe.score import packed_cube_index, score_columns
+    from fontpipe.cube import cube_index, iter_cube_chunks
+    from fontpipe.score import score_columns
 
     for start, rgb in iter_cube_chunks():
-        np.testing.assert_array_equal(packed_cube_index(rgb), np.arange(start, start + len(rgb)))
+        np.testing.assert_array_equal(cube_index(rgb), np.arange(start, start + len(rgb)))
         for black in (True, False):
             columns = score_columns(rgb, np.full(len(rgb), 0.9 if black else 0.1, np.float32), "v")
             exact = text_contrast_ratio(rgb, np.full(len(rgb), black))

@@ -75,22 +75,6 @@ def test_eval_pipeline_yields_exactly_the_split(tiny_dataset, in_memory):
 
 @pytest.mark.parametrize("in_memory", [True, False])
 def test_training_pipeline_shuffles_within_the_train_split_only(tiny_dataset, in_memory):
-    pipeline = make_dataset(
-        tiny_dataset,
-        "train",
-        InputConfig(batch_size=256),
-        seed=1,
-        training=True,
-        in_memory=in_memory,
-    )
-    seen = _colours(pipeline)
-    train = _split_colours(tiny_dataset, "train")
-    assert not (seen - train)  # nothing from val or test
-    assert sum(seen.values()) >= sum(train.values()) - 256  # at most one partial batch dropped
-
-    def first_batch(p):
-        return next(iter(p))[0].numpy()
-
     def fresh():
         return make_dataset(
             tiny_dataset,
@@ -100,6 +84,14 @@ def test_training_pipeline_shuffles_within_the_train_split_only(tiny_dataset, in
             training=True,
             in_memory=in_memory,
         )
+
+    def first_batch(p):
+        return next(iter(p))[0].numpy()
+
+    seen = _colours(fresh())
+    train = _split_colours(tiny_dataset, "train")
+    assert not (seen - train)  # nothing from val or test
+    assert sum(seen.values()) >= sum(train.values()) - 256  # at most one partial batch dropped
 
     a = fresh()
     a_epoch1, a_epoch2 = first_batch(a), first_batch(a)
