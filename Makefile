@@ -6,9 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fontpipe-installed
 
-# Prefect's telemetry heartbeat competes with the ephemeral server for its SQLite file.
-export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
-export TF_CPP_MIN_LOG_LEVEL ?= 3
+# Environment defaults (Prefect's ephemeral-server timeout, no telemetry, quiet TensorFlow) live in
+# flows/environment.py, shared by every entry point; the Makefile sets none of its own.
 PYTEST_ARGS ?=
 
 .PHONY: run test test-fast lint format bench clean-venv
@@ -22,7 +21,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m flows.retrain
+	$(BIN)/fontpipe retrain
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -486,6 +486,9 @@ def serve() -> None:
 
 
 def main() -> None:
+    from flows.environment import apply_environment_defaults
+
+    apply_environment_defaults()
     try:
         app()
     except KeyboardInterrupt:

@@ -1,0 +1,37 @@
+"""The first run on a fresh machine: the real entry point, a brand-new empty home, no harness."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_retrain_succeeds_first_time_with_an_empty_home(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    data = tmp_path / "data"
+    # Only what a new user's shell has: no PREFECT_* or TF_* variables, no ~/.prefect, no caches.
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "FONTPIPE_DATA": str(data)}
+    fontpipe = Path(sys.executable).with_name("fontpipe")
+    done = subprocess.run(
+        [str(fontpipe), "retrain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert "database is locked" not in output
+    assert (home / ".prefect").is_dir()  # it really started from an empty Prefect home
+    champion = json.loads((data / "models" / "champion").read_text())["version"]
+    assert (data / "models" / champion / "model.keras").exists()
