@@ -30,13 +30,14 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not server" $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check fontpipe flows tests bench deploy
-	$(BIN)/ruff format --check fontpipe flows tests bench deploy
+	$(BIN)/ruff check fontpipe flows cli tests bench deploy
+	$(BIN)/ruff format --check fontpipe flows cli tests bench deploy
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
-	$(BIN)/ruff format fontpipe flows tests bench deploy
-	$(BIN)/ruff check --fix fontpipe flows tests bench deploy
+	$(BIN)/ruff format fontpipe flows cli tests bench deploy
+	$(BIN)/ruff check --fix fontpipe flows cli tests bench deploy
 
 bench: $(STAMP)
 	$(BIN)/python bench/generate.py

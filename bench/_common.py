@@ -51,7 +51,8 @@ def print_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> N
         table.add_column(column, justify="right")
     for row in rows:
         table.add_row(*(_fmt(row.get(c)) for c in columns))
-    Console().print(table)
+    # Wide enough that piping the output to a file cuts no figure.
+    Console(width=160).print(table)
 
 
 def _fmt(value: Any) -> str:

@@ -20,11 +20,11 @@ import numpy as np
 from _common import peak_rss_mb, print_table
 
 from fontpipe.cube import compute_cube_table
-from fontpipe.evaluate import evaluate_cube
+from fontpipe.datasets import write_dataset
+from fontpipe.evaluation.metrics import evaluate_cube
 from fontpipe.generate import GenerateConfig
 from fontpipe.rules import RULES
-from fontpipe.store import write_dataset
-from fontpipe.train import TrainConfig, load_model_version, train_model
+from fontpipe.train import TrainConfig, train_model
 
 
 def naive(model) -> tuple[float, int]:
@@ -46,8 +46,7 @@ def main() -> None:
         dataset, _ = write_dataset(
             GenerateConfig(rows=200_000, sampling="boundary"), Path(tmp) / "ds"
         )
-        result = train_model(dataset, TrainConfig(epochs=1), Path(tmp) / "models")
-        model, _ = load_model_version(result.path)
+        model = train_model(dataset, TrainConfig(epochs=1)).model
         rss_before = peak_rss_mb()
         started = time.perf_counter()
         table = compute_cube_table(model)
@@ -61,7 +60,7 @@ def main() -> None:
             {
                 "way": "fontpipe: table + all metrics",
                 "seconds": total_s,
-                "errors": evaluation["errors"],
+                "errors": evaluation.errors,
                 "peak RSS MB": rss_fontpipe,
                 "RSS before MB": rss_before,
             },

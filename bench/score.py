@@ -73,19 +73,20 @@ def make_inputs(work: Path, sizes: list[int], csv_rows: int) -> dict[str, Path]:
 
 
 def make_model(work: Path) -> Path:
-    from fontpipe.assess import ensure_cube_table
+    from fontpipe.datasets import write_dataset
     from fontpipe.generate import GenerateConfig
-    from fontpipe.store import write_dataset
-    from fontpipe.train import TrainConfig, train_model
+    from fontpipe.train import TrainConfig, train_version
+    from fontpipe.versions import ensure_cube_table
 
     dataset, _ = write_dataset(GenerateConfig(rows=200_000, sampling="boundary"), work / "ds")
-    result = train_model(dataset, TrainConfig(epochs=1), work / "models")
-    ensure_cube_table(result.path)  # evaluation leaves it there; scoring reuses it
-    return result.path
+    version = train_version(dataset, TrainConfig(epochs=1), work / "models")
+    ensure_cube_table(version)  # evaluation leaves it there; scoring reuses it
+    return version.path
 
 
 def case_fontpipe(path: Path, out: Path, model: Path) -> None:
-    from fontpipe.score import ScoreConfig, score_files
+    from fontpipe.scoring.job import score_files
+    from fontpipe.scoring.plan import ScoreConfig
 
     score_files([str(path)], out, model, ScoreConfig())
 

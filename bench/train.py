@@ -22,25 +22,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_table
 
 from fontpipe.cube import compute_cube_table
-from fontpipe.evaluate import evaluate_cube
+from fontpipe.datasets import write_dataset
+from fontpipe.evaluation.metrics import evaluate_cube
 from fontpipe.generate import GenerateConfig
 from fontpipe.quiet import import_tensorflow
 from fontpipe.rules import RULES
-from fontpipe.store import write_dataset
-from fontpipe.train import (
-    OriginalRecipe,
-    TrainConfig,
-    load_model_version,
-    train_model,
-    train_original_recipe,
-)
+from fontpipe.train import OriginalRecipe, TrainConfig, train_original_recipe, train_version
+from fontpipe.versions import load_version
 
 DEFAULT_DATASET = {"rows": 1_000_000, "sampling": "boundary"}
 
 
 def cube_errors(model, rule: str) -> tuple[int, float]:
     evaluation = evaluate_cube(compute_cube_table(model), RULES[rule])
-    return evaluation["errors"], evaluation["boundary_band"]["accuracy"]
+    return evaluation.errors, evaluation.boundary_band.accuracy
 
 
 def bench_rule(rule: str, work: Path) -> list[dict[str, object]]:
@@ -59,9 +54,9 @@ def bench_rule(rule: str, work: Path) -> list[dict[str, object]]:
 
     started = time.perf_counter()
     dataset, _ = write_dataset(GenerateConfig(rule=rule, **DEFAULT_DATASET), work / f"ds-{rule}")
-    result = train_model(dataset, TrainConfig(), work / "models")
+    version = train_version(dataset, TrainConfig(), work / "models")
     seconds = time.perf_counter() - started  # generation + reading Parquet + training + saving
-    model, _ = load_model_version(result.path)
+    model = load_version(version.path).model
     errors, band = cube_errors(model, rule)
     rows.append(
         {
@@ -93,9 +88,9 @@ def bench_variants(rule: str, work: Path) -> list[dict[str, object]]:
     dataset, _ = write_dataset(GenerateConfig(rule=rule, **DEFAULT_DATASET), work / f"ds-{rule}")
     for name, overrides in VARIANTS.items():
         started = time.perf_counter()
-        result = train_model(dataset, TrainConfig(**overrides), work / "models")
+        version = train_version(dataset, TrainConfig(**overrides), work / "models")
         seconds = time.perf_counter() - started
-        errors, band = cube_errors(load_model_version(result.path)[0], rule)
+        errors, band = cube_errors(load_version(version.path).model, rule)
         rows.append(
             {
                 "rule": rule,
@@ -110,7 +105,8 @@ def bench_variants(rule: str, work: Path) -> list[dict[str, object]]:
 
 def bench_pipeline(work: Path) -> list[dict[str, object]]:
     tf = import_tensorflow()
-    from fontpipe.inputs import InputConfig, make_dataset, read_split_arrays
+    from fontpipe.datasets import read_split_arrays
+    from fontpipe.inputs import InputConfig, make_dataset
 
     dataset, _ = write_dataset(GenerateConfig(rows=5_000_000), work / "ds-pipeline")
     n = dataset.split_rows("train")

@@ -1,7 +1,7 @@
 """Serve fontpipe's deployments from one long-running process (no work pool or worker needed).
 
     export PREFECT_API_URL=http://127.0.0.1:4200/api   # a running `prefect server start`
-    python deploy/serve.py [--cron "0 6 * * 1"] [--parameters '{"baseline": false}']
+    python deploy/serve.py [--cron "CRON"] [--parameters '{"baseline": false}']
 
 Same as `fontpipe serve`. Cron schedules only fire against a real Prefect server.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from flows.deployments import serve_deployments
+from flows.deployments import DEFAULT_RETRAIN_CRON, serve_deployments
 
 
 def main() -> None:
@@ -19,7 +19,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--cron", help="retrain schedule (default: FONTPIPE_RETRAIN_CRON or Mondays 06:00)"
+        "--cron",
+        help=f"retrain schedule (default: FONTPIPE_RETRAIN_CRON or {DEFAULT_RETRAIN_CRON!r}, Mondays 06:00 UTC)",
     )
     parser.add_argument(
         "--parameters", help="JSON parameters for the retrain deployment", default="{}"

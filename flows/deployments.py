@@ -9,7 +9,8 @@ from flows.evaluate import evaluate_model
 from flows.retrain import retrain
 from flows.score import score_palettes_flow
 
-# Mondays at 06:00; FONTPIPE_RETRAIN_CRON overrides it without touching code.
+# The one definition of the weekly schedule: Mondays at 06:00 UTC. deploy/prefect.yaml repeats it
+# (YAML cannot import it) and a test holds the two equal; FONTPIPE_RETRAIN_CRON overrides it.
 DEFAULT_RETRAIN_CRON = "0 6 * * 1"
 
 

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from pydantic import BaseModel, ConfigDict
 
-from fontpipe.assess import assess_version, check_report_target, write_report
+from fontpipe.evaluation.evaluate_version import EvaluationMetrics, evaluate_version
+from fontpipe.evaluation.report import check_report_target, write_report
 from fontpipe.registry import resolve_model
-from fontpipe.report_text import evaluation_markdown
 from fontpipe.settings import Settings
+from fontpipe.summaries import evaluation_markdown
 from fontpipe.train import OriginalRecipe
+
+
+class EvaluationReport(BaseModel):
+    """What the evaluation task hands on: the metrics and where the files went."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metrics: EvaluationMetrics
+    report: str
+    metrics_path: str
 
 
 @task(name="assess-model")
@@ -22,31 +33,32 @@ def assess_model_task(
     dataset: str | None,
     report: str,
     recipe: OriginalRecipe | None,
-) -> dict[str, Any]:
-    assessment = assess_version(
+) -> EvaluationReport:
+    evaluation = evaluate_version(
         Path(version_path),
         rule_name=rule,
         dataset_path=Path(dataset) if dataset else None,
         recipe=recipe,
     )
-    metrics_path = write_report(assessment, Path(report))
-    return {"metrics": assessment.metrics, "report": report, "metrics_path": str(metrics_path)}
+    metrics_path = write_report(evaluation, Path(report))
+    return EvaluationReport(
+        metrics=evaluation.metrics, report=report, metrics_path=str(metrics_path)
+    )
 
 
 @task(name="publish-evaluation")
-def publish_evaluation(assessed: dict[str, Any]) -> None:
-    metrics = assessed["metrics"]
+def publish_evaluation(assessed: EvaluationReport) -> None:
     create_markdown_artifact(
-        markdown=evaluation_markdown(metrics) + f"\nreport: `{assessed['report']}`\n",
+        markdown=evaluation_markdown(assessed.metrics) + f"\nreport: `{assessed.report}`\n",
         key="evaluation-summary",
     )
     create_table_artifact(
-        table=metrics["cube"]["bands"],
+        table=[band.model_dump() for band in assessed.metrics.cube.bands],
         key="evaluation-bands",
         description="accuracy by distance to the boundary",
     )
     create_link_artifact(
-        link=Path(assessed["report"]).resolve().as_uri(),
+        link=Path(assessed.report).resolve().as_uri(),
         link_text="HTML evaluation report",
         key="evaluation-report",
     )
@@ -61,7 +73,7 @@ def evaluate_model(
     baseline: bool = True,
     models_dir: str | None = None,
     recipe: OriginalRecipe | None = None,
-) -> dict[str, Any]:
+) -> EvaluationReport:
     settings = Settings.from_env()
     version_path = resolve_model(model, Path(models_dir) if models_dir else settings.models_dir)
     target = check_report_target(
@@ -75,7 +87,7 @@ def evaluate_model(
         (recipe or OriginalRecipe()) if baseline else None,
     )
     publish_evaluation(assessed)
-    print(f"report written to {assessed['report']}")
+    print(f"report written to {assessed.report}")
     return assessed
 
 

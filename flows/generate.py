@@ -10,10 +10,10 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import TaskRunContext
 
+from fontpipe.datasets import DatasetRef, open_dataset, reusable_dataset, write_dataset
 from fontpipe.generate import GenerateConfig, default_dataset_name, parse_generate_config
-from fontpipe.report_text import dataset_markdown
 from fontpipe.settings import Settings
-from fontpipe.store import open_dataset, reusable_dataset, write_dataset
+from fontpipe.summaries import dataset_markdown
 
 
 def dataset_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
@@ -23,9 +23,9 @@ def dataset_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> st
 
 
 @task(name="write-dataset", cache_key_fn=dataset_cache_key, persist_result=True)
-def write_dataset_task(config: GenerateConfig, out: str, force: bool = False) -> dict[str, Any]:
+def write_dataset_task(config: GenerateConfig, out: str, force: bool = False) -> DatasetRef:
     dataset, reused = write_dataset(config, Path(out), force=force)
-    return {"path": str(dataset.path), "reused": reused, "manifest": dataset.manifest}
+    return dataset.ref(reused=reused)
 
 
 @task(name="publish-dataset-summary")
@@ -35,6 +35,23 @@ def publish_dataset_summary(path: str) -> str:
         markdown=markdown, key="dataset-summary", description="generated dataset"
     )
     return markdown
+
+
+def ensure_dataset(config: GenerateConfig, out: str | None, force: bool) -> DatasetRef:
+    """The steps of both flows below, run as tasks of whichever flow calls them."""
+    target = out or str(Settings.from_env().datasets_dir / default_dataset_name(config))
+    # A cache entry is only trusted while its dataset is still on disk and intact; otherwise the
+    # task runs again (and is cached afresh).
+    refresh = force or reusable_dataset(config, Path(target)) is None
+    dataset = write_dataset_task.with_options(refresh_cache=refresh)(config, target, force)
+    publish_dataset_summary(dataset.path)
+    return dataset
+
+
+@flow(name="make_dataset", log_prints=True)
+def make_dataset(config: GenerateConfig, out: str | None = None, force: bool = False) -> DatasetRef:
+    """Generate the dataset `config` describes, or reuse the one already made from it."""
+    return ensure_dataset(config, out, force)
 
 
 @flow(name="generate_dataset", log_prints=True)
@@ -49,8 +66,8 @@ def generate_dataset(
     boundary_width: float | None = None,
     rows_per_file: int = 1_000_000,
     force: bool = False,
-) -> dict[str, Any]:
-    """Generate a dataset, or reuse the one already made from the same parameters."""
+) -> DatasetRef:
+    """Generate a dataset from plain parameters (for deployments and the UI)."""
     config = parse_generate_config(
         rows=rows,
         rule=rule,
@@ -61,15 +78,9 @@ def generate_dataset(
         boundary_width=boundary_width,
         rows_per_file=rows_per_file,
     )
-    target = out or str(Settings.from_env().datasets_dir / default_dataset_name(config))
-    # A cache entry is only trusted while its dataset is still on disk and intact; otherwise the
-    # task runs again (and is cached afresh).
-    refresh = force or reusable_dataset(config, Path(target)) is None
-    result = write_dataset_task.with_options(refresh_cache=refresh)(config, target, force)
-    publish_dataset_summary(result["path"])
-    return result
+    return ensure_dataset(config, out, force)
 
 
 if __name__ == "__main__":
     outcome = generate_dataset()
-    print(f"dataset ready at {outcome['path']}")
+    print(f"dataset ready at {outcome.path}")

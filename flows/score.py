@@ -1,33 +1,41 @@
-"""The `score_palettes` flow: plan parts, score them as tasks (locally or on Dask), assemble."""
+"""The `score_palettes` flow: the library's one score job, with its parts run as Prefect tasks
+(locally or on Dask). Planning, assembly and clean-up on error are the job's own
+(`fontpipe.scoring.job.run_job`), the same as on the command line."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.futures import wait
 
 from fontpipe.registry import resolve_model
-from fontpipe.score import (
-    Part,
-    PartResult,
-    ScoreConfig,
-    ScoreJob,
-    ScoreSummary,
-    assemble,
-    finished_parts,
-    prepare_job,
-    run_part,
-)
+from fontpipe.scoring.job import ScoreSummary, prepare_job, run_job
+from fontpipe.scoring.part import PartResult, run_part
+from fontpipe.scoring.plan import Part, ScoreConfig, ScoreJob
 from fontpipe.settings import Settings
+from fontpipe.summaries import score_markdown
 
 
 @task(name="score-part", retries=2, retry_delay_seconds=2)
 def score_part_task(job: ScoreJob, part: Part) -> PartResult:
-    # Only the version path travels with the task: each worker process memory-maps the cube
-    # table once (fontpipe.score.cached_scorer) and reuses it for every part it scores.
+    # Only the version path travels with the task: each worker process verifies the model and
+    # memory-maps the cube table once (fontpipe.scoring.columns.cached_scorer).
     return run_part(job, part)
+
+
+def run_parts_as_tasks(job: ScoreJob, parts: Sequence[Part]) -> Iterator[PartResult]:
+    """The job's part runner: every part submitted at once, results yielded in part order."""
+    futures = [score_part_task.submit(job, part) for part in parts]
+    try:
+        for future in futures:
+            yield future.result()
+    except BaseException:
+        wait(futures)  # let running parts finish before the job cleans up after the failure
+        raise
 
 
 def task_runner_for(dask_address: str | None) -> Any:
@@ -52,26 +60,12 @@ def score_palettes_flow(
     config: ScoreConfig | None = None,
     models_dir: str | None = None,
 ) -> ScoreSummary:
-    import time
-
-    started = time.perf_counter()
-    config = config or ScoreConfig()
     version_path = resolve_model(
         model, Path(models_dir) if models_dir else Settings.from_env().models_dir
     )
-    job = prepare_job(inputs, Path(out), version_path, config)
-    done = finished_parts(job)
-    futures = [score_part_task.submit(job, part) for part in job.parts]
-    results = [future.result() for future in futures]
-    summary = assemble(job, results, time.perf_counter() - started, len(done))
-    create_markdown_artifact(
-        key="score-summary",
-        markdown=(
-            f"# Scored `{summary.output}` with model `{summary.model_version}`\n\n"
-            f"| read | scored | rejected | black text | AA | rows/s |\n|---:|---:|---:|---:|---:|---:|\n"
-            f"| {summary.read:,} | {summary.scored:,} | {summary.rejected:,} | {summary.black_share:.2%} | {summary.aa_share:.2%} | {summary.rows_per_second:,.0f} |\n"
-        ),
-    )
+    job = prepare_job(inputs, Path(out), version_path, config or ScoreConfig())
+    summary = run_job(job, run_parts=run_parts_as_tasks)
+    create_markdown_artifact(key="score-summary", markdown=score_markdown(summary))
     print(f"scored {summary.scored:,} of {summary.read:,} rows into {summary.output}")
     return summary
 

@@ -9,29 +9,22 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.generate import generate_dataset
-from fontpipe.report_text import training_markdown
 from fontpipe.settings import Settings
-from fontpipe.train import TrainConfig, train_model
+from fontpipe.summaries import training_markdown
+from fontpipe.train import TrainConfig, train_version
+from fontpipe.versions import ModelVersion, read_history
 
 
 @task(name="train-model")
-def train_model_task(dataset_path: str, config: TrainConfig, models_dir: str) -> dict[str, Any]:
-    result = train_model(dataset_path, config, Path(models_dir))
-    return {
-        "version": result.version,
-        "path": str(result.path),
-        "metadata": result.metadata,
-        "history": result.history,
-    }
+def train_model_task(dataset_path: str, config: TrainConfig, models_dir: str) -> ModelVersion:
+    return train_version(dataset_path, config, Path(models_dir))
 
 
 @task(name="publish-training-summary")
-def publish_training_summary(trained: dict[str, Any]) -> None:
-    create_markdown_artifact(
-        markdown=training_markdown(trained["metadata"]), key="training-summary"
-    )
+def publish_training_summary(version: ModelVersion) -> None:
+    create_markdown_artifact(markdown=training_markdown(version.metadata), key="training-summary")
     create_table_artifact(
-        table=[{k: round(v, 6) for k, v in row.items()} for row in trained["history"]],
+        table=[{k: round(v, 6) for k, v in row.items()} for row in read_history(version)],
         key="training-history",
         description="loss and accuracy per epoch",
     )
@@ -48,13 +41,13 @@ def train_model_flow(
     already exists); returns the new model version."""
     settings = Settings.from_env()
     if dataset is None:
-        dataset = generate_dataset(**(generate or {}))["path"]
-    trained = train_model_task(
+        dataset = generate_dataset(**(generate or {})).path
+    version = train_model_task(
         dataset, config or TrainConfig(), models_dir or str(settings.models_dir)
     )
-    publish_training_summary(trained)
-    print(f"model version {trained['version']} saved to {trained['path']}")
-    return str(trained["version"])
+    publish_training_summary(version)
+    print(f"model version {version.name} saved to {version.path}")
+    return version.name
 
 
 if __name__ == "__main__":

@@ -1,292 +1,103 @@
-"""Parsing colours out of palette columns, vectorised, with a reason for every value refused.
+"""The colour grammar: which strings name a colour, and what 8-bit RGB they name.
 
-Shapes understood (detected from column names and values, or named by the caller):
-- three channel columns: `r,g,b` or `red,green,blue` (any case), integers 0-255, or floats in
-  0-1 or 0-255 (the scale must then be stated);
-- one hex column: `#rrggbb`, `rrggbb`, `#rgb`, any case, surrounding spaces allowed;
-- one CSS column: `rgb(r, g, b)` (also `rgba(...)` with the alpha ignored).
+One definition for every entry point: `fontpipe predict` parses its arguments with
+`parse_color`, and `fontpipe score` parses a text column with `parse_color_strings`, which runs
+the same `parse_color` once per distinct string (after a vectorised fast path for plain hex that
+is checked to agree with it). Accepted, case-insensitive, surrounding spaces allowed:
+
+- hex: `#rrggbb`, `rrggbb`, `#rgb`, `rgb`;
+- `rgb(r, g, b)` / `rgba(r, g, b, a)` (comma syntax) and `rgb(r g b)` / `rgb(r g b / a)`
+  (space syntax), integer channels 0-255; the alpha is ignored;
+- a bare triple `r,g,b` or `r g b`.
+
+Imports only numpy, so a quick look-up stays quick.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import re
+from collections.abc import Sequence
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from fontpipe.errors import FontpipeError
 
-Scale = Literal["255", "1"]
-COLOR_NAME_HINTS = ("color", "colour", "hex", "background", "bg", "rgb")
-_NUMBER = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
-_CSS_RGB = r"^\s*(?i:rgba?)\(\s*(?P<r>\d{1,3})\s*,\s*(?P<g>\d{1,3})\s*,\s*(?P<b>\d{1,3})\s*(?:,\s*[\d.]+%?\s*)?\)\s*$"
-_HEX = r"^\s*#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\s*$"
+RGB = tuple[int, int, int]
 
-# ASCII hex digit -> value, 255 for anything else.
-_NIBBLE = np.full(256, 255, dtype=np.uint8)
-for _digit in range(10):
-    _NIBBLE[ord("0") + _digit] = _digit
-for _digit in range(6):
-    _NIBBLE[ord("a") + _digit] = 10 + _digit
-    _NIBBLE[ord("A") + _digit] = 10 + _digit
+_HEX: Final = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
+_ALPHA: Final = r"[\d.]+%?"
+_COMMA_TRIPLE: Final = rf"(\d{{1,3}})\s*,\s*(\d{{1,3}})\s*,\s*(\d{{1,3}})(?:\s*,\s*{_ALPHA})?"
+_SPACE_TRIPLE: Final = rf"(\d{{1,3}})\s+(\d{{1,3}})\s+(\d{{1,3}})(?:\s*/\s*{_ALPHA})?"
+_FUNCTION: Final = re.compile(r"(?i:rgba?)\(\s*(.*?)\s*\)")
+_TRIPLES: Final = (re.compile(_COMMA_TRIPLE), re.compile(_SPACE_TRIPLE))
+_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
 
 
-@dataclass(frozen=True)
-class ColorSpec:
-    """Where the colour is in a table: one text column, or three channel columns."""
-
-    color_column: str | None = None
-    rgb_columns: tuple[str, str, str] | None = None
-
-    def columns(self) -> tuple[str, ...]:
-        return (self.color_column,) if self.color_column else tuple(self.rgb_columns or ())
-
-    def describe(self) -> str:
-        return (
-            f"column {self.color_column!r}"
-            if self.color_column
-            else f"columns {','.join(self.rgb_columns or ())}"
-        )
+class ColorSyntaxError(FontpipeError):
+    """A string that is not a colour; the message is the reason, without the value."""
 
 
-@dataclass
-class ParsedColors:
-    """Per row: valid or not; for valid rows the colour, uint8 when on the integer grid."""
-
-    valid: npt.NDArray[np.bool_]
-    rgb: npt.NDArray[np.float32] | npt.NDArray[np.uint8]  # (n, 3) in 0-255; invalid rows hold zeros
-    on_grid: bool  # every valid colour has integer channels: the cube table answers them
-    reasons: list[tuple[int, str, str, str]]  # (row index, column, value, reason) for invalid rows
-
-
-def detect_color_spec(
-    names: list[str],
-    color_column: str | None = None,
-    rgb_columns: tuple[str, str, str] | None = None,
-) -> ColorSpec:
-    """Pick the colour column(s) of a schema, or check the ones the user named."""
-    if color_column and rgb_columns:
-        raise FontpipeError("give either --color-column or --rgb-columns, not both")
-    lower = {n.lower(): n for n in names}
-    if rgb_columns:
-        missing = [c for c in rgb_columns if c not in names and c.lower() not in lower]
-        if missing:
-            raise FontpipeError(
-                f"--rgb-columns: no column {', '.join(missing)} (columns: {', '.join(names)})"
-            )
-        r, g, b = (c if c in names else lower[c.lower()] for c in rgb_columns)
-        return ColorSpec(rgb_columns=(r, g, b))
-    if color_column:
-        if color_column not in names:
-            raise FontpipeError(
-                f"--color-column: no column {color_column!r} (columns: {', '.join(names)})"
-            )
-        return ColorSpec(color_column=color_column)
-    for trio in (("r", "g", "b"), ("red", "green", "blue")):
-        if all(c in lower for c in trio):
-            return ColorSpec(rgb_columns=(lower[trio[0]], lower[trio[1]], lower[trio[2]]))
-    hinted = [n for n in names if any(h in n.lower() for h in COLOR_NAME_HINTS)]
-    if len(hinted) >= 1:
-        return ColorSpec(color_column=hinted[0])
-    raise FontpipeError(
-        f"no colour column found among {', '.join(names)}: expected r,g,b or red,green,blue columns, "
-        "or a hex/rgb() column named like 'color'; name it with --color-column or --rgb-columns"
-    )
+def parse_color(text: str) -> RGB:
+    """One colour string -> (r, g, b) in 0-255, or ColorSyntaxError with the reason."""
+    value = text.strip()
+    if not value:
+        raise ColorSyntaxError("empty cell")
+    match = _HEX.fullmatch(value)
+    if match:
+        digits = match.group(1)
+        if len(digits) == 3:
+            digits = "".join(c * 2 for c in digits)
+        return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+    function = _FUNCTION.fullmatch(value)
+    body = function.group(1) if function else value
+    for triple in _TRIPLES:
+        match = triple.fullmatch(body)
+        if match:
+            channels = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            if any(c > 255 for c in channels):
+                raise ColorSyntaxError("channel out of range 0-255")
+            return channels
+    raise ColorSyntaxError(_why_not_a_colour(value, is_function=function is not None))
 
 
-def parse_colors(
-    batch: pa.RecordBatch | pa.Table, spec: ColorSpec, scale: Scale | None
-) -> ParsedColors:
-    if spec.color_column:
-        return _parse_text_column(batch.column(spec.color_column), spec.color_column)
-    assert spec.rgb_columns is not None
-    return _parse_channels([batch.column(c) for c in spec.rgb_columns], spec.rgb_columns, scale)
-
-
-def _as_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_dictionary(column.type):
-        column = column.dictionary_decode()
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        column = pc.cast(column, pa.string())
-    return column
-
-
-def _plain_hex(text: pa.Array) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint8]]:
-    """Rows that are exactly `#rrggbb` or `rrggbb`, decoded straight from the string buffer.
-
-    The usual palette needs no regular expression at all; anything else (short hex, spaces, CSS,
-    errors) is left for the general path.
-    """
-    n = len(text)
-    found = np.zeros(n, dtype=bool)
-    rgb = np.zeros((n, 3), dtype=np.uint8)
-    if n == 0 or not (pa.types.is_string(text.type)):
-        return found, rgb
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + n + 1]
-    data = (
-        np.frombuffer(text.buffers()[2], dtype=np.uint8)
-        if text.buffers()[2]
-        else np.zeros(0, np.uint8)
-    )
-    starts = offsets[:-1].astype(np.int64)
-    lengths = np.diff(offsets)
-    if text.null_count:
-        lengths = np.where(text.is_valid().to_numpy(zero_copy_only=False), lengths, 0)
-    hashed = lengths == 7
-    hashed[hashed] = data[starts[hashed]] == ord("#")
-    candidates = np.flatnonzero(hashed | (lengths == 6))
-    if not len(candidates):
-        return found, rgb
-    first = starts[candidates] + hashed[candidates]
-    digits = _NIBBLE[data[first[:, None] + np.arange(6)]]
-    ok = (digits < 16).all(axis=1)
-    rows = candidates[ok]
-    digits = digits[ok]
-    found[rows] = True
-    rgb[rows] = digits[:, 0::2] * np.uint8(16) + digits[:, 1::2]
-    return found, rgb
-
-
-def _parse_text_column(column: pa.Array | pa.ChunkedArray, name: str) -> ParsedColors:
-    text = _as_strings(column)
-    n = len(text)
-    plain, rgb = _plain_hex(text)
-    rest = ~plain
-    is_hex = np.zeros(n, dtype=bool)
-    is_css = np.zeros(n, dtype=bool)
-    if rest.any():
-        others = text.filter(pa.array(rest))
-        rest_rows = np.flatnonzero(rest)
-        is_hex[rest_rows] = pc.fill_null(pc.match_substring_regex(others, _HEX), False).to_numpy(
-            zero_copy_only=False
-        )
-        is_css[rest_rows] = pc.fill_null(
-            pc.match_substring_regex(others, _CSS_RGB), False
-        ).to_numpy(zero_copy_only=False)
-    valid = plain | is_hex | is_css
-    reasons: list[tuple[int, str, str, str]] = []
-    if is_hex.any():
-        rgb[is_hex] = _hex_to_rgb(text.filter(pa.array(is_hex)))
-    if is_css.any():
-        parts = pc.extract_regex(text.filter(pa.array(is_css)), _CSS_RGB)
-        channels = np.stack([pc.cast(parts.field(c), pa.int32()).to_numpy() for c in "rgb"], axis=1)
-        in_range = (channels <= 255).all(axis=1)
-        css_rows = np.flatnonzero(is_css)
-        rgb[css_rows[in_range]] = channels[in_range]
-        for row in css_rows[~in_range]:
-            reasons.append((int(row), name, str(text[row].as_py()), "channel out of range 0-255"))
-        valid[css_rows[~in_range]] = False
-    for row in np.flatnonzero(~(plain | is_hex | is_css)):
-        value = text[row].as_py()
-        reasons.append(
-            (int(row), name, "" if value is None else str(value), _why_not_a_colour(value))
-        )
-    reasons.sort()
-    return ParsedColors(valid=valid, rgb=rgb, on_grid=True, reasons=reasons)
-
-
-def _why_not_a_colour(value: str | None) -> str:
-    if value is None or not value.strip():
-        return "empty cell"
-    stripped = value.strip().lstrip("#")
-    if all(c in "0123456789abcdefABCDEF" for c in stripped):
+def _why_not_a_colour(value: str, *, is_function: bool) -> str:
+    stripped = value.lstrip("#")
+    if stripped and all(c in _HEX_DIGITS for c in stripped):
         return f"invalid hex colour (expected 3 or 6 hex digits, got {len(stripped)})"
-    if stripped.lower().startswith("rgb"):
+    if is_function or value.lower().startswith("rgb"):
         return "invalid rgb() colour"
-    return "not a colour (expected #rrggbb, #rgb or rgb(r, g, b))"
+    return "not a colour (expected #rrggbb, #rgb, rgb(r, g, b) or r,g,b)"
 
 
-def _hex_to_rgb(text: pa.Array) -> npt.NDArray[np.uint8]:
-    """Hex strings already validated by _HEX -> (n, 3) uint8, through a byte lookup table."""
-    cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^#", "")
-    cleaned = pc.replace_substring_regex(cleaned, r"^(.)(.)(.)$", r"\1\1\2\2\3\3")
-    cleaned = cleaned.combine_chunks() if isinstance(cleaned, pa.ChunkedArray) else cleaned
-    # Every value is now 6 ASCII characters, so the string data buffer is an (n, 6) byte matrix.
-    offsets = np.frombuffer(cleaned.buffers()[1], dtype=np.int32)[
-        cleaned.offset : cleaned.offset + len(cleaned) + 1
-    ]
-    data = np.frombuffer(cleaned.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    nibbles = _NIBBLE[data].reshape(-1, 6)
-    return nibbles[:, 0::2] * np.uint8(16) + nibbles[:, 1::2]
+def parse_color_argument(text: str) -> RGB:
+    """`parse_color` for a value a person typed: the error quotes it."""
+    try:
+        return parse_color(text)
+    except ColorSyntaxError as exc:
+        raise FontpipeError(f"{text!r}: not a colour: {exc}") from None
 
 
-def _parse_channels(
-    columns: list[pa.Array | pa.ChunkedArray], names: tuple[str, ...], scale: Scale | None
-) -> ParsedColors:
-    arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
-    if all(a.type == pa.uint8() and a.null_count == 0 for a in arrays) and scale != "1":
-        # The common case for Parquet palettes: already 8-bit channels, nothing to check.
-        rgb = np.stack([a.to_numpy() for a in arrays], axis=1)
-        return ParsedColors(valid=np.ones(len(rgb), dtype=bool), rgb=rgb, on_grid=True, reasons=[])
-    n = len(columns[0])
-    values = np.zeros((n, 3), dtype=np.float64)
-    valid = np.ones(n, dtype=bool)
-    reasons: list[tuple[int, str, str, str]] = []
-    fractional = False
-    for i, (column, name) in enumerate(zip(columns, names, strict=True)):
-        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        if pa.types.is_dictionary(array.type):
-            array = array.dictionary_decode()
-        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            numeric = pc.fill_null(pc.match_substring_regex(array, _NUMBER), False).to_numpy(
-                zero_copy_only=False
-            )
-            floats = np.zeros(n)
-            if numeric.any():
-                floats[numeric] = pc.cast(
-                    pc.utf8_trim_whitespace(array.filter(pa.array(numeric))), pa.float64()
-                ).to_numpy()
-            for row in np.flatnonzero(~numeric & valid):
-                value = array[row].as_py()
-                why = "empty cell" if value is None or not str(value).strip() else "not a number"
-                reasons.append((int(row), name, "" if value is None else str(value), why))
-            valid &= numeric
-            column_values = floats
-        elif (
-            pa.types.is_integer(array.type)
-            or pa.types.is_floating(array.type)
-            or pa.types.is_boolean(array.type)
-        ):
-            column_values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
-            missing = np.isnan(column_values)
-            for row in np.flatnonzero(missing & valid):
-                reasons.append(
-                    (
-                        int(row),
-                        name,
-                        "" if array[row].as_py() is None else "NaN",
-                        "empty cell" if array[row].as_py() is None else "NaN",
-                    )
-                )
-            valid &= ~missing
-        else:
-            raise FontpipeError(
-                f"column {name!r} has type {array.type}, which is not a colour channel"
-            )
-        values[:, i] = np.where(valid, column_values, 0.0)
-        if np.any(valid & (values[:, i] != np.round(values[:, i]))):
-            fractional = True
-    if fractional and scale is None:
-        raise FontpipeError(
-            f"columns {','.join(names)} hold fractional values: say whether they run 0-1 or 0-255 with --scale 1 or --scale 255"
-        )
-    factor = 255.0 if scale == "1" else 1.0
-    scaled = values * factor
-    out_of_range = valid & ((scaled < 0) | (scaled > 255)).any(axis=1)
-    limit = "0-1" if scale == "1" else "0-255"
-    for row in np.flatnonzero(out_of_range):
-        column = int(np.flatnonzero((scaled[row] < 0) | (scaled[row] > 255))[0])
-        reasons.append(
-            (int(row), names[column], f"{values[row, column]:g}", f"channel out of range {limit}")
-        )
-    valid &= ~out_of_range
-    scaled[~valid] = 0
-    on_grid = bool(np.all(scaled == np.round(scaled)))
-    reasons.sort()
-    rgb = scaled.astype(np.uint8) if on_grid else scaled.astype(np.float32)
-    return ParsedColors(valid=valid, rgb=rgb, on_grid=on_grid, reasons=reasons)
+def parse_color_strings(
+    values: Sequence[str | None],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint8], dict[int, str]]:
+    """Distinct strings -> (valid, rgb (n, 3) uint8, reason by index of each invalid one).
+
+    The caller passes each distinct string once; a palette of a billion rows usually holds a
+    few thousand, so the per-string Python cost does not grow with the file.
+    """
+    n = len(values)
+    valid = np.zeros(n, dtype=bool)
+    rgb = np.zeros((n, 3), dtype=np.uint8)
+    reasons: dict[int, str] = {}
+    for i, value in enumerate(values):
+        if value is None:
+            reasons[i] = "empty cell"
+            continue
+        try:
+            rgb[i] = parse_color(value)
+            valid[i] = True
+        except ColorSyntaxError as exc:
+            reasons[i] = str(exc)
+    return valid, rgb, reasons

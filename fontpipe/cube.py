@@ -1,26 +1,23 @@
 """The 24-bit colour cube: every 8-bit RGB colour, indexed r<<16 | g<<8 | b.
 
 An 8-bit model has only 2^24 inputs, so it is evaluated on all of them, and its answers are kept as
-a cube table (float16 P(black) per colour, 32 MiB) that scoring turns into a gather.
+a cube table (float16 P(black) per colour, 32 MiB) that scoring turns into a gather. Pure: the
+table's file beside its model belongs to `fontpipe.versions`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from fontpipe.atomic import atomic_file
-from fontpipe.errors import FontpipeError
 from fontpipe.schema import CUBE_SIZE
 
 if TYPE_CHECKING:
     import keras
 
-CUBE_FILE = "cube.npy"
 CUBE_CHUNK = 1 << 20  # colours per model call: 12 MiB of float32 input
 
 CubeTable = npt.NDArray[np.float16]
@@ -95,17 +92,6 @@ def compute_cube_table(
     return table
 
 
-def save_cube_table(table: CubeTable, path: Path) -> None:
-    with atomic_file(path) as staging, staging.open("wb") as handle:
-        np.save(handle, table, allow_pickle=False)
-
-
-def load_cube_table(path: Path, *, mmap: bool = True) -> CubeTable:
-    """A saved cube table; memory-mapped by default so several processes share one copy."""
-    try:
-        table = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise FontpipeError(f"{path}: unreadable cube table ({exc})") from None
-    if table.shape != (CUBE_SIZE,) or table.dtype != np.float16:
-        raise FontpipeError(f"{path}: not a cube table (shape {table.shape}, dtype {table.dtype})")
-    return table
+def lookup_p_black(table: CubeTable, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """P(black) of (n, 3) uint8 colours: one gather from the table."""
+    return np.asarray(table[cube_index(rgb)], dtype=np.float32)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
-ConfigT = TypeVar("ConfigT", bound=BaseModel)
+ConfigT = TypeVar("ConfigT", bound="BaseModel")
 
 
 class FontpipeError(Exception):
@@ -30,6 +31,9 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 def build_config(config_type: type[ConfigT], **values: Any) -> ConfigT:
     """A validated config, or a FontpipeError that the CLI prints as one line (exit code 2)."""
+    # Imported here: quick look-ups import this module and never validate a config.
+    from pydantic import ValidationError
+
     try:
         return config_type(**values)
     except ValidationError as exc:

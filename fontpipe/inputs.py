@@ -7,29 +7,24 @@ Two paths yield the same element spec, (rgb float32 [batch, 3] in raw 0-255, lab
 - in memory: when the split fits `memory_budget_mb`, its columns are read once into tensors and
   every epoch draws a fresh seeded permutation; several times faster for the usual sizes.
 
-Colours are never scaled here: normalisation lives in the model (see `fontpipe.model`).
+Colours are never scaled here: normalisation lives in the model (see `fontpipe.model`). Files
+are read through `fontpipe.datasets`, their one owner.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
+from fontpipe.datasets import Dataset, iter_file_chunks, read_split_arrays
 from fontpipe.errors import FontpipeError
-from fontpipe.schema import CHANNELS, LABEL, Split
-from fontpipe.store import Dataset
+from fontpipe.schema import Split
 
 if TYPE_CHECKING:
     import tensorflow as tf
-
-# Rows read from Parquet at a time on the streaming path; also the unit of within-chunk shuffling.
-READ_CHUNK_ROWS = 65_536
 
 
 class InputConfig(BaseModel):
@@ -49,35 +44,6 @@ def split_bytes(dataset: Dataset, split: Split) -> int:
 
 def fits_in_memory(dataset: Dataset, split: Split, config: InputConfig) -> bool:
     return split_bytes(dataset, split) <= config.memory_budget_mb * 1024 * 1024
-
-
-def read_split_arrays(
-    dataset: Dataset, split: Split
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
-    """A whole split as (rgb float32 (n, 3), label int32 (n,)), read column by column with pyarrow."""
-    rgb_parts: list[npt.NDArray[np.float32]] = []
-    label_parts: list[npt.NDArray[np.int32]] = []
-    for path in dataset.split_files(split):
-        table = pq.read_table(path, columns=[*CHANNELS, LABEL])
-        rgb_parts.append(_rgb(table))
-        label_parts.append(table.column(LABEL).to_numpy().astype(np.int32))
-    if not rgb_parts:
-        return np.zeros((0, 3), np.float32), np.zeros(0, np.int32)
-    return np.concatenate(rgb_parts), np.concatenate(label_parts)
-
-
-def _rgb(table: pa.Table | pa.RecordBatch) -> npt.NDArray[np.float32]:
-    return np.stack([table.column(c).to_numpy().astype(np.float32) for c in CHANNELS], axis=1)
-
-
-def iter_file_chunks(
-    path: str | bytes,
-) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]]:
-    """Record batches of one Parquet file; tf.data calls this with the path as bytes."""
-    name = path.decode() if isinstance(path, bytes) else path
-    with pq.ParquetFile(name) as parquet:
-        for batch in parquet.iter_batches(batch_size=READ_CHUNK_ROWS, columns=[*CHANNELS, LABEL]):
-            yield _rgb(batch), batch.column(LABEL).to_numpy().astype(np.int32)
 
 
 def make_dataset(

@@ -1,54 +1,52 @@
-"""Quick look-ups for a handful of colours typed by a person."""
+"""Quick look-ups for a handful of colours typed by a person.
+
+Start-up is part of the interface here: this imports numpy and the version's metadata model, not
+Arrow, Keras or the scoring package. The cube table is memory-mapped, so one look-up reads a few
+pages of it.
+"""
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from fontpipe.errors import FontpipeError
+from fontpipe.colors import RGB, parse_color_argument
+from fontpipe.cube import lookup_p_black
 from fontpipe.rules import text_contrast_ratio
-
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
-_TRIPLE = re.compile(
-    r"^(?:rgba?\()?\s*(\d{1,3})\s*[, ]\s*(\d{1,3})\s*[, ]\s*(\d{1,3})\s*(?:,\s*[\d.]+%?\s*)?\)?$",
-    re.IGNORECASE,
-)
+from fontpipe.schema import text_color_name
+from fontpipe.versions import ensure_cube_table, open_version
 
 
-def parse_color_argument(text: str) -> tuple[int, int, int]:
-    value = text.strip()
-    match = _HEX.match(value)
-    if match:
-        digits = match.group(1)
-        if len(digits) == 3:
-            digits = "".join(c * 2 for c in digits)
-        return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
-    match = _TRIPLE.match(value)
-    if match:
-        channels = tuple(int(g) for g in match.groups())
-        if any(c > 255 for c in channels):
-            raise FontpipeError(f"{text!r}: channels run 0-255")
-        return channels  # type: ignore[return-value]
-    raise FontpipeError(f"{text!r}: not a colour; use #rrggbb, #rgb, r,g,b or rgb(r, g, b)")
+@dataclass(frozen=True)
+class Prediction:
+    text: str  # the colour as given
+    rgb: RGB
+    p_black: float
+    text_color: str
+    contrast_ratio: float
+
+    @property
+    def hex(self) -> str:
+        return "#{:02x}{:02x}{:02x}".format(*self.rgb)
 
 
-def predict_colors(version_path: Path, colours: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
-    from fontpipe.score import Scorer
-
-    scorer = Scorer(version_path)
+def predict_colors(version_path: Path, texts: list[str]) -> list[Prediction]:
+    """Parse each colour with the one grammar, then answer from the version's cube table."""
+    colours = [parse_color_argument(text) for text in texts]
+    table = ensure_cube_table(open_version(version_path))
     rgb = np.asarray(colours, dtype=np.uint8).reshape(-1, 3)
-    p_black = scorer.p_black(rgb.astype(np.float32), on_grid=True)
+    p_black = lookup_p_black(table, rgb)
     black = p_black > 0.5
     contrast = text_contrast_ratio(rgb, black)
     return [
-        {
-            "rgb": tuple(int(c) for c in rgb[i]),
-            "p_black": float(p_black[i]),
-            "text_color": "black" if black[i] else "white",
-            "contrast_ratio": float(contrast[i]),
-        }
-        for i in range(len(rgb))
+        Prediction(
+            text=text,
+            rgb=colour,
+            p_black=float(p_black[i]),
+            text_color=text_color_name(bool(black[i])),
+            contrast_ratio=float(contrast[i]),
+        )
+        for i, (text, colour) in enumerate(zip(texts, colours, strict=True))
     ]

@@ -1,11 +1,13 @@
-"""Champion/challenger: the explicit, configurable rule for 'better'."""
+"""Champion/challenger: the one definition of 'better', explicit and configurable."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from fontpipe.evaluation.metrics import Headline
 
 
 class PromotionPolicy(BaseModel):
@@ -27,23 +29,27 @@ class Decision:
 
 
 def decide_promotion(
-    challenger: dict[str, Any], champion: dict[str, Any] | None, policy: PromotionPolicy
+    challenger: Headline, champion: Headline | None, policy: PromotionPolicy
 ) -> Decision:
-    """Compare two evaluation headlines (see fontpipe.evaluate.headline) on the same rule."""
+    """Is `challenger` better than `champion`? Both headlines are against the same rule.
+
+    Used for promotion and for every other 'better than' the project states (a model against
+    the original recipe in the report), so the word means one thing everywhere.
+    """
     if champion is None:
         return Decision(True, "no champion yet")
-    c_err, k_err = challenger["errors"], champion["errors"]
-    if policy.never_drop_accuracy and challenger["accuracy"] < champion["accuracy"]:
+    c_err, k_err = challenger.errors, champion.errors
+    if policy.never_drop_accuracy and challenger.accuracy < champion.accuracy:
         return Decision(
             False,
-            f"cube accuracy would drop ({challenger['accuracy']:.6%} < {champion['accuracy']:.6%})",
+            f"cube accuracy would drop ({challenger.accuracy:.6%} < {champion.accuracy:.6%})",
         )
     if k_err - c_err >= policy.min_error_improvement:
         return Decision(True, f"fewer cube errors ({c_err:,} < {k_err:,})")
     if c_err != k_err:
         return Decision(False, f"not enough fewer cube errors ({c_err:,} vs {k_err:,})")
     if policy.tie_breaker == "boundary_accuracy":
-        c_band, k_band = challenger["boundary_accuracy"], champion["boundary_accuracy"]
+        c_band, k_band = challenger.boundary_accuracy or 0.0, champion.boundary_accuracy or 0.0
         if c_band > k_band:
             return Decision(
                 True,
@@ -54,10 +60,26 @@ def decide_promotion(
             f"same cube errors ({c_err:,}), boundary-band accuracy not higher ({c_band:.6%} vs {k_band:.6%})",
         )
     if policy.tie_breaker == "ece":
-        if challenger["ece"] < champion["ece"]:
+        if challenger.ece < champion.ece:
             return Decision(
                 True,
-                f"same cube errors ({c_err:,}), lower ECE ({challenger['ece']:.5f} < {champion['ece']:.5f})",
+                f"same cube errors ({c_err:,}), lower ECE ({challenger.ece:.5f} < {champion.ece:.5f})",
             )
         return Decision(False, f"same cube errors ({c_err:,}), ECE not lower")
     return Decision(False, f"same cube errors ({c_err:,}) and no tie-breaker")
+
+
+class RetrainOutcome(BaseModel):
+    """One champion/challenger round of the retrain pipeline, as its flow returns it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    challenger: str
+    promoted: bool
+    reason: str
+    previous_champion: str | None
+    champion: str | None
+    challenger_metrics: Headline
+    champion_metrics: Headline | None  # the champion before, on the challenger's terms
+    report: str
+    dataset: str

@@ -1,10 +1,11 @@
-"""Column names, dtypes and label meanings, declared once for every stage."""
+"""Column names, label meanings and text-colour names, declared once for every stage.
+
+Imports nothing heavy: quick look-ups read it. The Arrow schema of a dataset file lives with the
+module that writes those files (`fontpipe.datasets`)."""
 
 from __future__ import annotations
 
 from typing import Final, Literal
-
-import pyarrow as pa
 
 # Colour channels, 0-255. uint8 for integer sampling, float32 for the original question's
 # continuous sampling.
@@ -16,6 +17,13 @@ SPLIT: Final = "split"
 BLACK: Final = 1
 WHITE: Final = 0
 TEXT_COLOR_NAMES: Final = {BLACK: "black", WHITE: "white"}
+# Indexed by `p_black > 0.5`: position 0 is white text, 1 black text (dictionary order in output).
+TEXT_COLORS_BY_DECISION: Final = (TEXT_COLOR_NAMES[WHITE], TEXT_COLOR_NAMES[BLACK])
+
+
+def text_color_name(black: bool) -> str:
+    return TEXT_COLOR_NAMES[BLACK if black else WHITE]
+
 
 Split = Literal["train", "val", "test"]
 SPLITS: Final[tuple[Split, ...]] = ("train", "val", "test")
@@ -33,13 +41,3 @@ CONTRAST_RATIO: Final = "contrast_ratio"
 WCAG_AA: Final = "wcag_aa"
 MODEL_VERSION: Final = "model_version"
 WCAG_AA_RATIO: Final = 4.5
-
-
-def channel_type(sampling: Sampling) -> pa.DataType:
-    return pa.float32() if sampling == "uniform-float" else pa.uint8()
-
-
-def dataset_schema(sampling: Sampling) -> pa.Schema:
-    """Schema of one Parquet file; `split` comes from the hive partition directory."""
-    channel = channel_type(sampling)
-    return pa.schema([(c, channel) for c in CHANNELS] + [(LABEL, pa.int8())])

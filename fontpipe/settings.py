@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
 
-
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True)
+class Settings:
+    # A plain frozen dataclass rather than a pydantic model: quick look-ups build one, and
+    # pydantic alone costs a tenth of `fontpipe predict`'s start-up.
     data_root: Path = Path("data")
     dask_address: str | None = None
 

@@ -1,4 +1,7 @@
-"""Training: a typed config in, a versioned model directory out.
+"""Training: a typed config and a dataset in, a trained model out (`TrainedModel`).
+
+`train_version` is the usual caller: it trains, then asks `fontpipe.versions` to save the result
+as a new version directory; training itself writes nothing but its resumable backups.
 
 The defaults are the ones that reach zero errors on the whole 24-bit cube for the `mean` rule on
 a 1 M-row boundary dataset: the proven 10-10-5 ReLU network, Adam at 0.01 decayed by a cosine
@@ -9,33 +12,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from fontpipe import __version__
-from fontpipe.atomic import atomic_directory
+from fontpipe.datasets import Dataset, open_dataset
+from fontpipe.devices import DevicePlan, plan_devices
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.inputs import InputConfig, make_dataset
 from fontpipe.model import ModelConfig, build_model
-from fontpipe.store import Dataset, open_dataset
+from fontpipe.versions import (
+    DatasetInfo,
+    ModelVersion,
+    TrainingRecord,
+    checkpoint_dir,
+    save_version,
+)
 
 if TYPE_CHECKING:
     import keras
-    import tensorflow as tf
-
-MODEL_FILE = "model.keras"
-METADATA_FILE = "metadata.json"
-HISTORY_FILE = "history.csv"
-CHECKPOINTS_DIR = ".checkpoints"
 
 
 class TrainConfig(BaseModel):
@@ -61,67 +63,6 @@ class TrainConfig(BaseModel):
 
 def parse_train_config(**values: Any) -> TrainConfig:
     return build_config(TrainConfig, **values)
-
-
-@dataclass(frozen=True)
-class DevicePlan:
-    strategy: tf.distribute.Strategy
-    description: str  # one line for the user: what trains where
-    replicas: int
-    jit_compile: bool
-
-
-def plan_devices(device: str) -> DevicePlan:
-    """`auto`: every visible GPU (Mirrored for several), else the CPU; `cpu`; `gpu`; or an explicit
-    comma-separated device list such as `/cpu:0,/cpu:1` for a MirroredStrategy over those.
-
-    With TF_CONFIG set, MultiWorkerMirroredStrategy spans the workers it names.
-    """
-    import tensorflow as tf
-
-    if os.environ.get("TF_CONFIG"):
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        return DevicePlan(
-            strategy,
-            f"multi-worker training over {strategy.num_replicas_in_sync} replicas (TF_CONFIG)",
-            strategy.num_replicas_in_sync,
-            False,
-        )
-    gpus = tf.config.list_logical_devices("GPU")
-    if "," in device:
-        names = [d.strip() for d in device.split(",") if d.strip()]
-        known = {_short_device_name(d.name) for d in tf.config.list_logical_devices()}
-        missing = [n for n in names if _short_device_name(n) not in known]
-        if missing:
-            raise FontpipeError(
-                f"--device: no such device {', '.join(missing)}; visible: {', '.join(sorted(known))}"
-            )
-        strategy = tf.distribute.MirroredStrategy(devices=names)
-        return DevicePlan(
-            strategy, f"mirrored over {len(names)} devices ({', '.join(names)})", len(names), False
-        )
-    if device not in {"auto", "cpu", "gpu"}:
-        raise FontpipeError(f"--device: expected auto, cpu, gpu or a device list, got {device!r}")
-    if device == "gpu" and not gpus:
-        raise FontpipeError("--device gpu: no GPU is visible to TensorFlow")
-    if device == "cpu" or not gpus:
-        note = "no GPU found; training on the CPU" if device == "auto" else "training on the CPU"
-        # XLA fuses the tiny dense layers into one kernel per step: ~1.5x faster on the CPU.
-        return DevicePlan(tf.distribute.get_strategy(), note, 1, True)
-    if len(gpus) == 1:
-        return DevicePlan(
-            tf.distribute.OneDeviceStrategy(gpus[0].name),
-            f"training on 1 GPU ({gpus[0].name})",
-            1,
-            True,
-        )
-    strategy = tf.distribute.MirroredStrategy()
-    return DevicePlan(strategy, f"mirrored over {len(gpus)} GPUs", len(gpus), True)
-
-
-def _short_device_name(name: str) -> str:
-    """'/job:localhost/replica:0/task:0/device:CPU:0', '/device:cpu:0' and '/cpu:0' -> 'cpu:0'."""
-    return name.lower().rsplit("/", 1)[-1].removeprefix("device:")
 
 
 def learning_rate_schedule(config: TrainConfig, total_steps: int) -> Any:
@@ -153,47 +94,32 @@ def compile_model(
     )
 
 
-@dataclass
-class TrainResult:
-    version: str
-    path: Path
-    metadata: dict[str, Any]
-    history: list[dict[str, float]] = field(default_factory=list)
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model that finished training, with what is known of its run; not saved yet."""
 
-
-def new_version_name(now: datetime | None = None) -> str:
-    """Sortable by time, unique within a second: 20261126-194800-3f9a1c."""
-    now = now or datetime.now(timezone.utc)
-    return f"{now:%Y%m%d-%H%M%S}-{os.urandom(3).hex()}"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    model: keras.Model
+    record: TrainingRecord
+    history: list[dict[str, float]]
 
 
 def train_model(
     dataset: Dataset | Path | str,
     config: TrainConfig,
-    models_dir: Path,
     *,
+    backup_dir: Path | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     on_device_plan: Callable[[DevicePlan], None] | None = None,
-) -> TrainResult:
-    """Train on the train split, validate every epoch, test once, and save a new model version.
+) -> TrainedModel:
+    """Train on the train split, validate every epoch and test once.
 
-    Nothing is saved unless training finishes: the version directory appears atomically. An
-    interrupted run leaves a backup under `models_dir/.checkpoints/<run key>`, and running the
-    same config on the same dataset again resumes from it.
+    With `backup_dir`, an interrupted run leaves its backup there and the same call resumes from
+    it; the backup is removed once training finishes.
     """
-    from fontpipe.quiet import quiet_tensorflow
+    from fontpipe.quiet import import_tensorflow
 
-    quiet_tensorflow()
+    tf = import_tensorflow()
     import keras
-    import tensorflow as tf
 
     if not isinstance(dataset, Dataset):
         dataset = open_dataset(dataset)
@@ -207,18 +133,45 @@ def train_model(
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
 
-    global_batch = config.inputs.batch_size
     train_data = make_dataset(dataset, "train", config.inputs, seed=config.seed, training=True)
     val_data = make_dataset(dataset, "val", config.inputs, seed=config.seed, training=False)
     test_data = make_dataset(dataset, "test", config.inputs, seed=config.seed, training=False)
-    steps_per_epoch = max(dataset.split_rows("train") // global_batch, 1)
+    steps_per_epoch = max(dataset.split_rows("train") // config.inputs.batch_size, 1)
 
     with plan.strategy.scope():
         model = build_model(config.model, seed=config.seed)
         compile_model(model, config, steps_per_epoch * config.epochs, plan.jit_compile)
 
-    backup_dir = models_dir / CHECKPOINTS_DIR / config.run_key(dataset.fingerprint)
+    history_rows, train_seconds = _fit(
+        model, train_data, val_data, config, backup_dir=backup_dir, callbacks=callbacks
+    )
+    test_metrics = model.evaluate(test_data, verbose=0, return_dict=True)
+    if backup_dir is not None:
+        shutil.rmtree(backup_dir, ignore_errors=True)
+
+    record = training_record(dataset, config, plan, history_rows, train_seconds, test_metrics)
+    return TrainedModel(model=model, record=record, history=history_rows)
+
+
+def _fit(
+    model: keras.Model,
+    train_data: Any,
+    val_data: Any,
+    config: TrainConfig,
+    *,
+    backup_dir: Path | None,
+    callbacks: Sequence[keras.callbacks.Callback],
+) -> tuple[list[dict[str, float]], float]:
+    """Run Keras' fit with backups, early stopping and a per-epoch record; returns the record and
+    the wall time."""
+    import keras
+
     history_rows: list[dict[str, float]] = []
+    backup = (
+        [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True)]
+        if backup_dir is not None
+        else []
+    )
     started = time.perf_counter()
     # No steps_per_epoch: with it Keras keeps one iterator across epochs, and a finite one-epoch
     # dataset would be exhausted after the first.
@@ -228,7 +181,7 @@ def train_model(
         validation_data=val_data,
         verbose=0,
         callbacks=[
-            keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True),
+            *backup,
             keras.callbacks.EarlyStopping(
                 monitor="val_loss",
                 patience=config.early_stopping_patience,
@@ -239,56 +192,69 @@ def train_model(
         ],
     )
     train_seconds = time.perf_counter() - started
-    test_metrics = model.evaluate(test_data, verbose=0, return_dict=True)
-    shutil.rmtree(backup_dir, ignore_errors=True)
+    return history_rows, train_seconds
 
-    version = new_version_name()
-    target = models_dir / version
+
+def training_record(
+    dataset: Dataset,
+    config: TrainConfig,
+    plan: DevicePlan,
+    history_rows: list[dict[str, float]],
+    train_seconds: float,
+    test_metrics: dict[str, Any],
+) -> TrainingRecord:
+    import keras
+    import tensorflow as tf
+
     last = history_rows[-1] if history_rows else {}
-    metadata: dict[str, Any] = {
-        "version": version,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": config.model_dump(mode="json"),
-        "dataset": {
-            "path": str(dataset.path),
-            "fingerprint": dataset.fingerprint,
-            "rule": dataset.rule,
-            "sampling": dataset.sampling,
-            "rows": {s: dataset.split_rows(s) for s in ("train", "val", "test")},
-        },
-        "rule": dataset.rule,
-        "device": plan.description,
-        "replicas": plan.replicas,
-        "epochs_run": len(history_rows),
-        "train_seconds": round(train_seconds, 3),
-        "metrics": {
+    return TrainingRecord(
+        config=config.model_dump(mode="json"),
+        dataset=DatasetInfo(
+            path=str(dataset.path),
+            fingerprint=dataset.fingerprint,
+            rule=dataset.rule,
+            sampling=dataset.sampling,
+            rows={s: dataset.split_rows(s) for s in ("train", "val", "test")},
+        ),
+        rule=dataset.rule,
+        device=plan.description,
+        replicas=plan.replicas,
+        epochs_run=len(history_rows),
+        train_seconds=round(train_seconds, 3),
+        metrics={
             "train": {"loss": last.get("loss"), "accuracy": last.get("accuracy")},
             "val": {"loss": last.get("val_loss"), "accuracy": last.get("val_accuracy")},
             "test": {k: float(v) for k, v in test_metrics.items()},
         },
-        "versions": {
+        versions={
             "fontpipe": __version__,
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "python": platform.python_version(),
         },
-    }
-    with atomic_directory(target) as staging:
-        model.save(staging / MODEL_FILE)
-        metadata["model_sha256"] = sha256_file(staging / MODEL_FILE)
-        (staging / METADATA_FILE).write_text(
-            json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
-        )
-        _write_history_csv(staging / HISTORY_FILE, history_rows)
-    return TrainResult(version=version, path=target, metadata=metadata, history=history_rows)
+    )
 
 
-def _write_history_csv(path: Path, rows: list[dict[str, float]]) -> None:
-    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
-    lines = [",".join(columns)]
-    for row in rows:
-        lines.append(",".join("" if row.get(c) is None else f"{row[c]:.8g}" for c in columns))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+def train_version(
+    dataset: Dataset | Path | str,
+    config: TrainConfig,
+    models_dir: Path,
+    *,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    on_device_plan: Callable[[DevicePlan], None] | None = None,
+) -> ModelVersion:
+    """Train (resuming an interrupted run of the same config on the same data) and save the
+    result as a new version in `models_dir`. Nothing is saved unless training finishes."""
+    if not isinstance(dataset, Dataset):
+        dataset = open_dataset(dataset)
+    trained = train_model(
+        dataset,
+        config,
+        backup_dir=checkpoint_dir(models_dir, config.run_key(dataset.fingerprint)),
+        callbacks=callbacks,
+        on_device_plan=on_device_plan,
+    )
+    return save_version(trained, models_dir)
 
 
 def history_recorder(rows: list[dict[str, float]]) -> keras.callbacks.Callback:
@@ -303,31 +269,6 @@ def history_recorder(rows: list[dict[str, float]]) -> keras.callbacks.Callback:
             rows.append(row)
 
     return Recorder()
-
-
-def load_model_version(path: Path | str) -> tuple[keras.Model, dict[str, Any]]:
-    """Load a saved version after checking the model file against its recorded checksum."""
-    from fontpipe.quiet import quiet_tensorflow
-
-    quiet_tensorflow()
-    path = Path(path)
-    metadata_path = path / METADATA_FILE
-    model_path = path / MODEL_FILE
-    if not metadata_path.exists() or not model_path.exists():
-        raise FontpipeError(f"{path}: not a model version (needs {MODEL_FILE} and {METADATA_FILE})")
-    try:
-        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FontpipeError(f"{metadata_path}: corrupt metadata ({exc})") from None
-    actual = sha256_file(model_path)
-    if actual != metadata.get("model_sha256"):
-        raise FontpipeError(
-            f"{model_path}: checksum mismatch (expected {str(metadata.get('model_sha256'))[:12]}…, "
-            f"found {actual[:12]}…); the model was modified or truncated, refusing to load it"
-        )
-    import keras
-
-    return keras.models.load_model(model_path, compile=False), metadata
 
 
 class OriginalRecipe(BaseModel):
@@ -347,11 +288,10 @@ class OriginalRecipe(BaseModel):
 def train_original_recipe(recipe: OriginalRecipe = OriginalRecipe()) -> tuple[keras.Model, float]:
     """The reference model and its training wall time in seconds."""
     from fontpipe.generate import GenerateConfig, generate_rows
-    from fontpipe.quiet import quiet_tensorflow
+    from fontpipe.quiet import import_tensorflow
 
-    quiet_tensorflow()
+    tf = import_tensorflow()
     import keras
-    import tensorflow as tf
 
     rows = generate_rows(
         GenerateConfig(

@@ -32,20 +32,20 @@ def data_root(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_version(tmp_path_factory):
     """A really trained (briefly) model version with its cube table, shared by scoring tests."""
-    from fontpipe.assess import ensure_cube_table
+    from fontpipe.datasets import write_dataset
     from fontpipe.generate import GenerateConfig
     from fontpipe.inputs import InputConfig
-    from fontpipe.store import write_dataset
-    from fontpipe.train import TrainConfig, train_model
+    from fontpipe.train import TrainConfig, train_version
+    from fontpipe.versions import ensure_cube_table
 
     root = tmp_path_factory.mktemp("tiny-model")
     dataset, _ = write_dataset(
         GenerateConfig(rows=40_000, sampling="boundary", seed=5), root / "ds"
     )
-    result = train_model(
+    version = train_version(
         dataset,
         TrainConfig(epochs=2, inputs=InputConfig(batch_size=256), device="cpu"),
         root / "models",
     )
-    ensure_cube_table(result.path)
-    return result.path
+    ensure_cube_table(version)
+    return version.path

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import json
 
+from fontpipe.datasets import write_dataset
 from fontpipe.generate import GenerateConfig
 from fontpipe.inputs import InputConfig
-from fontpipe.store import write_dataset
-from fontpipe.train import OriginalRecipe, TrainConfig, train_model
+from fontpipe.train import OriginalRecipe, TrainConfig, train_version
 
 
 def test_evaluate_flow_writes_report_and_artifacts(prefect_harness, tmp_path):
@@ -14,7 +14,7 @@ def test_evaluate_flow_writes_report_and_artifacts(prefect_harness, tmp_path):
     from flows.evaluate import evaluate_model
 
     dataset, _ = write_dataset(GenerateConfig(rows=5_000, seed=1), tmp_path / "ds")
-    result = train_model(
+    result = train_version(
         dataset,
         TrainConfig(epochs=1, inputs=InputConfig(batch_size=128), device="cpu"),
         tmp_path / "models",
@@ -25,6 +25,6 @@ def test_evaluate_flow_writes_report_and_artifacts(prefect_harness, tmp_path):
     )
     assert report.exists()
     metrics = json.loads((report.parent / "metrics.json").read_text())
-    assert metrics["version"] == result.version == assessed["metrics"]["version"]
+    assert metrics["version"] == result.name == assessed.metrics.version
     assert "Evaluation of" in str(Artifact.get("evaluation-summary").data)
     assert "|m| < 1.5" in str(Artifact.get("evaluation-bands").data)

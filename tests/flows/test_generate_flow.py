@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fontpipe.store import open_dataset
+from fontpipe.datasets import open_dataset
 
 
 def test_generate_flow_writes_then_caches(prefect_harness, tmp_path):
@@ -12,13 +12,13 @@ def test_generate_flow_writes_then_caches(prefect_harness, tmp_path):
     first = generate_dataset(rows=4_000, seed=1, out=str(out), return_state=True)
     assert first.is_completed()
     result = first.result()
-    assert result["reused"] is False
+    assert result.reused is False
     assert open_dataset(out).manifest["rows"] == 4000
     manifest_mtime = (out / "manifest.json").stat().st_mtime_ns
 
     second_state = generate_dataset(rows=4_000, seed=1, out=str(out), return_state=True)
     second = second_state.result()
-    assert second["manifest"]["fingerprint"] == result["manifest"]["fingerprint"]
+    assert second.fingerprint == result.fingerprint
     assert _write_task_states(second_state) == ["Cached"]
     assert (out / "manifest.json").stat().st_mtime_ns == manifest_mtime
 
@@ -35,7 +35,7 @@ def test_generate_flow_cache_misses_when_the_dataset_was_deleted(prefect_harness
     generate_dataset(rows=2_000, seed=5, out=str(out))
     shutil.rmtree(out)
     again = generate_dataset(rows=2_000, seed=5, out=str(out))
-    assert again["reused"] is False
+    assert again.reused is False
     assert open_dataset(out).manifest["rows"] == 2000
 
 

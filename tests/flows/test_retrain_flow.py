@@ -26,21 +26,21 @@ def test_retrain_promotes_then_refuses_a_worse_model_and_rollback_restores(
 
     first = retrain(**GOOD)
     models = data_root / "models"
-    assert first["promoted"] and first["reason"] == "no champion yet"
-    assert champion(models) == first["challenger"]
-    assert (data_root / "reports" / first["challenger"] / "report.html").exists()
+    assert first.promoted and first.reason == "no champion yet"
+    assert champion(models) == first.challenger
+    assert (data_root / "reports" / first.challenger / "report.html").exists()
     assert "promoted" in str(Artifact.get("retrain-summary").data)
 
     second = retrain(**WORSE)
-    assert not second["promoted"], second["reason"]
-    assert second["challenger_metrics"]["errors"] > first["challenger_metrics"]["errors"]
-    assert champion(models) == first["challenger"]
+    assert not second.promoted, second.reason
+    assert second.challenger_metrics.errors > first.challenger_metrics.errors
+    assert champion(models) == first.challenger
 
-    promote(models, second["challenger"], "to test rollback")
+    promote(models, second.challenger, "to test rollback")
     rollback(models)
-    assert champion(models) == first["challenger"]
+    assert champion(models) == first.challenger
     assert [h["to"] for h in promotion_history(models)] == [
-        first["challenger"],
-        second["challenger"],
-        first["challenger"],
+        first.challenger,
+        second.challenger,
+        first.challenger,
     ]

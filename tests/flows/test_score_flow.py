@@ -5,7 +5,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fontpipe.score import ScoreConfig, score_files
+from fontpipe.scoring.job import score_files
+from fontpipe.scoring.plan import ScoreConfig
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_flow_on_a_real_dask_local_cluster_matches_the_local_run(
 
 
 def _scorer_loads():
-    from fontpipe.score import cached_scorer
+    from fontpipe.scoring.columns import cached_scorer
 
     info = cached_scorer.cache_info()
     return info.misses, info.hits

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from fontpipe.inputs import InputConfig
-from fontpipe.train import TrainConfig, load_model_version
+from fontpipe.train import TrainConfig
+from fontpipe.versions import load_version
 
 
 def test_train_flow_generates_trains_and_publishes(prefect_harness, tmp_path, data_root):
@@ -14,8 +15,8 @@ def test_train_flow_generates_trains_and_publishes(prefect_harness, tmp_path, da
         config=TrainConfig(epochs=1, inputs=InputConfig(batch_size=128)),
         models_dir=str(tmp_path / "models"),
     )
-    model, meta = load_model_version(tmp_path / "models" / version)
-    assert meta["epochs_run"] == 1 and model is not None
+    loaded = load_version(tmp_path / "models" / version)
+    assert loaded.version.metadata.epochs_run == 1 and loaded.model is not None
     history = Artifact.get("training-history")
     assert history is not None and "val_loss" in str(history.data)
     assert "Model" in str(Artifact.get("training-summary").data)

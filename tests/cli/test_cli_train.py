@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from fontpipe.cli import app
+from cli.app import app
+from fontpipe.datasets import write_dataset
 from fontpipe.generate import GenerateConfig
-from fontpipe.store import write_dataset
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""Reading and writing generated datasets: hive-partitioned Parquet plus `manifest.json`.
+"""The one owner of dataset directories: every Parquet read and write of a dataset happens here.
 
 Layout of a dataset directory:
 
@@ -14,21 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict
 
 from fontpipe import __version__
 from fontpipe.atomic import atomic_directory
 from fontpipe.errors import FontpipeError
 from fontpipe.generate import GenerateConfig, iter_chunks
-from fontpipe.schema import CHANNELS, LABEL, SPLIT, SPLITS, Split, dataset_schema
+from fontpipe.schema import CHANNELS, LABEL, SPLIT, SPLITS, Sampling, Split
 
 if TYPE_CHECKING:
     # pyarrow.dataset costs ~60 MB of RSS at import; writers never need it, so readers import it
@@ -39,6 +41,32 @@ MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "fontpipe-dataset/1"
 
 ProgressCallback = Callable[[int], None]  # called with the rows just written
+# Rows read from Parquet at a time when streaming a split.
+READ_CHUNK_ROWS = 65_536
+
+
+def channel_type(sampling: Sampling | str) -> pa.DataType:
+    # uint8 for integer sampling, float32 for the original question's continuous sampling.
+    return pa.float32() if sampling == "uniform-float" else pa.uint8()
+
+
+def dataset_schema(sampling: Sampling | str) -> pa.Schema:
+    """Schema of one Parquet file; `split` comes from the hive partition directory."""
+    channel = channel_type(sampling)
+    return pa.schema([(c, channel) for c in CHANNELS] + [(LABEL, pa.int8())])
+
+
+class DatasetRef(BaseModel):
+    """What later steps need to know of a dataset, passed between tasks instead of a dict."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    fingerprint: str
+    rule: str
+    sampling: str
+    rows: dict[str, int]
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +94,16 @@ class Dataset:
     def split_files(self, split: Split) -> list[Path]:
         return [self.path / f for f in self.manifest["splits"][split]["files"]]
 
+    def ref(self, *, reused: bool = False) -> DatasetRef:
+        return DatasetRef(
+            path=str(self.path),
+            fingerprint=self.fingerprint,
+            rule=self.rule,
+            sampling=self.sampling,
+            rows={s: self.split_rows(s) for s in SPLITS},
+            reused=reused,
+        )
+
     def arrow(self) -> pads.Dataset:
         """The whole dataset as a pyarrow dataset with the `split` partition column."""
         import pyarrow.dataset as pads
@@ -78,7 +116,7 @@ class Dataset:
         import pyarrow.dataset as pads
 
         files = [str(f) for f in self.split_files(split)]
-        return pads.dataset(files, format="parquet", schema=dataset_schema(self.sampling))  # type: ignore[arg-type]
+        return pads.dataset(files, format="parquet", schema=dataset_schema(self.sampling))
 
 
 def _file_name(split: Split, index: int) -> str:
@@ -238,3 +276,32 @@ def open_dataset(path: Path | str) -> Dataset:
                 f"{path}: split {split!r} has {rows} rows on disk but {entry['rows']} in the manifest"
             )
     return Dataset(path=path, manifest=manifest)
+
+
+def read_split_arrays(
+    dataset: Dataset, split: Split
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+    """A whole split as (rgb float32 (n, 3), label int32 (n,)), read column by column."""
+    rgb_parts: list[npt.NDArray[np.float32]] = []
+    label_parts: list[npt.NDArray[np.int32]] = []
+    for path in dataset.split_files(split):
+        table = pq.read_table(path, columns=[*CHANNELS, LABEL])
+        rgb_parts.append(_rgb(table))
+        label_parts.append(table.column(LABEL).to_numpy().astype(np.int32))
+    if not rgb_parts:
+        return np.zeros((0, 3), np.float32), np.zeros(0, np.int32)
+    return np.concatenate(rgb_parts), np.concatenate(label_parts)
+
+
+def _rgb(table: pa.Table | pa.RecordBatch) -> npt.NDArray[np.float32]:
+    return np.stack([table.column(c).to_numpy().astype(np.float32) for c in CHANNELS], axis=1)
+
+
+def iter_file_chunks(
+    path: str | bytes,
+) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]]:
+    """Record batches of one dataset file as (rgb, label); tf.data passes the path as bytes."""
+    name = path.decode() if isinstance(path, bytes) else path
+    with pq.ParquetFile(name) as parquet:
+        for batch in parquet.iter_batches(batch_size=READ_CHUNK_ROWS, columns=[*CHANNELS, LABEL]):
+            yield _rgb(batch), batch.column(LABEL).to_numpy().astype(np.int32)

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from fontpipe.evaluation.metrics import Headline
 from fontpipe.promotion import PromotionPolicy, decide_promotion
 
 
 def head(errors, band=0.99, ece=0.01):
-    return {
-        "errors": errors,
-        "accuracy": 1 - errors / 16_777_216,
-        "boundary_accuracy": band,
-        "ece": ece,
-    }
+    return Headline(
+        errors=errors,
+        accuracy=1 - errors / 16_777_216,
+        boundary_accuracy=band,
+        ece=ece,
+        aa_share=0.8,
+        min_contrast=1.5,
+    )
 
 
 def test_first_model_is_promoted():

@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from fontpipe.cli import app
+from cli.app import app
 
 runner = CliRunner()
 

@@ -9,16 +9,16 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from fontpipe.cli import app
+from cli.app import app
 from fontpipe.errors import FontpipeError
 from fontpipe.registry import (
     champion,
-    list_versions,
     promote,
     promotion_history,
     resolve_model,
     rollback,
 )
+from fontpipe.versions import list_versions
 
 runner = CliRunner()
 

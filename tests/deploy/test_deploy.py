@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from flows.deployments import DEFAULT_RETRAIN_CRON
+
+ROOT = Path(__file__).resolve().parents[2]
 TINY_RETRAIN = {
     "generate": {"rows": 4000, "sampling": "boundary", "seed": 3},
     "train": {"epochs": 1, "inputs": {"batch_size": 128}, "device": "cpu"},
@@ -27,7 +29,7 @@ def test_prefect_yaml_declares_the_three_deployments():
     spec = yaml.safe_load((ROOT / "deploy" / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in spec["deployments"]}
     assert set(deployments) == {"retrain", "score-palettes", "evaluate"}
-    assert deployments["retrain"]["schedules"][0]["cron"] == "0 6 * * 1"
+    assert deployments["retrain"]["schedules"][0]["cron"] == DEFAULT_RETRAIN_CRON
     assert "schedules" not in deployments["score-palettes"]
     for deployment in deployments.values():
         module, function = deployment["entrypoint"].split(":")
@@ -129,7 +131,7 @@ def test_real_server_schedules_and_runs_retrain(tmp_path):
                 sys.executable,
                 str(ROOT / "deploy" / "serve.py"),
                 "--cron",
-                "0 6 * * 1",
+                DEFAULT_RETRAIN_CRON,
                 "--parameters",
                 json.dumps(TINY_RETRAIN),
             ],
@@ -151,7 +153,7 @@ def test_real_server_schedules_and_runs_retrain(tmp_path):
             done.stdout[-3000:] + done.stderr[-3000:] + (logs / "serve.log").read_text()[-3000:]
         )
         report = json.loads(done.stdout.strip().splitlines()[-1])
-        assert report["cron"] == "0 6 * * 1"
+        assert report["cron"] == DEFAULT_RETRAIN_CRON
         assert report["upcoming"] >= 1
         assert report["final_state"] == "COMPLETED"
         assert (

@@ -14,11 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from fontpipe.cli import app
-from fontpipe.cube import load_cube_table
+from cli.app import app
 from fontpipe.errors import FontpipeError
 from fontpipe.rules import text_contrast_ratio
-from fontpipe.score import ScoreConfig, parts_dir_for, score_files
+from fontpipe.scoring.job import score_files
+from fontpipe.scoring.plan import ScoreConfig, parts_dir_for
+from fontpipe.versions import load_cube_table
 
 runner = CliRunner()
 
@@ -251,7 +252,8 @@ def test_predict_arguments_and_stdin(tiny_version):
 KILLABLE = """
 import sys, time
 from pathlib import Path
-from fontpipe.score import ScoreConfig, score_files
+from fontpipe.scoring.job import score_files
+from fontpipe.scoring.plan import ScoreConfig
 def slow(rows):
     time.sleep(0.15)  # keeps the job running long enough to be killed part-way
 score_files([sys.argv[1]], Path(sys.argv[2]), Path(sys.argv[3]), ScoreConfig(part_rows=20_000, batch_rows=10_000), progress=slow)
@@ -325,7 +327,7 @@ def test_channel_columns_nan_empty_and_out_of_range_are_quarantined(tiny_version
 @pytest.mark.slow
 def test_fast_contrast_and_index_are_exact_over_the_whole_cube():
     from fontpipe.cube import cube_index, iter_cube_chunks
-    from fontpipe.score import score_columns
+    from fontpipe.scoring.columns import score_columns
 
     for start, rgb in iter_cube_chunks():
         np.testing.assert_array_equal(cube_index(rgb), np.arange(start, start + len(rgb)))
@@ -338,9 +340,9 @@ def test_fast_contrast_and_index_are_exact_over_the_whole_cube():
 
 
 def test_malformed_rows_keep_their_row_numbers_across_blocks(tiny_version, tmp_path, monkeypatch):
-    import fontpipe.score
+    import fontpipe.scoring.read
 
-    monkeypatch.setattr(fontpipe.score, "CSV_BLOCK_BYTES", 4_096)  # many blocks in one part
+    monkeypatch.setattr(fontpipe.scoring.read, "CSV_BLOCK_BYTES", 4_096)  # many blocks in one part
     lines = ["name,color"]
     for i in range(1, 3_001):
         lines.append(f"row {i},#{i:06x},extra" if i % 500 == 0 else f"row {i},#{i:06x}")

@@ -5,9 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from fontpipe.cube import compute_cube_table, cube_colours, cube_index, to_float16_keeping_decision
-from fontpipe.evaluate import evaluate_cube, evaluate_split, grey_ramp, rule_cube_table
-from fontpipe.model import ModelConfig, build_model
+from fontpipe.cube import cube_colours, cube_index, to_float16_keeping_decision
+from fontpipe.evaluation.metrics import evaluate_cube, evaluate_split, grey_ramp, rule_cube_table
 from fontpipe.rules import RULES
 from fontpipe.schema import CUBE_SIZE
 
@@ -34,7 +33,7 @@ def test_cube_indexing_round_trips():
 
 
 def test_the_rule_as_a_model_is_perfect(mean_rule_table):
-    evaluation = evaluate_cube(mean_rule_table, MEAN)
+    evaluation = evaluate_cube(mean_rule_table, MEAN).model_dump()
     assert evaluation["errors"] == 0 and evaluation["accuracy"] == 1.0
     assert evaluation["ece"] == 0.0
     assert evaluation["worst_errors"] == []
@@ -42,7 +41,7 @@ def test_the_rule_as_a_model_is_perfect(mean_rule_table):
 
 
 def test_always_black_errs_on_exactly_the_white_colours():
-    evaluation = evaluate_cube(np.ones(CUBE_SIZE, dtype=np.float16), MEAN)
+    evaluation = evaluate_cube(np.ones(CUBE_SIZE, dtype=np.float16), MEAN).model_dump()
     white = int(sum_counts()[:383].sum())  # r+g+b <= 382
     assert white == 8_388_608  # the cube is symmetric about 382.5
     assert evaluation["errors"] == white
@@ -69,7 +68,7 @@ def test_band_counts_match_brute_force(mean_rule_table):
         int(counts[(distance >= lo) & (distance < hi)].sum())
         for lo, hi in itertools.pairwise(edges)
     ]
-    bands = evaluate_cube(mean_rule_table, MEAN)["bands"]
+    bands = evaluate_cube(mean_rule_table, MEAN).model_dump()["bands"]
     assert [b["colours"] for b in bands] == expected
     assert sum(expected) == CUBE_SIZE
     assert expected[0] == counts[382] + counts[383]  # |m| < 1.5 holds sums 382 and 383 only
@@ -81,7 +80,7 @@ def test_errors_land_in_the_right_band():
         np.array([[128, 128, 127], [127, 128, 127], [200, 200, 200]], dtype=np.uint8)
     )
     table[flipped] = 1 - table[flipped]
-    evaluation = evaluate_cube(table, MEAN)
+    evaluation = evaluate_cube(table, MEAN).model_dump()
     errors_by_band = [b["errors"] for b in evaluation["bands"]]
     assert errors_by_band == [2, 0, 0, 0, 0, 0, 1]
     assert evaluation["boundary_band"]["errors"] == 2
@@ -90,14 +89,14 @@ def test_errors_land_in_the_right_band():
 
 def test_ece_on_known_inputs():
     # P(black) = 0.75 everywhere while half the colours need black: ECE = |0.75 - 0.5| = 0.25.
-    evaluation = evaluate_cube(np.full(CUBE_SIZE, 0.75, dtype=np.float16), MEAN)
+    evaluation = evaluate_cube(np.full(CUBE_SIZE, 0.75, dtype=np.float16), MEAN).model_dump()
     assert evaluation["ece"] == pytest.approx(0.25)
     (used,) = [r for r in evaluation["reliability"] if r["count"]]
     assert used["bin"] == "0.7-0.8" and used["black_share"] == pytest.approx(0.5)
 
 
 def test_grey_ramp_flip(mean_rule_table):
-    ramp = grey_ramp(mean_rule_table)
+    ramp = grey_ramp(mean_rule_table).model_dump()
     assert ramp["flip_at"] == 128  # 3 * 128 = 384 >= 383; 3 * 127 = 381
     assert ramp["p_black"][127] == 0.0 and ramp["p_black"][128] == 1.0
 
@@ -108,21 +107,10 @@ def test_float16_table_keeps_decisions_at_the_boundary():
     np.testing.assert_array_equal(half > 0.5, p > 0.5)
 
 
-def test_cube_table_of_an_exact_keras_model():
-    # Hidden units relu(+s) and relu(-s) of s = sum of the [-1, 1]-scaled channels, which is 0
-    # exactly on the mean boundary; the black logit is their scaled difference.
-    model = build_model(ModelConfig(hidden=(2,)), seed=0)
-    hidden = model.get_layer("hidden_0")
-    hidden.set_weights([np.array([[1.0, -1.0]] * 3, dtype=np.float32), np.zeros(2, np.float32)])
-    model.get_layer("logits").set_weights(
-        [np.array([[0.0, 1000.0], [0.0, -1000.0]], dtype=np.float32), np.zeros(2, np.float32)]
-    )
-    evaluation = evaluate_cube(compute_cube_table(model), MEAN)
-    assert evaluation["errors"] == 0
-
-
 def test_split_evaluation_counts():
     rgb = np.array([[0, 0, 0], [255, 255, 255], [128, 128, 127], [127, 128, 127]], dtype=np.uint8)
-    result = evaluate_split(np.array([0.1, 0.9, 0.4, 0.2], dtype=np.float32), rgb, MEAN)
+    result = evaluate_split(
+        np.array([0.1, 0.9, 0.4, 0.2], dtype=np.float32), rgb, MEAN
+    ).model_dump()
     assert result["errors"] == 1 and result["accuracy"] == 0.75
     assert result["confusion"]["true_black_pred_white"] == 1

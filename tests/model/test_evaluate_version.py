@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fontpipe.assess import assess_version, write_report
-from fontpipe.cli import app
+from cli.app import app
+from fontpipe.datasets import write_dataset
+from fontpipe.evaluation.evaluate_version import evaluate_version
+from fontpipe.evaluation.report import write_report
 from fontpipe.generate import GenerateConfig
 from fontpipe.inputs import InputConfig
-from fontpipe.store import write_dataset
-from fontpipe.train import OriginalRecipe, TrainConfig, train_model
+from fontpipe.train import OriginalRecipe, TrainConfig, train_version
 
 TINY_RECIPE = OriginalRecipe(rows=2_000, steps=60)
 SECTIONS = {
@@ -37,7 +38,7 @@ def trained(tmp_path_factory):
     dataset, _ = write_dataset(
         GenerateConfig(rows=30_000, sampling="boundary", seed=9), root / "ds"
     )
-    result = train_model(
+    result = train_version(
         dataset,
         TrainConfig(epochs=2, inputs=InputConfig(batch_size=256), device="cpu"),
         root / "models",
@@ -62,7 +63,7 @@ class _Collector(HTMLParser):
 @pytest.fixture(scope="module")
 def report(trained, tmp_path_factory):
     dataset, result = trained
-    assessment = assess_version(result.path, dataset_path=dataset.path, recipe=TINY_RECIPE)
+    assessment = evaluate_version(result.path, dataset_path=dataset.path, recipe=TINY_RECIPE)
     target = tmp_path_factory.mktemp("report") / "out" / "report.html"
     write_report(assessment, target)
     return assessment, target
@@ -81,29 +82,26 @@ def test_report_has_every_section_and_embedded_png_images(report):
     assert (
         "http://" not in html and "https://" not in html
     )  # opens offline: no CDN, no remote assets
-    assert assessment.version in html and "original recipe" in html
+    assert assessment.version.name in html and "original recipe" in html
 
 
 def test_metrics_json_beside_the_report(report):
     assessment, target = report
     metrics = json.loads((target.parent / "metrics.json").read_text())
-    assert metrics["version"] == assessment.version
+    assert metrics["version"] == assessment.version.name
     assert metrics["headline"]["errors"] == metrics["cube"]["errors"]
     assert set(metrics["baselines"]) == {"rule", "original_recipe"}
     assert metrics["baselines"]["rule"]["headline"]["errors"] == 0
     assert metrics["test_split"]["rows"] == 3_000
     assert isinstance(metrics["beats_original_recipe"], bool)
-    assert (assessment.version_path / "cube.npy").exists()  # saved with the version for scoring
+    assert (assessment.version.path / "cube.npy").exists()  # saved with the version for scoring
 
 
 def test_rule_override(trained):
     _, result = trained
-    assessment = assess_version(result.path, rule_name="yiq", recipe=None)
-    assert assessment.metrics["rule"] == "yiq"
-    assert (
-        assessment.metrics["cube"]["rule_agreement"]["yiq"]
-        == assessment.metrics["headline"]["accuracy"]
-    )
+    assessment = evaluate_version(result.path, rule_name="yiq", recipe=None)
+    assert assessment.metrics.rule == "yiq"
+    assert assessment.metrics.cube.rule_agreement["yiq"] == assessment.metrics.headline.accuracy
 
 
 def test_cli_evaluate_and_its_errors(trained, tmp_path):

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.progress import Progress, TextColumn
 
-from fontpipe.console import progress_bar
+from cli.console import progress_bar
 
 
 def training_progress(epochs: int, steps_per_epoch: int) -> tuple[Progress, Any]:

@@ -1,0 +1,1 @@
+"""The `fontpipe` command line: the outer layer, which may call flows and the library."""

@@ -1,0 +1,107 @@
+"""`fontpipe models`: the registry's versions, champion, promotions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cli.base import app, user_errors
+from cli.console import console
+from fontpipe.settings import Settings
+
+models_app = typer.Typer(
+    help="The model registry: versions, the champion, promotions.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+
+def _models_dir(models_dir: Path | None) -> Path:
+    return models_dir or Settings.from_env().models_dir
+
+
+@models_app.command("list")
+@user_errors
+def models_list(
+    models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+) -> None:
+    """Versions, newest first, with their metrics; the champion is marked."""
+    from rich.table import Table
+
+    from fontpipe.registry import version_summaries
+
+    rows = version_summaries(_models_dir(models_dir))
+    if not rows:
+        console.print(f"no model versions in {_models_dir(models_dir)} yet")
+        return
+    table = Table()
+    for column in (
+        "",
+        "version",
+        "created",
+        "rule",
+        "epochs",
+        "test accuracy",
+        "cube errors",
+        "boundary band",
+    ):
+        table.add_column(
+            column,
+            justify="right"
+            if column in {"epochs", "test accuracy", "cube errors", "boundary band"}
+            else "left",
+        )
+    for row in rows:
+        table.add_row(
+            "★" if row.champion else "",
+            row.version,
+            row.created,
+            row.rule,
+            str(row.epochs),
+            "-" if row.test_accuracy is None else f"{row.test_accuracy:.4%}",
+            "-" if row.cube_errors is None else f"{row.cube_errors:,}",
+            "-" if row.boundary_accuracy is None else f"{row.boundary_accuracy:.4%}",
+        )
+    console.print(table)
+
+
+@models_app.command("show")
+@user_errors
+def models_show(
+    version: str = typer.Argument(..., help="A version name or champion."),
+    models_dir: Path | None = typer.Option(None),
+) -> None:
+    """Everything recorded about one version."""
+    import json
+
+    from fontpipe.registry import champion, resolve_model
+    from fontpipe.versions import read_evaluation, read_metadata
+
+    path = resolve_model(version, _models_dir(models_dir))
+    shown = read_metadata(path).model_dump(mode="json")
+    shown["is_champion"] = champion(path.parent) == path.name
+    shown["evaluation"] = read_evaluation(path)
+    console.print_json(json.dumps(shown, default=str))
+
+
+@models_app.command("promote")
+@user_errors
+def models_promote(
+    version: str = typer.Argument(...), models_dir: Path | None = typer.Option(None)
+) -> None:
+    """Make a version the champion (its model file is verified first)."""
+    from fontpipe.registry import promote, resolve_model
+
+    path = resolve_model(version, _models_dir(models_dir))
+    entry = promote(path.parent, path.name)
+    console.print(f"champion: {entry['to']} (was {entry['from'] or 'none'})")
+
+
+@models_app.command("rollback")
+@user_errors
+def models_rollback(models_dir: Path | None = typer.Option(None)) -> None:
+    """Make the previous champion the champion again."""
+    from fontpipe.registry import rollback
+
+    entry = rollback(_models_dir(models_dir))
+    console.print(f"champion: {entry['to']} (rolled back from {entry['from']})")

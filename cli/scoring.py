@@ -1,0 +1,137 @@
+"""Commands that answer for colours: bulk `score` and quick `predict`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cli.base import app, user_errors
+from cli.console import console, progress_bar
+from fontpipe.errors import FontpipeError, build_config
+from fontpipe.settings import Settings
+
+
+# Long only because typer declares every option in its signature.
+@app.command()
+@user_errors
+def score(
+    inputs: list[str] = typer.Argument(
+        ..., metavar="INPUT...", help="CSV/Parquet files, directories or globs."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Output file; .parquet or .csv decides the format."
+    ),
+    model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
+    on_error: str = typer.Option(
+        "fail", help="fail: stop at the first bad value; quarantine: set bad rows aside."
+    ),
+    color_column: str | None = typer.Option(
+        None, help="The hex / rgb() column, if detection picks wrong."
+    ),
+    rgb_columns: str | None = typer.Option(None, help="Three channel columns, e.g. R,G,B."),
+    scale: str | None = typer.Option(None, help="Float channels run 0-1 (1) or 0-255 (255)."),
+    dask_address: str | None = typer.Option(
+        None, help="Score on a Dask cluster (tcp://host:port or local-cluster)."
+    ),
+    models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
+) -> None:
+    """Score palette files: P(black), text colour, WCAG contrast and AA for every row."""
+    from fontpipe.registry import resolve_model
+    from fontpipe.scoring.plan import ScoreConfig
+
+    if on_error not in {"fail", "quarantine"}:
+        raise FontpipeError(f"--on-error: expected fail or quarantine, got {on_error!r}")
+    if scale not in {None, "1", "255"}:
+        raise FontpipeError(f"--scale: expected 1 or 255, got {scale!r}")
+    trio = None
+    if rgb_columns is not None:
+        trio = tuple(c.strip() for c in rgb_columns.split(","))
+        if len(trio) != 3:
+            raise FontpipeError(
+                f"--rgb-columns: expected three names like r,g,b, got {rgb_columns!r}"
+            )
+    settings = Settings.from_env()
+    version_path = resolve_model(model, models_dir or settings.models_dir)
+    config = build_config(
+        ScoreConfig, on_error=on_error, color_column=color_column, rgb_columns=trio, scale=scale
+    )
+    address = dask_address or settings.dask_address
+    if address:
+        from flows.score import score_palettes
+
+        summary = score_palettes(
+            inputs=inputs,
+            out=str(out),
+            model=str(version_path),
+            config=config,
+            dask_address=address,
+        )
+    else:
+        from fontpipe.scoring.job import score_files
+
+        with progress_bar() as progress:
+            task = progress.add_task("score", total=None)
+
+            def on_plan(job: Any, done: set[int]) -> None:
+                progress.update(task, total=job.known_rows)
+                if done:
+                    progress.console.print(
+                        f"resuming: {len(done)} of {len(job.parts)} parts already scored"
+                    )
+                    # Count the reused parts' rows so the bar still ends at 100 %.
+                    progress.advance(task, sum(p.rows or 0 for p in job.parts if p.index in done))
+
+            summary = score_files(
+                inputs,
+                out,
+                version_path,
+                config,
+                progress=lambda n: progress.advance(task, n),
+                on_plan=on_plan,
+            )
+    from cli.tables import score_summary_table
+
+    console.print(score_summary_table(summary))
+    if summary.rejects:
+        console.print(
+            f"[yellow]{summary.rejected:,} rejected rows, with reasons, in {summary.rejects}"
+        )
+
+
+@app.command()
+@user_errors
+def predict(
+    colors: list[str] = typer.Argument(
+        None, metavar="COLOR...", help="#rrggbb, #rgb, r,g,b or rgb(r,g,b); stdin when none."
+    ),
+    model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
+    models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
+) -> None:
+    """Quick look-ups: which text colour reads best on each colour."""
+    from fontpipe.predict import predict_colors
+    from fontpipe.registry import resolve_model
+
+    version_path = resolve_model(model, models_dir or Settings.from_env().models_dir)
+    texts = colors or [line.strip() for line in sys.stdin if line.strip()]
+    if not texts:
+        raise FontpipeError("no colours given: pass them as arguments or one per line on stdin")
+    predictions = predict_colors(version_path, texts)
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_header=True)
+    for column in ("colour", "P(black)", "text", "contrast", "swatch"):
+        table.add_column(column, justify="right" if column in {"P(black)", "contrast"} else "left")
+    for row in predictions:
+        swatch = Text(f" {row.text} ", style=f"{row.text_color} on {row.hex}")
+        table.add_row(
+            row.text,
+            f"{row.p_black:.4f}",
+            row.text_color,
+            f"{row.contrast_ratio:.2f}:1",
+            swatch,
+        )
+    console.print(table)

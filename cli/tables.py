@@ -1,0 +1,111 @@
+"""Rich tables for the terminal: one per command's result."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from fontpipe.datasets import Dataset
+from fontpipe.evaluation.evaluate_version import EvaluationMetrics
+from fontpipe.promotion import RetrainOutcome
+from fontpipe.scoring.job import ScoreSummary
+from fontpipe.summaries import dataset_split_rows
+from fontpipe.versions import VersionMetadata
+
+
+def _share(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}%}"
+
+
+def dataset_summary_table(dataset: Dataset) -> Table:
+    m = dataset.manifest
+    table = Table(
+        title=f"dataset {m['fingerprint'][:12]}: rule={m['rule']} sampling={m['sampling']} seed={m['seed']}"
+    )
+    for column in ("split", "rows", "files", "black text", "white text"):
+        table.add_column(column, justify="right")
+    for row in dataset_split_rows(dataset):
+        table.add_row(
+            row.split,
+            f"{row.rows:,}",
+            str(row.files),
+            f"{row.black_share:.2%}",
+            f"{1 - row.black_share:.2%}",
+        )
+    return table
+
+
+def training_summary_table(metadata: VersionMetadata) -> Table:
+    table = Table(
+        title=f"model {metadata.version} ({metadata.epochs_run} epochs, {metadata.train_seconds:.1f}s, {metadata.device})"
+    )
+    for column in ("split", "loss", "accuracy"):
+        table.add_column(column, justify="right")
+    for split in ("train", "val", "test"):
+        metrics = metadata.metrics[split]
+        loss = metrics.get("loss")
+        table.add_row(
+            split, "-" if loss is None else f"{loss:.5f}", _share(metrics.get("accuracy"))
+        )
+    return table
+
+
+def evaluation_summary_table(metrics: EvaluationMetrics) -> Table:
+    table = Table(
+        title=f"model {metrics.version} against the {metrics.rule} rule, all 16,777,216 colours"
+    )
+    for column in ("model", "accuracy", "errors", "boundary band", "ECE", "AA share"):
+        table.add_column(column, justify="right")
+    rows = [("this model", metrics.headline)]
+    rows += [
+        (name.replace("_", " "), b.headline)
+        for name, b in metrics.baselines.items()
+        if name != "rule"
+    ]
+    for name, h in rows:
+        table.add_row(
+            name,
+            f"{h.accuracy:.5%}",
+            f"{h.errors:,}",
+            _share(h.boundary_accuracy),
+            f"{h.ece:.5f}",
+            f"{h.aa_share:.2%}",
+        )
+    return table
+
+
+def score_summary_table(summary: ScoreSummary) -> Table:
+    table = Table(title=f"scored with model {summary.model_version}", show_header=False)
+    table.add_column("", justify="left")
+    table.add_column("", justify="right")
+    rows = [
+        ("rows read", f"{summary.read:,}"),
+        ("rows scored", f"{summary.scored:,}"),
+        ("rows rejected", f"{summary.rejected:,}"),
+        ("black text / white text", f"{summary.black_share:.2%} / {1 - summary.black_share:.2%}"),
+        ("WCAG AA (>= 4.5:1)", f"{summary.aa_share:.2%}"),
+        ("rows/s", f"{summary.rows_per_second:,.0f}"),
+        ("parts (reused)", f"{summary.parts} ({summary.parts_reused})"),
+        ("output", summary.output),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def retrain_summary_table(outcome: RetrainOutcome) -> Table:
+    h = outcome.challenger_metrics
+    verdict = "[green]promoted" if outcome.promoted else "[yellow]not promoted"
+    table = Table(title="retrain", show_header=False)
+    table.add_column("", justify="left")
+    table.add_column("", justify="left")
+    rows = [
+        ("challenger", f"{outcome.challenger} {verdict}[/] ({outcome.reason})"),
+        ("champion", str(outcome.champion)),
+        ("cube errors", f"{h.errors:,} of 16,777,216 (accuracy {h.accuracy:.6%})"),
+        ("boundary-band accuracy", _share(h.boundary_accuracy)),
+        ("ECE / WCAG AA share", f"{h.ece:.5f} / {h.aa_share:.2%}"),
+        ("report", outcome.report),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table

@@ -1,0 +1,1 @@
+"""Evaluation: pure metrics, evaluating a saved version, and the HTML report."""

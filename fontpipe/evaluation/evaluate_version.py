@@ -1,0 +1,194 @@
+"""Evaluate a saved model version: its cube table against a rule, the rule itself and the
+original recipe as baselines, and the held-out test split of a dataset.
+
+The pure metrics live in `fontpipe.evaluation.metrics`; the HTML report in
+`fontpipe.evaluation.report`. This module loads what it needs through `fontpipe.versions` and
+`fontpipe.datasets`, and returns typed results (`EvaluationMetrics` is what `metrics.json` holds).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from fontpipe.cube import CubeTable, compute_cube_table, lookup_p_black
+from fontpipe.errors import FontpipeError
+from fontpipe.evaluation.metrics import (
+    Band,
+    CubeEvaluation,
+    GreyRamp,
+    Headline,
+    ReliabilityBin,
+    SplitEvaluation,
+    evaluate_cube,
+    evaluate_split,
+    rule_cube_table,
+)
+from fontpipe.promotion import PromotionPolicy, decide_promotion
+from fontpipe.rules import Rule, get_rule
+from fontpipe.train import OriginalRecipe, train_original_recipe
+from fontpipe.versions import (
+    ModelVersion,
+    VersionMetadata,
+    ensure_cube_table,
+    load_version,
+    open_version,
+    write_evaluation,
+)
+
+Progress = Callable[[str], None]
+
+
+class BaselineSummary(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    headline: Headline
+    bands: list[Band]
+    grey_ramp: GreyRamp
+    reliability: list[ReliabilityBin]
+    ece: float
+    margin_unit: str
+
+    @classmethod
+    def of(cls, evaluation: CubeEvaluation) -> BaselineSummary:
+        return cls(
+            headline=evaluation.headline(),
+            bands=evaluation.bands,
+            grey_ramp=evaluation.grey_ramp,
+            reliability=evaluation.reliability,
+            ece=evaluation.ece,
+            margin_unit=evaluation.margin_unit,
+        )
+
+
+class TestSplitEvaluation(SplitEvaluation):
+    __test__ = False  # not a pytest test class, whatever its name
+
+    dataset: str
+    fingerprint: str
+
+
+class EvaluationMetrics(BaseModel):
+    """Everything one evaluation found: the content of `metrics.json`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    rule: str
+    generated: str
+    headline: Headline
+    cube: CubeEvaluation
+    baselines: dict[str, BaselineSummary]
+    test_split: TestSplitEvaluation | None
+    model_metadata: VersionMetadata
+    timings: dict[str, float]
+    beats_original_recipe: bool | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """An evaluation with the cube table it was computed from (for the report's figures)."""
+
+    version: ModelVersion
+    rule: Rule
+    table: CubeTable
+    metrics: EvaluationMetrics
+
+
+def evaluate_version(
+    version_path: Path,
+    *,
+    rule_name: str | None = None,
+    dataset_path: Path | None = None,
+    recipe: OriginalRecipe | None = OriginalRecipe(),
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Evaluate one version over the cube against `rule_name` (default: the rule it was trained on),
+    on a dataset's test split when given, beside the rule itself and the original recipe."""
+    say = progress or (lambda _: None)
+    loaded = load_version(version_path)
+    version = loaded.version
+    rule = get_rule(rule_name or version.rule)
+    timings: dict[str, float] = {}
+
+    started = time.perf_counter()
+    say("cube table")
+    table = ensure_cube_table(version, loaded.model)
+    timings["cube_table_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    say("metrics over the cube")
+    evaluation = evaluate_cube(table, rule)
+    timings["evaluate_s"] = time.perf_counter() - started
+    if rule.name == version.rule:
+        write_evaluation(version, evaluation.headline(), rule.name)
+
+    say("the rule as a reference")
+    baselines = {"rule": BaselineSummary.of(evaluate_cube(rule_cube_table(rule), rule))}
+    if recipe is not None:
+        say("training the original recipe")
+        recipe_model, recipe_seconds = train_original_recipe(
+            recipe.model_copy(update={"rule": rule.name})
+        )
+        recipe_evaluation = evaluate_cube(compute_cube_table(recipe_model), rule)
+        baselines["original_recipe"] = BaselineSummary.of(recipe_evaluation)
+        timings["original_recipe_train_s"] = recipe_seconds
+
+    test_split = None
+    if dataset_path is not None:
+        say("held-out test split")
+        test_split = evaluate_test_split(dataset_path, table, loaded.model, rule)
+
+    recipe_summary = baselines.get("original_recipe")
+    metrics = EvaluationMetrics(
+        version=version.name,
+        rule=rule.name,
+        generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        headline=evaluation.headline(),
+        cube=evaluation,
+        baselines=baselines,
+        test_split=test_split,
+        model_metadata=version.metadata,
+        timings=timings,
+        beats_original_recipe=None
+        if recipe_summary is None
+        else decide_promotion(
+            evaluation.headline(), recipe_summary.headline, PromotionPolicy()
+        ).promote,
+    )
+    return Evaluation(version=version, rule=rule, table=table, metrics=metrics)
+
+
+def evaluate_test_split(
+    dataset_path: Path, table: CubeTable, model: Any, rule: Rule
+) -> TestSplitEvaluation:
+    from fontpipe.datasets import open_dataset, read_split_arrays
+
+    dataset = open_dataset(dataset_path)
+    rgb, _ = read_split_arrays(dataset, "test")
+    if len(rgb) == 0:
+        raise FontpipeError(f"{dataset_path}: the test split is empty")
+    if dataset.sampling == "uniform-float":
+        from fontpipe.cube import probability_function
+
+        p_black = probability_function(model)(rgb)
+    else:
+        p_black = lookup_p_black(table, rgb.astype(np.uint8))
+    return TestSplitEvaluation(
+        dataset=str(dataset.path),
+        fingerprint=dataset.fingerprint,
+        **evaluate_split(p_black, rgb, rule).model_dump(),
+    )
+
+
+def cube_headline(version: ModelVersion | Path, rule_name: str) -> Headline:
+    """A version's headline metrics against a rule, from its cube table (computed if missing)."""
+    # open_version verifies the model: never compare against (or keep) a tampered champion.
+    verified = version if isinstance(version, ModelVersion) else open_version(version)
+    return evaluate_cube(ensure_cube_table(verified), get_rule(rule_name)).headline()

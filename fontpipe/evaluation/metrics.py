@@ -1,0 +1,327 @@
+"""Pure metrics: exhaustive evaluation of a cube table over all 16,777,216 colours, and of
+predictions on a dataset split. No files, no models: see `evaluate_version` for those.
+
+Everything works from a cube table (P(black) per colour), so a model is run once per evaluation
+and any rule can be checked against the same predictions. Results are typed (`CubeEvaluation`,
+`Headline`); `model_dump()` gives the JSON that `metrics.json` holds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict
+
+from fontpipe.cube import CubeTable, cube_index, iter_cube_chunks
+from fontpipe.rules import RULES, Rule, relative_luminance, text_contrast
+from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO, text_color_name
+
+RELIABILITY_BINS = 10
+WORST_ERRORS = 24
+GREY_STEP = (1 << 16) + (1 << 8) + 1  # cube index of (v, v, v) is v * GREY_STEP
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Headline(_Frozen):
+    """The figures promotion compares and listings show."""
+
+    accuracy: float
+    errors: int
+    boundary_accuracy: float | None
+    ece: float
+    aa_share: float
+    min_contrast: float
+
+
+class Confusion(_Frozen):
+    true_white_pred_white: int
+    true_white_pred_black: int
+    true_black_pred_white: int
+    true_black_pred_black: int
+
+    @classmethod
+    def from_counts(cls, counts: npt.NDArray[np.int64]) -> Confusion:
+        """From the four counts indexed true_label * 2 + predicted."""
+        return cls(
+            true_white_pred_white=int(counts[0]),
+            true_white_pred_black=int(counts[1]),
+            true_black_pred_white=int(counts[2]),
+            true_black_pred_black=int(counts[3]),
+        )
+
+
+class Band(_Frozen):
+    band: str
+    colours: int
+    errors: int
+    accuracy: float | None
+
+
+class BoundaryBand(_Frozen):
+    max_abs_margin: float
+    colours: int
+    errors: int
+    accuracy: float | None
+
+
+class ColourEntry(_Frozen):
+    rgb: list[int]
+    hex: str
+    p_black: float
+    predicted: str
+    expected: str | None = None
+    margin: float | None = None
+
+
+class ReliabilityBin(_Frozen):
+    bin: str
+    count: int
+    mean_p_black: float | None
+    black_share: float | None
+
+
+class GreyRamp(_Frozen):
+    p_black: list[float]
+    flip_at: int | None
+    flips: list[int]
+
+
+class ContrastSummary(_Frozen):
+    min_contrast: float
+    aa_share: float
+
+
+class CubeEvaluation(_Frozen):
+    rule: str
+    colours: int
+    accuracy: float
+    errors: int
+    confusion: Confusion
+    bands: list[Band]
+    boundary_band: BoundaryBand
+    margin_unit: str
+    worst_errors: list[ColourEntry]
+    reliability: list[ReliabilityBin]
+    ece: float
+    grey_ramp: GreyRamp
+    rule_agreement: dict[str, float]
+    wcag: ContrastSummary
+
+    def headline(self) -> Headline:
+        return Headline(
+            accuracy=self.accuracy,
+            errors=self.errors,
+            boundary_accuracy=self.boundary_band.accuracy,
+            ece=self.ece,
+            aa_share=self.wcag.aa_share,
+            min_contrast=self.wcag.min_contrast,
+        )
+
+
+class SplitEvaluation(_Frozen):
+    rows: int
+    accuracy: float | None
+    errors: int
+    confusion: Confusion
+
+
+def _band_labels(edges: tuple[float, ...]) -> list[str]:
+    labels = [f"|m| < {edges[0]:g}"]
+    labels += [f"{lo:g} <= |m| < {hi:g}" for lo, hi in itertools.pairwise(edges)]
+    labels.append(f"|m| >= {edges[-1]:g}")
+    return labels
+
+
+def boundary_band_edge(rule: Rule) -> float:
+    """The headline 'near the boundary' band: |margin| < the rule's second band edge
+    (for `mean`, colours whose r+g+b lies within 3 of 382.5, where the original network fails)."""
+    return rule.band_edges[1]
+
+
+class _CubeTally:
+    """Running counts over the cube, chunk by chunk, so memory stays a few chunks."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.edges = np.asarray(rule.band_edges)
+        n_bands = len(self.edges) + 1
+        self.band_total = np.zeros(n_bands, np.int64)
+        self.band_correct = np.zeros(n_bands, np.int64)
+        self.confusion = np.zeros(4, np.int64)  # true label * 2 + predicted
+        self.rel_count = np.zeros(RELIABILITY_BINS, np.int64)
+        self.rel_p_sum = np.zeros(RELIABILITY_BINS, np.float64)
+        self.rel_black = np.zeros(RELIABILITY_BINS, np.int64)
+        self.agreement = {name: 0 for name in RULES}
+        self.min_contrast = np.inf
+        self.aa_count = 0
+        self.worst_index: npt.NDArray[np.int64] = np.zeros(0, np.int64)
+        self.worst_margin: npt.NDArray[np.float64] = np.zeros(0)
+
+    def add(self, start: int, rgb: npt.NDArray[np.uint8], p: npt.NDArray[np.float32]) -> None:
+        n_bands = len(self.band_total)
+        predicted = p > 0.5
+        margin = self.rule.margin(rgb)
+        truth = margin > 0
+        correct = predicted == truth
+        self.confusion += np.bincount(truth * 2 + predicted, minlength=4)
+        band = np.digitize(np.abs(margin), self.edges)
+        self.band_total += np.bincount(band, minlength=n_bands)
+        self.band_correct += np.bincount(band, weights=correct, minlength=n_bands).astype(np.int64)
+        bins = np.minimum((p * RELIABILITY_BINS).astype(np.int64), RELIABILITY_BINS - 1)
+        self.rel_count += np.bincount(bins, minlength=RELIABILITY_BINS)
+        self.rel_p_sum += np.bincount(bins, weights=p, minlength=RELIABILITY_BINS)
+        self.rel_black += np.bincount(bins, weights=truth, minlength=RELIABILITY_BINS).astype(
+            np.int64
+        )
+        for name, other in RULES.items():
+            self.agreement[name] += int(np.count_nonzero(predicted == (other.margin(rgb) > 0)))
+        contrast = text_contrast(relative_luminance(rgb), predicted)
+        self.min_contrast = min(self.min_contrast, float(contrast.min()))
+        self.aa_count += int(np.count_nonzero(contrast >= WCAG_AA_RATIO))
+        wrong = np.flatnonzero(~correct)
+        if len(wrong):
+            self.worst_index = np.concatenate([self.worst_index, wrong + start])
+            self.worst_margin = np.concatenate([self.worst_margin, np.abs(margin[wrong])])
+            if len(self.worst_index) > WORST_ERRORS:
+                keep = np.argsort(-self.worst_margin, kind="stable")[:WORST_ERRORS]
+                self.worst_index, self.worst_margin = (
+                    self.worst_index[keep],
+                    self.worst_margin[keep],
+                )
+
+    def reliability(self) -> tuple[list[ReliabilityBin], float]:
+        """The reliability diagram's bins and the expected calibration error."""
+        bins = []
+        ece = 0.0
+        for i in range(RELIABILITY_BINS):
+            count = int(self.rel_count[i])
+            mean_p = float(self.rel_p_sum[i] / count) if count else None
+            share = float(self.rel_black[i] / count) if count else None
+            if mean_p is not None and share is not None:
+                ece += abs(mean_p - share) * count
+            bins.append(
+                ReliabilityBin(
+                    bin=f"{i / RELIABILITY_BINS:.1f}-{(i + 1) / RELIABILITY_BINS:.1f}",
+                    count=count,
+                    mean_p_black=mean_p,
+                    black_share=share,
+                )
+            )
+        return bins, float(ece / CUBE_SIZE)
+
+
+def evaluate_cube(table: CubeTable, rule: Rule) -> CubeEvaluation:
+    """Accuracy, confusion, boundary bands, worst errors, calibration, grey ramp, rule agreement
+    and WCAG contrast of the chosen text colour, for one cube table against one rule."""
+    tally = _CubeTally(rule)
+    for start, rgb in iter_cube_chunks():
+        tally.add(start, rgb, np.asarray(table[start : start + len(rgb)], dtype=np.float32))
+    errors = int(tally.confusion[1] + tally.confusion[2])
+    near = float(boundary_band_edge(rule))
+    inside = int((tally.edges < near + 1e-12).sum())  # bands wholly inside |m| < near
+    near_total = int(tally.band_total[:inside].sum())
+    near_correct = int(tally.band_correct[:inside].sum())
+    reliability, ece = tally.reliability()
+    order = np.argsort(-tally.worst_margin, kind="stable")
+    return CubeEvaluation(
+        rule=rule.name,
+        colours=CUBE_SIZE,
+        accuracy=1 - errors / CUBE_SIZE,
+        errors=errors,
+        confusion=Confusion.from_counts(tally.confusion),
+        bands=[
+            Band(
+                band=label,
+                colours=int(total),
+                errors=int(total - correct),
+                accuracy=float(correct / total) if total else None,
+            )
+            for label, total, correct in zip(
+                _band_labels(rule.band_edges), tally.band_total, tally.band_correct, strict=True
+            )
+        ],
+        boundary_band=BoundaryBand(
+            max_abs_margin=near,
+            colours=near_total,
+            errors=near_total - near_correct,
+            accuracy=near_correct / near_total if near_total else None,
+        ),
+        margin_unit=rule.margin_unit,
+        worst_errors=[colour_entry(int(i), table, rule) for i in tally.worst_index[order]],
+        reliability=reliability,
+        ece=ece,
+        grey_ramp=grey_ramp(table),
+        rule_agreement={name: count / CUBE_SIZE for name, count in tally.agreement.items()},
+        wcag=ContrastSummary(min_contrast=tally.min_contrast, aa_share=tally.aa_count / CUBE_SIZE),
+    )
+
+
+def _rgb_of_index(index: int) -> list[int]:
+    return [(index >> 16) & 255, (index >> 8) & 255, index & 255]
+
+
+def colour_entry(index: int, table: CubeTable, rule: Rule | None = None) -> ColourEntry:
+    """One cube colour for the report: its model answer, and the rule's when a rule is given."""
+    rgb = _rgb_of_index(index)
+    p = float(table[index])
+    margin = None if rule is None else float(rule.margin(np.array(rgb)))
+    return ColourEntry(
+        rgb=rgb,
+        hex="#{:02x}{:02x}{:02x}".format(*rgb),
+        p_black=p,
+        predicted=text_color_name(p > 0.5),
+        expected=None if margin is None else text_color_name(margin > 0),
+        margin=margin,
+    )
+
+
+def grey_ramp(table: CubeTable) -> GreyRamp:
+    """P(black) on the greys (v, v, v) and the grey level(s) where the decision flips."""
+    greys = np.arange(256)
+    p = np.asarray(table[greys * GREY_STEP], dtype=np.float64)
+    black = p > 0.5
+    flips = [int(v) for v in np.flatnonzero(black[1:] != black[:-1]) + 1]
+    return GreyRamp(
+        p_black=[round(float(x), 5) for x in p],
+        flip_at=flips[0] if len(flips) == 1 else None,
+        flips=flips,
+    )
+
+
+def rule_cube_table(rule: Rule) -> CubeTable:
+    """The rule itself as a 'model' (P(black) = 0 or 1): the 100 % reference in reports."""
+    table = np.empty(CUBE_SIZE, dtype=np.float16)
+    for start, rgb in iter_cube_chunks():
+        table[start : start + len(rgb)] = rule.label(rgb)
+    return table
+
+
+def evaluate_split(
+    p_black: npt.NDArray[np.float32], rgb: npt.NDArray[Any], rule: Rule
+) -> SplitEvaluation:
+    """Accuracy and confusion of predictions on a dataset split (e.g. the held-out test split)."""
+    predicted = p_black > 0.5
+    truth = rule.margin(rgb) > 0
+    confusion = np.bincount(truth.astype(np.int64) * 2 + predicted, minlength=4)
+    errors = int(confusion[1] + confusion[2])
+    return SplitEvaluation(
+        rows=len(truth),
+        accuracy=1 - errors / len(truth) if len(truth) else None,
+        errors=errors,
+        confusion=Confusion.from_counts(confusion),
+    )
+
+
+def sample_colours(table: CubeTable, count: int = 24, seed: int = 0) -> list[ColourEntry]:
+    """Real colours for the swatch grid: half anywhere in the cube, half near mid-grey."""
+    rng = np.random.default_rng(seed)
+    anywhere = rng.integers(0, CUBE_SIZE, count // 2)
+    near = rng.integers(100, 156, size=(count - count // 2, 3)).astype(np.uint8)
+    indices = np.concatenate([anywhere, cube_index(near)])
+    return [colour_entry(int(index), table) for index in indices]

@@ -1,0 +1,1 @@
+"""Bulk scoring of palette files, in parts: plan, read, parse, score (columns, part), assemble, job."""

@@ -1,0 +1,100 @@
+"""Scoring colours: P(black) from a version's cube table (or its model, off the integer grid),
+and the output columns computed from it."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from fontpipe.cube import lookup_p_black
+from fontpipe.rules import relative_luminance, relative_luminance_float32, text_contrast
+from fontpipe.schema import (
+    CONTRAST_RATIO,
+    MODEL_VERSION,
+    P_BLACK,
+    TEXT_COLOR,
+    TEXT_COLORS_BY_DECISION,
+    WCAG_AA,
+    WCAG_AA_RATIO,
+)
+from fontpipe.versions import ModelVersion, ensure_cube_table, load_keras_model, open_version
+
+OUTPUT_FIELDS = (
+    pa.field(P_BLACK, pa.float32()),
+    pa.field(TEXT_COLOR, pa.dictionary(pa.int8(), pa.string())),
+    pa.field(CONTRAST_RATIO, pa.float32()),
+    pa.field(WCAG_AA, pa.bool_()),
+    pa.field(MODEL_VERSION, pa.dictionary(pa.int8(), pa.string())),
+)
+OUTPUT_COLUMNS = tuple(f.name for f in OUTPUT_FIELDS)
+
+
+class Scorer:
+    """P(black) for colours, from one verified model version."""
+
+    def __init__(self, version: ModelVersion) -> None:
+        self.version = version
+        # A plain ndarray over the memory map: same shared pages, without np.memmap's per-call
+        # subclass overhead on every gather.
+        self.table = np.asarray(ensure_cube_table(version))
+        self._model_p_black: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]] | None = (
+            None
+        )
+
+    def p_black(self, rgb: npt.NDArray[Any], on_grid: bool) -> npt.NDArray[np.float32]:
+        if on_grid:
+            return lookup_p_black(self.table, rgb.astype(np.uint8, copy=False))
+        if self._model_p_black is None:
+            from fontpipe.cube import probability_function
+
+            self._model_p_black = probability_function(load_keras_model(self.version))
+        out = np.empty(len(rgb), dtype=np.float32)
+        floats = rgb.astype(np.float32)
+        for start in range(0, len(rgb), 1 << 20):
+            out[start : start + (1 << 20)] = self._model_p_black(floats[start : start + (1 << 20)])
+        return out
+
+
+@functools.lru_cache(maxsize=4)
+def cached_scorer(version_path: str) -> Scorer:
+    """One scorer per process and model: a Dask worker verifies the model and maps the cube
+    table once, not per task."""
+    return Scorer(open_version(Path(version_path)))
+
+
+# Rows whose float32 contrast lies this close to 4.5:1 are recomputed in float64, so the AA
+# verdict is exact WCAG (float32 alone flips 2 of the cube's 33.5 M colour/text pairs).
+_AA_RECHECK = 1e-4
+
+
+def score_columns(
+    rgb: npt.NDArray[Any], p_black: npt.NDArray[np.float32], version: str
+) -> list[pa.Array]:
+    black = p_black > 0.5
+    if rgb.dtype == np.uint8:
+        luminance = relative_luminance_float32(rgb)
+    else:
+        luminance = relative_luminance(rgb).astype(np.float32)
+    contrast = text_contrast(luminance, black)
+    aa = contrast >= WCAG_AA_RATIO
+    near = np.flatnonzero(np.abs(contrast - np.float32(WCAG_AA_RATIO)) < _AA_RECHECK)
+    if len(near):
+        exact = text_contrast(np.asarray(relative_luminance(rgb[near])), black[near])
+        contrast[near] = exact
+        aa[near] = exact >= WCAG_AA_RATIO
+    n = len(p_black)
+    return [
+        pa.array(p_black, type=pa.float32()),
+        pa.DictionaryArray.from_arrays(
+            pa.array(black.view(np.int8)), pa.array(list(TEXT_COLORS_BY_DECISION))
+        ),
+        pa.array(contrast, type=pa.float32()),
+        pa.array(aa),
+        pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([version])),
+    ]

@@ -1,0 +1,206 @@
+"""The score job: the one orchestrator that the CLI and the Prefect flow both run.
+
+`prepare_job` checks everything that can be checked before work starts and plans (or recovers)
+the parts; `run_job` scores the parts not yet finished (here, or through a caller's part runner
+such as Prefect tasks on Dask) while a second thread appends finished parts to the output, then
+assembles. Clean-up on error is the same on every path: bad input removes the parts (rerunning
+would fail the same way), any other failure keeps finished parts for the next run to reuse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from fontpipe.atomic import atomic_file
+from fontpipe.errors import FontpipeError
+from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
+from fontpipe.scoring.parse import detect_color_spec
+from fontpipe.scoring.part import PartResult, run_part
+from fontpipe.scoring.plan import (
+    JOB_FILE,
+    PARTS_FORMAT,
+    Part,
+    ScoreConfig,
+    ScoreJob,
+    check_output,
+    expand_inputs,
+    file_columns,
+    output_format,
+    parts_dir_for,
+    plan_parts,
+)
+from fontpipe.versions import open_version
+
+# Scores the given parts and yields their results in the same order.
+PartRunner = Callable[[ScoreJob, Sequence[Part]], Iterator[PartResult]]
+
+
+@dataclass
+class ScoreSummary:
+    output: str
+    rejects: str | None
+    read: int
+    scored: int
+    rejected: int
+    black_share: float
+    aa_share: float
+    seconds: float
+    parts: int
+    parts_reused: int
+    model_version: str
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds else 0.0
+
+
+def job_fingerprint(files: list[Path], out: Path, version: str, config: ScoreConfig) -> str:
+    stats = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    blob = json.dumps(
+        [stats, str(out.resolve()), version, config.model_dump(mode="json"), PARTS_FORMAT]
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreConfig) -> ScoreJob:
+    """Check everything that can be checked before work starts, and plan (or recover) the parts."""
+    files = expand_inputs(inputs)
+    check_output(files, out)
+    version = open_version(version_path).name
+    names = file_columns(files[0])
+    for file in files[1:]:
+        other = file_columns(file)
+        if other != names:
+            raise FontpipeError(
+                f"{file}: columns {other} differ from {files[0]}'s {names}; score them separately"
+            )
+    spec = detect_color_spec(names, config.color_column, config.rgb_columns)
+    parts = plan_parts(files, config)
+    parts_dir = parts_dir_for(out)
+    fingerprint = job_fingerprint(files, out, version, config)
+    job_file = parts_dir / JOB_FILE
+    if parts_dir.exists():
+        try:
+            previous = json.loads(job_file.read_text())["fingerprint"]
+        except (OSError, ValueError, KeyError):
+            previous = None
+        if previous != fingerprint:
+            shutil.rmtree(parts_dir)  # another job's leftovers: inputs, model or options changed
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    if not job_file.exists():
+        with atomic_file(job_file) as staging:
+            staging.write_text(
+                json.dumps(
+                    {"format": PARTS_FORMAT, "fingerprint": fingerprint, "parts": len(parts)}
+                )
+            )
+    return ScoreJob(
+        files, out, version_path, version, names, spec, parts, parts_dir, output_format(out), config
+    )
+
+
+def finished_parts(job: ScoreJob) -> set[int]:
+    return {p.index for p in job.parts if job.part_paths(p.index).marker.exists()}
+
+
+def run_parts_here(
+    job: ScoreJob, parts: Sequence[Part], progress: Callable[[int], None] | None = None
+) -> Iterator[PartResult]:
+    """The local part runner: one part after another in this process."""
+    for part in parts:
+        yield run_part(job, part, progress)
+
+
+def run_job(
+    job: ScoreJob,
+    *,
+    run_parts: PartRunner | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScoreSummary:
+    """Score every part not yet finished, then assemble. `progress` (local runs) is called with
+    the rows of each chunk scored."""
+    started = time.perf_counter()
+    reused = len(finished_parts(job))
+    runner = run_parts or (lambda j, parts: run_parts_here(j, parts, progress))
+    assembler = OutputAssembler(job)
+    results: list[PartResult] = []
+    finished: set[int] = set()
+    try:
+        # Appending overlaps with scoring the next part, instead of following it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fontpipe-assemble") as pool:
+            appending = None
+            for result in runner(job, job.parts):
+                results.append(result)
+                finished.add(result.index)
+                if appending is not None:
+                    appending.result()
+                appending = pool.submit(assembler.append_ready, set(finished))
+            if appending is not None:
+                appending.result()
+            return _assemble(job, results, time.perf_counter() - started, reused, assembler)
+    except FontpipeError:
+        assembler.abandon()
+        shutil.rmtree(job.parts_dir, ignore_errors=True)  # bad data: a rerun would fail the same
+        raise
+    except BaseException:
+        assembler.abandon()  # finished parts stay for the next run to reuse
+        raise
+
+
+def _assemble(
+    job: ScoreJob,
+    results: list[PartResult],
+    seconds: float,
+    reused: int,
+    assembler: OutputAssembler,
+) -> ScoreSummary:
+    """Finish the output (appending any parts not yet appended), write the rejects file, clean up."""
+    results = sorted(results, key=lambda r: r.index)
+    assembler.append_ready({p.index for p in job.parts})
+    assembler.finish()
+    rejected = sum(r.rejected for r in results)
+    rejects: Path | None = None
+    if rejected:
+        rejects = job.rejects_path
+        write_rejects_file(job)
+    elif job.rejects_path.exists():
+        job.rejects_path.unlink()  # a stale rejects file from an earlier run would mislead
+    shutil.rmtree(job.parts_dir, ignore_errors=True)
+    read = sum(r.read for r in results)
+    scored = sum(r.scored for r in results)
+    return ScoreSummary(
+        output=str(job.out),
+        rejects=str(rejects) if rejects else None,
+        read=read,
+        scored=scored,
+        rejected=rejected,
+        black_share=sum(r.black for r in results) / scored if scored else 0.0,
+        aa_share=sum(r.aa for r in results) / scored if scored else 0.0,
+        seconds=seconds,
+        parts=len(job.parts),
+        parts_reused=reused,
+        model_version=job.version,
+    )
+
+
+def score_files(
+    inputs: list[str],
+    out: Path,
+    version_path: Path,
+    config: ScoreConfig,
+    *,
+    progress: Callable[[int], None] | None = None,
+    on_plan: Callable[[ScoreJob, set[int]], None] | None = None,
+) -> ScoreSummary:
+    """Prepare and run a job in this process. `on_plan` sees the plan and the parts already done."""
+    job = prepare_job(inputs, out, version_path, config)
+    if on_plan is not None:
+        on_plan(job, finished_parts(job))
+    return run_job(job, progress=progress)

@@ -1,0 +1,188 @@
+"""Scoring one part of a job into its own files, committed by a marker written last."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from fontpipe.atomic import atomic_file
+from fontpipe.errors import FontpipeError
+from fontpipe.schema import MODEL_VERSION, TEXT_COLOR, WCAG_AA
+from fontpipe.scoring.columns import OUTPUT_COLUMNS, Scorer, cached_scorer, score_columns
+from fontpipe.scoring.parse import ParsedColors, parse_colors
+from fontpipe.scoring.plan import Part, ScoreJob
+from fontpipe.scoring.read import Chunk, invalid_utf8_rows, iter_part_chunks
+
+REJECT_COLUMNS = ("source_file", "row", "column", "value", "reason")
+
+
+@dataclass
+class PartResult:
+    index: int
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    black: int = 0
+    aa: int = 0
+
+
+def run_part(
+    job: ScoreJob, part: Part, progress: Callable[[int], None] | None = None
+) -> PartResult:
+    """Score one part into its own output and rejects files, then write its commit marker."""
+    paths = job.part_paths(part.index)
+    if paths.marker.exists():
+        return PartResult(**json.loads(paths.marker.read_text()))
+    scorer = cached_scorer(str(job.version_path))
+    result = PartResult(index=part.index)
+    reject_rows: list[dict[str, str]] = []
+    with atomic_file(paths.output) as staging_out:
+        writer: Any = None
+        try:
+            for chunk in iter_part_chunks(part, job.names, job.config):
+                scored = _score_chunk(job, part, chunk, scorer, result, reject_rows)
+                if writer is None:
+                    writer = _open_writer(
+                        staging_out, job.out_format, scored.schema, final=len(job.parts) == 1
+                    )
+                writer.write(scored) if job.out_format == "csv" else writer.write_batch(scored)
+                if progress is not None:
+                    progress(chunk.batch.num_rows + len(chunk.malformed))
+            if writer is None:  # nothing valid at all: still a well-formed (empty) part
+                staging_out.write_bytes(b"")
+        finally:
+            if writer is not None:
+                writer.close()
+    with atomic_file(paths.rejects) as staging_rejects:
+        _write_rejects(staging_rejects, reject_rows, job.names)
+    with atomic_file(paths.marker) as staging_marker:
+        staging_marker.write_text(json.dumps(asdict(result)))
+    return result
+
+
+def _score_chunk(
+    job: ScoreJob,
+    part: Part,
+    chunk: Chunk,
+    scorer: Scorer,
+    result: PartResult,
+    reject_rows: list[dict[str, str]],
+) -> pa.RecordBatch:
+    """The chunk's valid rows with the output columns; bad rows are counted and set aside in
+    `reject_rows`, or stop the job in fail mode."""
+    batch, config = chunk.batch, job.config
+    result.read += batch.num_rows + len(chunk.malformed)
+    bad_utf8 = invalid_utf8_rows(batch) if part.kind == "csv" else {}
+    parsed = (
+        parse_colors(batch, job.spec, config.scale)
+        if batch.num_rows
+        else ParsedColors(np.zeros(0, bool), np.zeros((0, 3), np.uint8), True, [])
+    )
+    problems: list[tuple[int, str, str, str]] = [
+        (int(chunk.rows[i]), column, "<bytes>", "invalid UTF-8") for i, column in bad_utf8.items()
+    ]
+    problems += [
+        (int(chunk.rows[i]), column, value, reason)
+        for i, column, value, reason in parsed.reasons
+        if i not in bad_utf8
+    ]
+    problems += [(row, "", text, why) for row, text, why in chunk.malformed]
+    if problems and config.on_error == "fail":
+        row, column, value, reason = min(problems)
+        where = f", column {column!r}" if column else ""
+        raise FontpipeError(
+            f"{part.file}: row {row}{where}: {reason} (value {value!r}); nothing was written. Use --on-error quarantine to set bad rows aside"
+        )
+    valid = parsed.valid.copy()
+    for i in bad_utf8:
+        valid[i] = False
+    if problems:
+        reject_rows += _reject_records(batch, chunk, problems, bad_utf8, part.file)
+    result.rejected += len(problems)
+    good = batch.filter(pa.array(valid)) if not valid.all() else batch
+    rgb = parsed.rgb[valid]
+    p_black = scorer.p_black(rgb, parsed.on_grid)
+    scored = pa.RecordBatch.from_arrays(
+        [*good.columns, *score_columns(rgb, p_black, job.version)],
+        names=[*good.schema.names, *OUTPUT_COLUMNS],
+    )
+    result.scored += scored.num_rows
+    result.black += int(np.count_nonzero(p_black > 0.5))
+    result.aa += int(pc.sum(scored.column(WCAG_AA)).as_py() or 0)
+    return scored
+
+
+def _open_writer(path: Path, out_format: str, schema: pa.Schema, final: bool) -> Any:
+    if final and out_format == "csv":
+        # The only part: the output's rows as they are; assembly adds the header.
+        return pacsv.CSVWriter(
+            str(path), schema, write_options=pacsv.WriteOptions(include_header=False)
+        )
+    if final:
+        return pq.ParquetWriter(str(path), schema, **parquet_output_options(schema))
+    # One of several parts: Arrow IPC costs about a memory copy to write and is read back
+    # zero-copy, so formatting the output (Parquet encoding, CSV text) happens once, on the
+    # assembler's core, while this one scores the next part.
+    return pa.ipc.new_file(str(path), schema)
+
+
+def parquet_output_options(schema: pa.Schema) -> dict[str, Any]:
+    """Dictionary pages and statistics only where they pay: the input columns and the two
+    dictionary columns. Trying to dictionary-encode random floats costs a third of the write."""
+    inputs = [n for n in schema.names if n not in OUTPUT_COLUMNS]
+    return {
+        "compression": "snappy",
+        "use_dictionary": [*inputs, TEXT_COLOR, MODEL_VERSION],
+        "write_statistics": inputs,
+    }
+
+
+def _reject_records(
+    batch: pa.RecordBatch,
+    chunk: Chunk,
+    problems: list[tuple[int, str, str, str]],
+    bad_utf8: dict[int, str],
+    source: str,
+) -> list[dict[str, str]]:
+    position = {int(r): i for i, r in enumerate(chunk.rows)}
+    records = []
+    seen: set[int] = set()
+    for row, column, value, reason in sorted(problems):
+        if row in seen:
+            continue  # one line per row: its first problem
+        seen.add(row)
+        record = {
+            "source_file": source,
+            "row": str(row),
+            "column": column,
+            "value": value,
+            "reason": reason,
+        }
+        i = position.get(row)
+        if i is not None:
+            for name, array in zip(batch.schema.names, batch.columns, strict=True):
+                if i in bad_utf8:
+                    raw = array.cast(pa.binary())[i].as_py() or b""
+                    record[name] = raw.decode("utf-8", errors="replace")
+                else:
+                    item = array[i].as_py()
+                    record[name] = "" if item is None else str(item)
+        records.append(record)
+    return records
+
+
+def _write_rejects(path: Path, records: list[dict[str, str]], names: list[str]) -> None:
+    columns = list(REJECT_COLUMNS) + [n for n in names if n not in REJECT_COLUMNS]
+    table = pa.table(
+        {c: pa.array([r.get(c, "") for r in records], type=pa.string()) for c in columns}
+    )
+    pacsv.write_csv(table, str(path), write_options=pacsv.WriteOptions(include_header=False))

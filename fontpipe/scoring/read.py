@@ -1,0 +1,123 @@
+"""Reading one part of a job as chunks of rows, each row numbered as in its file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from fontpipe.scoring.plan import Part, ScoreConfig
+
+
+def _csv_convert_all_strings(names: list[str]) -> pacsv.ConvertOptions:
+    # Every column is read as text: values pass through unchanged, and a bad value in a colour
+    # column becomes a rejected row instead of a conversion error for the whole block.
+    return pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        check_utf8=False,
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        null_values=[],
+        auto_dict_encode=False,
+    )
+
+
+@dataclass
+class Chunk:
+    batch: pa.RecordBatch
+    rows: npt.NDArray[np.int64]  # 1-based data-row number in its file, per row
+    malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, raw text, reason)
+
+
+def iter_part_chunks(part: Part, names: list[str], config: ScoreConfig) -> Iterator[Chunk]:
+    if part.kind == "parquet":
+        parquet = pq.ParquetFile(part.file)
+        row = part.first_row
+        if not part.row_groups:
+            return
+        for batch in parquet.iter_batches(
+            batch_size=config.batch_rows, row_groups=list(part.row_groups)
+        ):
+            yield Chunk(batch, np.arange(row + 1, row + 1 + batch.num_rows, dtype=np.int64))
+            row += batch.num_rows
+        return
+    yield from _iter_csv_chunks(part, names, config)
+
+
+CSV_BLOCK_BYTES = 8 << 20  # bytes parsed at a time within a part
+
+
+def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Iterator[Chunk]:
+    invalid: list[
+        tuple[int, int, str, str]
+    ] = []  # (physical line within the range, expected, actual, text)
+
+    def on_invalid_row(row: Any) -> str:
+        invalid.append((int(row.number or 0), row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    with pa.memory_map(part.file) as source:
+        data = source.read_at(part.byte_end - part.byte_start, part.byte_start)
+    if len(data) == 0:
+        return
+    reader = pacsv.open_csv(
+        pa.BufferReader(data),
+        read_options=pacsv.ReadOptions(
+            column_names=names, use_threads=False, block_size=CSV_BLOCK_BYTES
+        ),
+        parse_options=pacsv.ParseOptions(
+            newlines_in_values=True, invalid_row_handler=on_invalid_row
+        ),
+        convert_options=_csv_convert_all_strings(names),
+    )
+    # Records are numbered in file order; malformed ones are skipped by the reader and reported
+    # by their line, which equals their record position when records are one line each.
+    next_record = 0
+    for batch in reader:
+        # pyarrow numbers lines from the start of the part's byte range, so `line - 1` is the
+        # record's index within the part (exact while records are one line each).
+        bad_here = [
+            (line - 1, text, f"wrong column count (expected {exp}, got {act})")
+            for line, exp, act, text in invalid
+        ]
+        invalid.clear()
+        total = batch.num_rows + len(bad_here)
+        positions = np.arange(next_record, next_record + total, dtype=np.int64)
+        if bad_here:
+            positions = positions[~np.isin(positions, [pos for pos, _, _ in bad_here])]
+        rows = part.first_row + 1 + positions[: batch.num_rows]
+        malformed = [(part.first_row + 1 + pos, text, why) for pos, text, why in bad_here]
+        yield Chunk(batch, rows, malformed)
+        next_record += total
+    if invalid:
+        yield Chunk(
+            pa.RecordBatch.from_pylist([], schema=pa.schema([(n, pa.string()) for n in names])),
+            np.zeros(0, np.int64),
+            [
+                (part.first_row + line, text, f"wrong column count (expected {exp}, got {act})")
+                for line, exp, act, text in invalid
+            ],
+        )
+
+
+def invalid_utf8_rows(batch: pa.RecordBatch) -> dict[int, str]:
+    """Rows with bytes that are not UTF-8 in any text column (CSV is read without the check)."""
+    bad: dict[int, str] = {}
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if not pa.types.is_string(column.type):
+            continue
+        try:
+            column.validate(full=True)
+        except pa.ArrowInvalid:
+            for i, value in enumerate(column.cast(pa.binary()).to_pylist()):
+                try:
+                    (value or b"").decode("utf-8")
+                except UnicodeDecodeError:
+                    bad.setdefault(i, name)
+    return bad

@@ -1,0 +1,108 @@
+"""Markdown summaries of each step's result, for Prefect artifacts and anything else that shows
+text. Pure: typed results in, strings out. (The terminal's tables live with the CLI.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fontpipe.datasets import Dataset
+from fontpipe.evaluation.evaluate_version import EvaluationMetrics
+from fontpipe.promotion import RetrainOutcome
+from fontpipe.schema import SPLITS
+from fontpipe.scoring.job import ScoreSummary
+from fontpipe.versions import VersionMetadata
+
+
+@dataclass(frozen=True)
+class SplitSummary:
+    split: str
+    rows: int
+    files: int
+    black_share: float
+
+
+def dataset_split_rows(dataset: Dataset) -> list[SplitSummary]:
+    rows = []
+    for split in SPLITS:
+        entry = dataset.manifest["splits"][split]
+        n = int(entry["rows"])
+        rows.append(
+            SplitSummary(split, n, len(entry["files"]), int(entry["black"]) / n if n else 0.0)
+        )
+    return rows
+
+
+def dataset_markdown(dataset: Dataset) -> str:
+    m = dataset.manifest
+    lines = [
+        f"# Dataset `{dataset.path}`",
+        "",
+        f"- rule: `{m['rule']}`, sampling: `{m['sampling']}`, seed: `{m['seed']}`",
+        f"- fingerprint: `{m['fingerprint']}`, fontpipe {m['fontpipe_version']}",
+        "",
+        "| split | rows | files | black text | white text |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in dataset_split_rows(dataset):
+        lines.append(
+            f"| {row.split} | {row.rows:,} | {row.files} | {row.black_share:.2%} | {1 - row.black_share:.2%} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def training_markdown(metadata: VersionMetadata) -> str:
+    m = metadata.metrics
+    config = metadata.config
+    return (
+        f"# Model `{metadata.version}`\n\n"
+        f"- dataset `{metadata.dataset.path}` (rule `{metadata.rule}`, fingerprint `{metadata.dataset.fingerprint}`)\n"
+        f"- {metadata.epochs_run} epochs in {metadata.train_seconds:.1f}s; {metadata.device}\n"
+        f"- hidden layers {config['model']['hidden']}, lr {config['learning_rate']} ({config['schedule']})\n\n"
+        "| split | loss | accuracy |\n|---|---:|---:|\n"
+        + "".join(
+            f"| {s} | {m[s]['loss']:.5f} | {m[s]['accuracy']:.4%} |\n"
+            for s in ("train", "val", "test")
+            if m[s].get("loss") is not None and m[s].get("accuracy") is not None
+        )
+    )
+
+
+def evaluation_markdown(metrics: EvaluationMetrics) -> str:
+    h = metrics.headline
+    band = "-" if h.boundary_accuracy is None else f"{h.boundary_accuracy:.4%}"
+    lines = [
+        f"# Evaluation of `{metrics.version}` ({metrics.rule} rule)",
+        "",
+        f"- cube accuracy **{h.accuracy:.5%}**, errors **{h.errors:,}** of 16,777,216",
+        f"- boundary-band accuracy {band}, ECE {h.ece:.5f}",
+        f"- WCAG AA share {h.aa_share:.2%}, minimum contrast {h.min_contrast:.2f}:1",
+    ]
+    recipe = metrics.baselines.get("original_recipe")
+    if recipe is not None:
+        word = "beats" if metrics.beats_original_recipe else "does not beat"
+        lines.append(f"- {word} the original recipe ({recipe.headline.errors:,} errors)")
+    if metrics.test_split is not None and metrics.test_split.accuracy is not None:
+        t = metrics.test_split
+        lines.append(f"- test split: {t.accuracy:.5%} on {t.rows:,} rows ({t.errors:,} errors)")
+    return "\n".join(lines) + "\n"
+
+
+def score_markdown(summary: ScoreSummary) -> str:
+    return (
+        f"# Scored `{summary.output}` with model `{summary.model_version}`\n\n"
+        "| read | scored | rejected | black text | AA | rows/s |\n|---:|---:|---:|---:|---:|---:|\n"
+        f"| {summary.read:,} | {summary.scored:,} | {summary.rejected:,} | {summary.black_share:.2%} | {summary.aa_share:.2%} | {summary.rows_per_second:,.0f} |\n"
+    )
+
+
+def retrain_markdown(outcome: RetrainOutcome) -> str:
+    h = outcome.challenger_metrics
+    verdict = "promoted" if outcome.promoted else "not promoted"
+    band = "-" if h.boundary_accuracy is None else f"{h.boundary_accuracy:.4%}"
+    return (
+        f"# Retrain: challenger `{outcome.challenger}` {verdict}\n\n"
+        f"- reason: {outcome.reason}\n"
+        f"- champion now: `{outcome.champion}` (before: `{outcome.previous_champion}`)\n"
+        f"- challenger: {h.errors:,} cube errors, accuracy {h.accuracy:.6%}, boundary band {band}\n"
+        f"- report: `{outcome.report}`\n"
+    )

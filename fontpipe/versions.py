@@ -1,0 +1,288 @@
+"""The one owner of model version directories: their file names, checksums, saving, verified
+loading, the cube table kept beside the model, and `evaluation.json`.
+
+    models_dir/<version>/
+        model.keras        the Keras model (raw 0-255 RGB in, two logits out)
+        metadata.json      config, dataset, device, metrics, library versions, model_sha256
+        history.csv        loss and accuracy per epoch
+        cube.npy           P(black) for all 16,777,216 colours (float16), made on first use
+        evaluation.json    headline metrics against the version's own rule
+    models_dir/.checkpoints/<run key>/   backups of an unfinished training run
+
+Everyone else asks this module; nobody else joins these names to a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from fontpipe.atomic import atomic_directory, atomic_file, write_json_atomic
+from fontpipe.errors import FontpipeError
+from fontpipe.schema import CUBE_SIZE
+
+if TYPE_CHECKING:
+    import keras
+
+    from fontpipe.cube import CubeTable
+    from fontpipe.evaluation.metrics import Headline
+    from fontpipe.train import TrainedModel
+
+MODEL_FILE = "model.keras"
+METADATA_FILE = "metadata.json"
+HISTORY_FILE = "history.csv"
+CUBE_FILE = "cube.npy"
+EVALUATION_FILE = "evaluation.json"
+CHECKPOINTS_DIR = ".checkpoints"
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+
+
+class DatasetInfo(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    path: str
+    fingerprint: str
+    rule: str
+    sampling: str
+    rows: dict[str, int]
+
+
+class TrainingRecord(BaseModel):
+    """What training knows about its run; saving adds the version name, time and checksum."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    config: dict[str, Any]  # TrainConfig, as JSON
+    dataset: DatasetInfo
+    rule: str
+    device: str
+    replicas: int
+    epochs_run: int
+    train_seconds: float
+    metrics: dict[str, dict[str, float | None]]  # split -> loss / accuracy
+    versions: dict[str, str]  # library versions
+
+
+class VersionMetadata(TrainingRecord):
+    """`metadata.json` of a saved version."""
+
+    version: str
+    created: str
+    model_sha256: str
+
+
+class ModelVersion(BaseModel):
+    """A version directory whose model file matched its checksum when it was opened."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    metadata: VersionMetadata
+
+    @property
+    def name(self) -> str:
+        return self.metadata.version
+
+    @property
+    def rule(self) -> str:
+        return self.metadata.rule
+
+
+def new_version_name(now: datetime | None = None) -> str:
+    """Sortable by time, unique within a second: 20261126-194800-3f9a1c."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%d-%H%M%S}-{os.urandom(3).hex()}"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_dir(models_dir: Path, run_key: str) -> Path:
+    """Where an unfinished training run keeps its backups, so the same run can resume."""
+    return models_dir / CHECKPOINTS_DIR / run_key
+
+
+def save_version(trained: TrainedModel, models_dir: Path) -> ModelVersion:
+    """Write a trained model as a new version directory, atomically."""
+    name = new_version_name()
+    target = models_dir / name
+    with atomic_directory(target) as staging:
+        trained.model.save(staging / MODEL_FILE)
+        metadata = VersionMetadata(
+            **trained.record.model_dump(),
+            version=name,
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            model_sha256=sha256_file(staging / MODEL_FILE),
+        )
+        (staging / METADATA_FILE).write_text(
+            metadata.model_dump_json(indent=2) + "\n", encoding="utf-8"
+        )
+        _write_history_csv(staging / HISTORY_FILE, trained.history)
+    return ModelVersion(path=target, metadata=metadata)
+
+
+def _write_history_csv(path: Path, rows: list[dict[str, float]]) -> None:
+    lines = [",".join(HISTORY_COLUMNS)]
+    for row in rows:
+        lines.append(
+            ",".join("" if row.get(c) is None else f"{row[c]:.8g}" for c in HISTORY_COLUMNS)
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def is_version_dir(path: Path) -> bool:
+    return (path / METADATA_FILE).exists() and (path / MODEL_FILE).exists()
+
+
+def list_versions(models_dir: Path) -> list[str]:
+    """Complete versions, oldest first (names sort by creation time)."""
+    if not models_dir.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in models_dir.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and is_version_dir(p)
+    )
+
+
+def read_metadata(path: Path) -> VersionMetadata:
+    """A version's metadata, without checking its model file (for listings)."""
+    metadata_path = path / METADATA_FILE
+    try:
+        return VersionMetadata.model_validate_json(metadata_path.read_bytes())
+    except FileNotFoundError:
+        raise FontpipeError(
+            f"{path}: not a model version (needs {MODEL_FILE} and {METADATA_FILE})"
+        ) from None
+    except ValueError as exc:  # pydantic's ValidationError, bad JSON or bad UTF-8
+        first = str(exc).splitlines()[0]
+        raise FontpipeError(f"{metadata_path}: corrupt metadata ({first})") from None
+
+
+# (path, size and mtime of both files) -> the version as verified: one command hashes a model once
+# however many steps open it.
+_verified: dict[tuple[str, int, int, int, int], ModelVersion] = {}
+
+
+def open_version(path: Path | str) -> ModelVersion:
+    """A version whose model file still matches its recorded checksum, else FontpipeError."""
+    path = Path(path)
+    model_path = path / MODEL_FILE
+    if not is_version_dir(path):
+        raise FontpipeError(f"{path}: not a model version (needs {MODEL_FILE} and {METADATA_FILE})")
+    model_stat = model_path.stat()
+    meta_stat = (path / METADATA_FILE).stat()
+    key = (
+        str(path.resolve()),
+        model_stat.st_size,
+        model_stat.st_mtime_ns,
+        meta_stat.st_size,
+        meta_stat.st_mtime_ns,
+    )
+    if key in _verified:
+        return _verified[key]
+    metadata = read_metadata(path)
+    actual = sha256_file(model_path)
+    if actual != metadata.model_sha256:
+        raise FontpipeError(
+            f"{model_path}: checksum mismatch (expected {metadata.model_sha256[:12]}…, "
+            f"found {actual[:12]}…); the model was modified or truncated, refusing to load it"
+        )
+    version = ModelVersion(path=path, metadata=metadata)
+    _verified[key] = version
+    return version
+
+
+def load_keras_model(version: ModelVersion) -> keras.Model:
+    from fontpipe.quiet import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    return keras.models.load_model(version.path / MODEL_FILE, compile=False)
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    version: ModelVersion
+    model: keras.Model
+
+
+def load_version(path: Path | str) -> LoadedVersion:
+    """Verify a version and load its Keras model."""
+    version = open_version(path)
+    return LoadedVersion(version, load_keras_model(version))
+
+
+def cube_table_path(version: ModelVersion) -> Path:
+    return version.path / CUBE_FILE
+
+
+def ensure_cube_table(version: ModelVersion, model: keras.Model | None = None) -> CubeTable:
+    """The version's cube table, computed from its model and saved beside it on first use."""
+    path = cube_table_path(version)
+    if path.exists():
+        return load_cube_table(path)
+    from fontpipe.cube import compute_cube_table
+
+    table = compute_cube_table(model if model is not None else load_keras_model(version))
+    save_cube_table(table, path)
+    return table
+
+
+def save_cube_table(table: CubeTable, path: Path) -> None:
+    with atomic_file(path) as staging, staging.open("wb") as handle:
+        np.save(handle, table, allow_pickle=False)
+
+
+def load_cube_table(path: Path, *, mmap: bool = True) -> CubeTable:
+    """A saved cube table; memory-mapped by default so several processes share one copy."""
+    try:
+        table = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise FontpipeError(f"{path}: unreadable cube table ({exc})") from None
+    if table.shape != (CUBE_SIZE,) or table.dtype != np.float16:
+        raise FontpipeError(f"{path}: not a cube table (shape {table.shape}, dtype {table.dtype})")
+    return table
+
+
+def read_evaluation(path: Path) -> dict[str, Any] | None:
+    """`evaluation.json`: the headline against the version's own rule, once evaluated."""
+    evaluation_path = path / EVALUATION_FILE
+    if not evaluation_path.exists():
+        return None
+    try:
+        return dict(json.loads(evaluation_path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def write_evaluation(version: ModelVersion, headline: Headline, rule: str) -> None:
+    write_json_atomic(version.path / EVALUATION_FILE, {"rule": rule, **headline.model_dump()})
+
+
+def read_history(version: ModelVersion) -> list[dict[str, float]]:
+    """`history.csv` as rows of floats, one per epoch (empty cells left out)."""
+    path = version.path / HISTORY_FILE
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    return [
+        {name: float(cell) for name, cell in zip(header, line.split(","), strict=True) if cell}
+        for line in lines[1:]
+        if line.strip()
+    ]

@@ -1,0 +1,104 @@
+"""The colour grammar, on its own and as the scorer applies it to tiny Arrow tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fontpipe.colors import ColorSyntaxError, parse_color
+from fontpipe.errors import FontpipeError
+from fontpipe.scoring.parse import ColorSpec, detect_color_spec, parse_colors
+
+
+def parse_table(values, column="color"):
+    return parse_colors(pa.table({column: values}), ColorSpec(color_column=column), None)
+
+
+@pytest.mark.parametrize(
+    "text, rgb",
+    [
+        ("#336699", (0x33, 0x66, 0x99)),
+        ("336699", (0x33, 0x66, 0x99)),
+        ("#ABC", (0xAA, 0xBB, 0xCC)),
+        ("  #abc  ", (0xAA, 0xBB, 0xCC)),
+        ("rgb(10, 20, 30)", (10, 20, 30)),
+        ("RGBA(10,20,30,0.5)", (10, 20, 30)),
+        ("rgb(10 20 30)", (10, 20, 30)),
+        ("rgb(10 20 30 / 50%)", (10, 20, 30)),
+        ("255,200,0", (255, 200, 0)),
+        ("255 200 0", (255, 200, 0)),
+    ],
+)
+def test_known_colours(text, rgb):
+    assert parse_color(text) == rgb
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("", "empty cell"),
+        ("#12", "invalid hex colour"),
+        ("#ggg", "not a colour"),
+        ("rgb(300, 0, 0)", "out of range"),
+        ("rgb(1, 2)", "invalid rgb() colour"),
+        ("rgb(1, 2 3)", "invalid rgb() colour"),
+        ("hotpink-ish", "not a colour"),
+    ],
+)
+def test_malformed_colours_have_a_reason(text, reason):
+    with pytest.raises(ColorSyntaxError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        parse_color(text)
+
+
+def test_three_row_table_with_a_bad_row():
+    parsed = parse_table(["#ffffff", "rgb(0 0 0)", "nope"])
+    np.testing.assert_array_equal(parsed.valid, [True, True, False])
+    np.testing.assert_array_equal(parsed.rgb[:2], [[255, 255, 255], [0, 0, 0]])
+    assert parsed.on_grid
+    assert parsed.reasons == [(2, "color", "nope", parsed.reasons[0][3])]
+    assert "not a colour" in parsed.reasons[0][3]
+
+
+def test_three_row_table_with_nulls_and_repeats():
+    parsed = parse_table(pa.array(["#abc", None, "#abc"], type=pa.string()))
+    np.testing.assert_array_equal(parsed.valid, [True, False, True])
+    assert parsed.reasons == [(1, "color", "", "empty cell")]
+
+
+def test_channel_columns_and_their_errors():
+    table = pa.table({"R": pa.array([1, 2, 300]), "G": [0, 0, 0], "B": [0, 0, 0]})
+    spec = detect_color_spec(table.column_names)
+    assert spec.rgb_columns == ("R", "G", "B")
+    parsed = parse_colors(table, spec, None)
+    np.testing.assert_array_equal(parsed.valid, [True, True, False])
+    assert "out of range" in parsed.reasons[0][3]
+    floats = pa.table({"r": [0.5, 1.0, 0.0], "g": [0.0, 0.0, 0.0], "b": [0.0, 0.0, 0.0]})
+    with pytest.raises(FontpipeError, match="--scale"):
+        parse_colors(floats, detect_color_spec(floats.column_names), None)
+
+
+_hex = st.text("0123456789abcdefABCDEF", min_size=0, max_size=8).map(lambda s: "#" + s)
+_channel = st.integers(0, 300).map(str)
+_rgb = st.tuples(_channel, _channel, _channel, st.sampled_from([", ", " ", ","])).map(
+    lambda t: f"rgb({t[3].join(t[:3])})"
+)
+_noise = st.text(max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_hex, _rgb, _noise), min_size=1, max_size=20))
+def test_the_column_parser_agrees_with_the_grammar(values):
+    """One grammar: what `predict` accepts (parse_color) is what `score` accepts, with the same
+    colour, whichever path (plain-hex fast path or per-distinct-string) a value takes."""
+    parsed = parse_table(values)
+    for i, value in enumerate(values):
+        try:
+            expected = parse_color(value)
+        except ColorSyntaxError:
+            assert not parsed.valid[i], value
+        else:
+            assert parsed.valid[i], value
+            assert tuple(int(c) for c in parsed.rgb[i]) == expected, value
