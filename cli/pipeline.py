@@ -36,6 +36,9 @@ def generate(
     force: bool = typer.Option(
         False, "--force", help="Rebuild even if an identical dataset exists."
     ),
+    no_space_check: bool = typer.Option(
+        False, "--no-space-check", help="Write even if the estimate says the disk is too small."
+    ),
 ) -> None:
     """Generate a seeded, labelled RGB dataset as partitioned Parquet with a manifest."""
     from fontpipe.datasets import check_dataset_target, write_dataset
@@ -64,7 +67,11 @@ def generate(
     with progress_bar() as progress:
         task = progress.add_task("generate", total=config.rows)
         dataset, reused = write_dataset(
-            config, target, force=force, progress=lambda n: progress.advance(task, n)
+            config,
+            target,
+            force=force,
+            check_space=not no_space_check,
+            progress=lambda n: progress.advance(task, n),
         )
         if reused:
             progress.update(task, completed=config.rows)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from flows.deployments import DEFAULT_RETRAIN_CRON, serve_deployments
+from fontpipe.errors import FontpipeError
 
 
 def main() -> None:
@@ -26,7 +28,12 @@ def main() -> None:
         "--parameters", help="JSON parameters for the retrain deployment", default="{}"
     )
     args = parser.parse_args()
-    serve_deployments(args.cron, json.loads(args.parameters))
+    try:
+        serve_deployments(args.cron, json.loads(args.parameters))
+    except FontpipeError as exc:
+        sys.exit(f"error: {exc}")
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from typing import Any
 from flows.evaluate import evaluate_model
 from flows.retrain import retrain
 from flows.score import score_palettes_flow
+from fontpipe.errors import FontpipeError
 
 # The one definition of the weekly schedule: Mondays at 06:00 UTC. deploy/prefect.yaml repeats it
 # (YAML cannot import it) and a test holds the two equal; FONTPIPE_RETRAIN_CRON overrides it.
@@ -49,5 +50,14 @@ def serve_deployments(
     retrain_cron: str | None = None, retrain_parameters: dict[str, Any] | None = None
 ) -> None:
     from prefect import serve
+    from prefect.settings import PREFECT_API_URL
 
+    if not PREFECT_API_URL.value():
+        # Without a server Prefect serves against a temporary in-process API that no scheduler
+        # or client ever reaches: it would say "being served" and never run anything.
+        raise FontpipeError(
+            "serve needs a running Prefect server: start one with "
+            "`.venv/bin/prefect server start --host 127.0.0.1 --port 4200`, then "
+            "`export PREFECT_API_URL=http://127.0.0.1:4200/api` and serve again"
+        )
     serve(*build_deployments(retrain_cron, retrain_parameters))

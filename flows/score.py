@@ -12,6 +12,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import wait
 
+from fontpipe.errors import FontpipeError
 from fontpipe.registry import resolve_model
 from fontpipe.scoring.job import ScoreSummary, prepare_job, run_job
 from fontpipe.scoring.part import PartResult, run_part
@@ -49,7 +50,30 @@ def task_runner_for(dask_address: str | None) -> Any:
         return DaskTaskRunner(
             cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True}
         )
+    check_scheduler_reachable(dask_address)
     return DaskTaskRunner(address=dask_address)
+
+
+def check_scheduler_reachable(address: str, timeout: float = 3.0) -> None:
+    """A clear error within seconds, before any flow run or file, when no Dask scheduler answers
+    at `address` (Dask itself retries for ~45 s and then fails with several tracebacks)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in {"tcp", "tls"} or not parts.hostname or not parts.port:
+        raise FontpipeError(
+            f"--dask-address {address!r}: expected tcp://host:port (or local-cluster)"
+        )
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise FontpipeError(
+            f"--dask-address {address}: no Dask scheduler answers there ({reason}); "
+            "nothing was written"
+        ) from None
 
 
 @flow(name="score_palettes", log_prints=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -10,6 +11,19 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from fontpipe.errors import FontpipeError
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC, from the OS or wrapped by a library (Arrow, HDF5) that keeps only its message."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return "No space left on device" in str(exc) or "errno = 28" in str(exc)
+
+
+def disk_full_error(target: Path) -> FontpipeError:
+    return FontpipeError(f"no space left on device while writing {target}")
 
 
 def staging_path(target: Path) -> Path:
@@ -35,8 +49,10 @@ def atomic_directory(target: Path, *, replace: bool = False) -> Iterator[Path]:
             shutil.rmtree(retired, ignore_errors=True)
         else:
             staging.rename(target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if is_disk_full(exc):
+            raise disk_full_error(target) from None
         raise
 
 
@@ -48,8 +64,10 @@ def atomic_file(target: Path) -> Iterator[Path]:
     try:
         yield staging
         os.replace(staging, target)
-    except BaseException:
+    except BaseException as exc:
         staging.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full_error(target) from None
         raise
 
 
@@ -60,3 +78,22 @@ def write_text_atomic(target: Path, text: str) -> None:
 
 def write_json_atomic(target: Path, payload: Any) -> None:
     write_text_atomic(target, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_files_atomic(contents: dict[Path, str]) -> None:
+    """Several text files that belong together: all are staged first, then renamed into place,
+    so a failure while writing (a full disk) leaves none of them new."""
+    staged: dict[Path, Path] = {}
+    try:
+        for target, text in contents.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged[target] = staging_path(target)
+            staged[target].write_text(text, encoding="utf-8")
+    except BaseException as exc:
+        for staging in staged.values():
+            staging.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full_error(next(iter(contents))) from None
+        raise
+    for target, staging in staged.items():
+        os.replace(staging, target)

@@ -141,13 +141,39 @@ def write_dataset(
     out: Path,
     *,
     force: bool = False,
+    check_space: bool = True,
     progress: ProgressCallback | None = None,
 ) -> tuple[Dataset, bool]:
     """Generate `config` into `out` atomically; returns (dataset, reused).
 
-    An existing dataset made from the same parameters is reused unless `force` is set.
+    An existing dataset made from the same parameters is reused unless `force` is set. Unless
+    `check_space` is off, a dataset that cannot fit on the disk is refused before anything is
+    written. Runs writing the same directory take turns (a file lock), so the second
+    reuses what the first wrote, and staging left by a killed run is removed safely.
     """
+    import tempfile
+
+    from filelock import FileLock
+
     out = check_dataset_target(out)
+    # The lock lives in the temporary directory, keyed by the target's absolute path, so the
+    # data directory holds nothing but datasets. Writers of one target on one machine take turns.
+    key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:24]
+    with FileLock(str(Path(tempfile.gettempdir()) / f"fontpipe-dataset-{key}.lock")):
+        return _write_dataset_unlocked(
+            config, out, force=force, check_space=check_space, progress=progress
+        )
+
+
+def _write_dataset_unlocked(
+    config: GenerateConfig,
+    out: Path,
+    *,
+    force: bool = False,
+    check_space: bool = True,
+    progress: ProgressCallback | None = None,
+) -> tuple[Dataset, bool]:
+    _remove_stale_staging(out)
     if out.exists() and not force:
         existing = reusable_dataset(config, out)
         if existing is not None:
@@ -158,6 +184,8 @@ def write_dataset(
                 "pass --force to replace it or choose another --out"
             )
 
+    if check_space:
+        check_free_space(config, out)
     schema = dataset_schema(config.sampling).with_metadata(_kv_metadata(config))
     digest = hashlib.sha256()
     splits: dict[str, dict[str, Any]] = {s: {"rows": 0, "files": [], "black": 0} for s in SPLITS}
@@ -205,6 +233,37 @@ def write_dataset(
 
 
 WRITE_THREADS = 2
+
+
+def estimated_bytes(config: GenerateConfig) -> int:
+    """On-disk size of a dataset: plain-encoded, uncompressed columns (see `_write_file`), plus a
+    few kilobytes of Parquet footer per file and some slack for page headers."""
+    row_bytes = 3 * channel_type(config.sampling).byte_width + 1
+    files = sum(-(-rows // config.rows_per_file) for rows in config.split_rows().values())
+    return int(config.rows * row_bytes * 1.02) + files * 16_384
+
+
+def check_free_space(config: GenerateConfig, out: Path) -> None:
+    import shutil
+
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    needed = estimated_bytes(config)
+    if needed > free:
+        raise FontpipeError(
+            f"{out}: the dataset needs about {needed / 1e9:,.2f} GB and {existing} has "
+            f"{free / 1e9:,.2f} GB free; generate fewer rows, choose another --out, or pass "
+            "--no-space-check if you know better"
+        )
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Staging directories that a killed run writing this dataset left beside it."""
+    import shutil
+
+    if out.parent.exists():
+        for stale in out.parent.glob(f".{out.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _write_file(table: pa.Table, path: Path) -> None:

@@ -39,7 +39,7 @@ class GenerateConfig(BaseModel):
     # boundary sampling: this share of rows lies within `boundary_width` of the rule's boundary
     # (in margin units; None takes the rule's default), the rest is uniform-int.
     boundary_share: float = Field(0.5, ge=0.0, le=1.0)
-    boundary_width: float | None = Field(None, gt=0)
+    boundary_width: float | None = Field(None, gt=0, allow_inf_nan=False)
     rows_per_file: int = Field(1_000_000, gt=0)
 
     @field_validator("rule")

@@ -32,7 +32,7 @@ class InputConfig(BaseModel):
 
     batch_size: int = Field(512, gt=0)
     # Splits whose columns fit in this many MB are held in memory (~16 bytes a row once decoded).
-    memory_budget_mb: float = Field(1024, ge=0)
+    memory_budget_mb: float = Field(1024, ge=0, allow_inf_nan=False)
     shuffle_buffer_batches: int = Field(64, gt=0)
     interleave_files: int = Field(4, gt=0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,6 +37,8 @@ def decide_promotion(
     Used for promotion and for every other 'better than' the project states (a model against
     the original recipe in the report), so the word means one thing everywhere.
     """
+    if not all(math.isfinite(v) for v in challenger.model_dump().values() if v is not None):
+        return Decision(False, "the challenger's metrics are NaN or infinite")
     if champion is None:
         return Decision(True, "no champion yet")
     c_err, k_err = challenger.errors, champion.errors

@@ -9,6 +9,8 @@ take a file lock, so concurrent retrain runs cannot interleave their read-compar
 from __future__ import annotations
 
 import json
+import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +23,7 @@ from fontpipe.evaluation.metrics import Headline
 from fontpipe.promotion import Decision, PromotionPolicy, decide_promotion
 from fontpipe.versions import (
     ModelVersion,
+    check_cube_table,
     is_version_dir,
     list_versions,
     open_version,
@@ -35,6 +38,14 @@ CHAMPION = "champion"  # the reference that names the current champion
 
 
 def champion(models_dir: Path) -> str | None:
+    """The champion: the last promotion in `promotions.jsonl`, the registry's one source of truth.
+
+    The `champion` pointer file is derived from it (written after each log entry, for people and
+    tools that read one small file); it is only consulted by a registry that has no log yet.
+    """
+    history = promotion_history(models_dir)
+    if history:
+        return str(history[-1]["to"])
     pointer = models_dir / CHAMPION_FILE
     if not pointer.exists():
         return None
@@ -65,12 +76,21 @@ def resolve_model(reference: str, models_dir: Path) -> Path:
 
 
 def promotion_history(models_dir: Path) -> list[dict[str, Any]]:
+    """Every promotion, oldest first. A last line cut short by a crash mid-append is no promotion:
+    the pointer is only replaced after the line is complete."""
     path = models_dir / PROMOTIONS_FILE
     if not path.exists():
         return []
-    return [
-        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    entries = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break  # torn by a crash during the append
+            raise FontpipeError(f"{path}: line {number} is not JSON; the log is damaged") from None
+    return entries
 
 
 def registry_lock(models_dir: Path, timeout: float = 60) -> Any:
@@ -86,7 +106,7 @@ def set_champion(
     """Point the champion at `version` (verified first) and log the promotion. Caller holds the lock."""
     if not is_version_dir(models_dir / version):
         raise FontpipeError(f"model version {version!r} does not exist in {models_dir}")
-    open_version(models_dir / version)
+    check_promotable(open_version(models_dir / version), metrics)
     previous = champion(models_dir)
     entry = {
         "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -95,11 +115,44 @@ def set_champion(
         "reason": reason,
         **({"metrics": metrics.model_dump()} if metrics else {}),
     }
-    write_json_atomic(models_dir / CHAMPION_FILE, {"version": version, "since": entry["at"]})
-    # One JSON line per promotion; appends of a short line are atomic on local file systems.
-    with (models_dir / PROMOTIONS_FILE).open("a", encoding="utf-8") as log:
+    # The log entry first, flushed to disk: it is the promotion. A crash before the pointer is
+    # replaced leaves a stale pointer that `champion()` never trusts over the log.
+    log_path = models_dir / PROMOTIONS_FILE
+    _end_torn_line(log_path)
+    with log_path.open("a", encoding="utf-8") as log:
         log.write(json.dumps(entry) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+    write_json_atomic(models_dir / CHAMPION_FILE, {"version": version, "since": entry["at"]})
     return entry
+
+
+def _end_torn_line(log_path: Path) -> None:
+    """Drop a last line cut short by a crash, so the next entry starts on a line of its own."""
+    if not log_path.exists():
+        return
+    data = log_path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with log_path.open("r+b") as log:
+            log.truncate(data.rfind(b"\n") + 1)
+
+
+def check_promotable(version: ModelVersion, headline: Headline | None = None) -> None:
+    """Refuse a version that must never become champion: a cube table that does not match its
+    model (it would answer for another model), or non-finite recorded metrics (a diverged model).
+    The model file itself was verified against its checksum by `open_version`."""
+    check_cube_table(version)
+    recorded: list[Any] = [
+        value for split in version.metadata.metrics.values() for value in split.values()
+    ]
+    recorded += list((read_evaluation(version.path) or {}).values())
+    if headline is not None:
+        recorded += list(headline.model_dump().values())
+    if any(isinstance(v, float) and not math.isfinite(v) for v in recorded):
+        raise FontpipeError(
+            f"{version.path}: its recorded metrics are NaN or infinite (a diverged model); "
+            "refusing to promote it"
+        )
 
 
 def promote(models_dir: Path, version: str, reason: str = "promoted by hand") -> dict[str, Any]:

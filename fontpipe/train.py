@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 import shutil
 import time
@@ -20,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from fontpipe import __version__
+from fontpipe.checkpoints import resumable_backup
 from fontpipe.datasets import Dataset, open_dataset
 from fontpipe.devices import DevicePlan, plan_devices
 from fontpipe.errors import FontpipeError, build_config
@@ -46,7 +49,7 @@ class TrainConfig(BaseModel):
     model: ModelConfig = ModelConfig()
     inputs: InputConfig = InputConfig()
     epochs: int = Field(3, gt=0)
-    learning_rate: float = Field(0.01, gt=0)
+    learning_rate: float = Field(0.01, gt=0, allow_inf_nan=False)
     schedule: Literal["cosine", "exponential", "constant"] = "cosine"
     # The learning rate at the end of the run, as a fraction of the start (cosine, exponential).
     final_lr_fraction: float = Field(0.01, gt=0, le=1)
@@ -167,11 +170,8 @@ def _fit(
     import keras
 
     history_rows: list[dict[str, float]] = []
-    backup = (
-        [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True)]
-        if backup_dir is not None
-        else []
-    )
+    # The recorder comes first: each epoch's row is in the checkpoint the backup then commits.
+    backup = resumable_backup(backup_dir, history_rows) if backup_dir is not None else None
     started = time.perf_counter()
     # No steps_per_epoch: with it Keras keeps one iterator across epochs, and a finite one-epoch
     # dataset would be exhausted after the first.
@@ -181,18 +181,35 @@ def _fit(
         validation_data=val_data,
         verbose=0,
         callbacks=[
-            *backup,
+            history_recorder(history_rows),
+            *([backup] if backup is not None else []),
+            # Stops at the first non-finite batch loss; checked below, so a diverged run raises
+            # instead of saving a model that answers NaN.
+            keras.callbacks.TerminateOnNaN(),
             keras.callbacks.EarlyStopping(
                 monitor="val_loss",
                 patience=config.early_stopping_patience,
                 restore_best_weights=True,
             ),
-            history_recorder(history_rows),
             *callbacks,
         ],
     )
-    train_seconds = time.perf_counter() - started
+    # A resumed run reports the whole run: its epochs and seconds before the interruption too.
+    train_seconds = backup.total_seconds() if backup is not None else time.perf_counter() - started
+    diverged = [row for row in history_rows if not math.isfinite(row.get("loss", math.nan))]
+    if diverged or _weights_not_finite(model):
+        if backup_dir is not None:
+            shutil.rmtree(backup_dir, ignore_errors=True)  # never resume from a diverged state
+        where = f" in epoch {int(diverged[0]['epoch'])}" if diverged else ""
+        raise FontpipeError(
+            f"training diverged: the loss became NaN or infinite{where}; nothing was saved. "
+            "Lower --lr (or check the data) and run again"
+        )
     return history_rows, train_seconds
+
+
+def _weights_not_finite(model: keras.Model) -> bool:
+    return not all(np.isfinite(w).all() for w in model.get_weights())
 
 
 def training_record(

@@ -6,6 +6,7 @@ loading, the cube table kept beside the model, and `evaluation.json`.
         metadata.json      config, dataset, device, metrics, library versions, model_sha256
         history.csv        loss and accuracy per epoch
         cube.npy           P(black) for all 16,777,216 colours (float16), made on first use
+        cube.json          checksums binding cube.npy to model.keras; checked whenever it is loaded
         evaluation.json    headline metrics against the version's own rule
     models_dir/.checkpoints/<run key>/   backups of an unfinished training run
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -40,8 +42,11 @@ MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 HISTORY_FILE = "history.csv"
 CUBE_FILE = "cube.npy"
+CUBE_RECORD_FILE = "cube.json"  # binds cube.npy to the model file it was computed from
+CUBE_FORMAT = "fontpipe-cube/1"
 EVALUATION_FILE = "evaluation.json"
 CHECKPOINTS_DIR = ".checkpoints"
+logger = logging.getLogger("fontpipe")
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
 
@@ -117,6 +122,8 @@ def checkpoint_dir(models_dir: Path, run_key: str) -> Path:
 
 def save_version(trained: TrainedModel, models_dir: Path) -> ModelVersion:
     """Write a trained model as a new version directory, atomically."""
+    if not all(np.isfinite(w).all() for w in trained.model.get_weights()):
+        raise FontpipeError("the trained model has NaN or infinite weights; it was not saved")
     name = new_version_name()
     target = models_dir / name
     with atomic_directory(target) as staging:
@@ -231,25 +238,88 @@ def cube_table_path(version: ModelVersion) -> Path:
     return version.path / CUBE_FILE
 
 
-def ensure_cube_table(version: ModelVersion, model: keras.Model | None = None) -> CubeTable:
-    """The version's cube table, computed from its model and saved beside it on first use."""
-    path = cube_table_path(version)
-    if path.exists():
-        return load_cube_table(path)
-    from fontpipe.cube import compute_cube_table
+class CubeTableMismatch(FontpipeError):
+    """A cube table that is missing its record, unreadable, or not the one its model computed."""
 
-    table = compute_cube_table(model if model is not None else load_keras_model(version))
-    save_cube_table(table, path)
+
+def _cube_record(version: ModelVersion, cube_sha256: str) -> dict[str, Any]:
+    return {
+        "format": CUBE_FORMAT,
+        "model_sha256": version.metadata.model_sha256,
+        "cube_sha256": cube_sha256,
+        "colours": CUBE_SIZE,
+        "dtype": "float16",
+    }
+
+
+# (cube path, size, mtime, model checksum) -> the verified table: one check per process.
+_verified_tables: dict[tuple[str, int, int, str], CubeTable] = {}
+
+
+def load_verified_cube_table(version: ModelVersion) -> CubeTable:
+    """The version's cube table, only if its record binds it to this very model file and its bytes
+    still match the recorded checksum; else CubeTableMismatch saying why."""
+    path = cube_table_path(version)
+    record_path = version.path / CUBE_RECORD_FILE
+    if not path.exists():
+        raise CubeTableMismatch(f"{path}: no cube table yet")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, version.metadata.model_sha256)
+    if key in _verified_tables:
+        return _verified_tables[key]
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise CubeTableMismatch(
+            f"{path}: no readable {CUBE_RECORD_FILE} binds it to its model"
+        ) from None
+    if record.get("model_sha256") != version.metadata.model_sha256:
+        raise CubeTableMismatch(f"{path}: computed from another model file than {MODEL_FILE}")
+    if sha256_file(path) != record.get("cube_sha256"):
+        raise CubeTableMismatch(f"{path}: checksum mismatch; the table was modified or truncated")
+    table = load_cube_table(path)
+    _verified_tables[key] = table
     return table
 
 
-def save_cube_table(table: CubeTable, path: Path) -> None:
-    with atomic_file(path) as staging, staging.open("wb") as handle:
-        np.save(handle, table, allow_pickle=False)
+def ensure_cube_table(version: ModelVersion, model: keras.Model | None = None) -> CubeTable:
+    """The version's verified cube table. A missing one is computed from the model and saved
+    beside it; one that fails verification (tampered, truncated, copied from another version, or
+    left from a replaced model) is never used: it is computed afresh from the verified model."""
+    try:
+        return load_verified_cube_table(version)
+    except CubeTableMismatch as mismatch:
+        if cube_table_path(version).exists():
+            logger.warning("%s; rebuilding it from the model", mismatch)
+    from fontpipe.cube import compute_cube_table
+
+    table = compute_cube_table(model if model is not None else load_keras_model(version))
+    save_cube_table(version, table)
+    return load_verified_cube_table(version)
+
+
+def check_cube_table(version: ModelVersion) -> None:
+    """Refuse (CubeTableMismatch) a version whose existing cube table does not verify; a missing
+    table is fine, it is computed on first use. For promotion, which must not rebuild."""
+    if cube_table_path(version).exists():
+        load_verified_cube_table(version)
+
+
+def save_cube_table(version: ModelVersion, table: CubeTable) -> None:
+    """Write the table, then the record that binds it to the model: a table without a matching
+    record is never trusted, so a crash between the two writes only costs a rebuild."""
+    path = cube_table_path(version)
+    (version.path / CUBE_RECORD_FILE).unlink(missing_ok=True)
+    with atomic_file(path) as staging:
+        with staging.open("wb") as handle:
+            np.save(handle, table, allow_pickle=False)
+        cube_sha256 = sha256_file(staging)
+    write_json_atomic(version.path / CUBE_RECORD_FILE, _cube_record(version, cube_sha256))
 
 
 def load_cube_table(path: Path, *, mmap: bool = True) -> CubeTable:
-    """A saved cube table; memory-mapped by default so several processes share one copy."""
+    """A saved cube table file, shape and dtype checked; memory-mapped by default so several
+    processes share one copy. Use `ensure_cube_table` to get a version's verified table."""
     try:
         table = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError) as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fontpipe.atomic import staging_path, write_text_atomic
+from fontpipe.atomic import staging_path, write_files_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.evaluate_version import Evaluation
 from fontpipe.evaluation.metrics import sample_colours
@@ -94,8 +94,9 @@ def write_report(evaluation: Evaluation, report: Path) -> Path:
     """The HTML report and `metrics.json` beside it, each written atomically; returns the metrics path."""
     html = render_report(evaluation)
     metrics_path = report.parent / METRICS_FILE
-    write_text_atomic(metrics_path, evaluation.metrics.model_dump_json(indent=2) + "\n")
-    write_text_atomic(report, html)
+    write_files_atomic(
+        {report: html, metrics_path: evaluation.metrics.model_dump_json(indent=2) + "\n"}
+    )
     return metrics_path
 
 

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from fontpipe.atomic import atomic_file
+from fontpipe.atomic import atomic_file, is_disk_full
 from fontpipe.errors import FontpipeError
 from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
 from fontpipe.scoring.parse import detect_color_spec
@@ -31,7 +31,7 @@ from fontpipe.scoring.plan import (
     ScoreJob,
     check_output,
     expand_inputs,
-    file_columns,
+    file_schema,
     output_format,
     parts_dir_for,
     plan_parts,
@@ -70,20 +70,26 @@ def job_fingerprint(files: list[Path], out: Path, version: str, config: ScoreCon
 
 
 def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreConfig) -> ScoreJob:
-    """Check everything that can be checked before work starts, and plan (or recover) the parts."""
+    """Check everything that can be checked before work starts, and plan (or recover) the parts.
+
+    Nothing is left behind when a check fails: a directory created for the output is removed.
+    """
     files = expand_inputs(inputs)
-    check_output(files, out)
-    version = open_version(version_path).name
-    names = file_columns(files[0])
-    for file in files[1:]:
-        other = file_columns(file)
-        if other != names:
-            raise FontpipeError(
-                f"{file}: columns {other} differ from {files[0]}'s {names}; score them separately"
-            )
-    spec = detect_color_spec(names, config.color_column, config.rgb_columns)
-    parts = plan_parts(files, config)
+    created_dir = check_output(files, out)
+    try:
+        version = open_version(version_path).name
+        names = _common_columns(files, output_format(out))
+        try:
+            spec = detect_color_spec(names, config.color_column, config.rgb_columns)
+        except FontpipeError as exc:
+            raise FontpipeError(f"{files[0]}: {exc}") from None
+        parts = plan_parts(files, config)
+    except FontpipeError:
+        if created_dir is not None:
+            shutil.rmtree(created_dir, ignore_errors=True)
+        raise
     parts_dir = parts_dir_for(out)
+    _remove_stale_staging(out)
     fingerprint = job_fingerprint(files, out, version, config)
     job_file = parts_dir / JOB_FILE
     if parts_dir.exists():
@@ -102,8 +108,51 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
                 )
             )
     return ScoreJob(
-        files, out, version_path, version, names, spec, parts, parts_dir, output_format(out), config
+        files,
+        out,
+        version_path,
+        version,
+        names,
+        spec,
+        parts,
+        parts_dir,
+        output_format(out),
+        config,
+        created_dir,
     )
+
+
+def _common_columns(files: list[Path], out_format: str) -> list[str]:
+    """The column names every input shares. Parquet output needs one schema, so there the column
+    types must agree too: refused here, before any part runs, rather than failing at assembly."""
+    first = file_schema(files[0])
+    for file in files[1:]:
+        other = file_schema(file)
+        if other.names != first.names:
+            raise FontpipeError(
+                f"{file}: columns {other.names} differ from {files[0]}'s {first.names}; "
+                "score them separately"
+            )
+        if out_format == "parquet" and not other.equals(first):
+            theirs = ", ".join(f"{f.name}: {f.type}" for f in other)
+            ours = ", ".join(f"{f.name}: {f.type}" for f in first)
+            raise FontpipeError(
+                f"{file}: column types ({theirs}) differ from {files[0]}'s ({ours}), and a "
+                "Parquet output holds one schema; score them separately, or write .csv"
+            )
+    return list(first.names)
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Staging files a killed run of this job left beside the output or among its parts; the
+    parts themselves (and their markers) are kept for resuming."""
+    stale = list(out.parent.glob(f".{out.name}.tmp-*"))
+    stale += list(parts_dir_for(out).glob(".*.tmp-*"))
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def finished_parts(job: ScoreJob) -> set[int]:
@@ -148,9 +197,16 @@ def run_job(
     except FontpipeError:
         assembler.abandon()
         shutil.rmtree(job.parts_dir, ignore_errors=True)  # bad data: a rerun would fail the same
+        if job.created_dir is not None:
+            shutil.rmtree(job.created_dir, ignore_errors=True)
         raise
-    except BaseException:
+    except BaseException as exc:
         assembler.abandon()  # finished parts stay for the next run to reuse
+        if is_disk_full(exc):
+            raise FontpipeError(
+                f"no space left on device while writing {job.out}; the output was not written "
+                "(parts already scored are kept, and a rerun after freeing space reuses them)"
+            ) from None
         raise
 
 

@@ -194,6 +194,14 @@ def _parse_channels(
         raise FontpipeError(
             f"columns {','.join(names)} hold fractional values: say whether they run 0-1 or 0-255 with --scale 1 or --scale 255"
         )
+    largest = values[valid].max() if valid.any() else 0.0
+    if scale is None and 0 < largest <= 1 and _written_as_floats(arrays):
+        # 1.0,1.0,1.0 is white on a 0-1 scale and almost black on 0-255: never guess. (All
+        # zeros is black on either scale.)
+        raise FontpipeError(
+            f"columns {','.join(names)} are written as decimals and every value lies in 0-1: "
+            "say whether they run 0-1 or 0-255 with --scale 1 or --scale 255"
+        )
     scaled = values * (255.0 if scale == "1" else 1.0)
     out_of_range = valid & ((scaled < 0) | (scaled > 255)).any(axis=1)
     limit = "0-1" if scale == "1" else "0-255"
@@ -208,6 +216,19 @@ def _parse_channels(
     reasons.sort()
     rgb = scaled.astype(np.uint8) if on_grid else scaled.astype(np.float32)
     return ParsedColors(valid=valid, rgb=rgb, on_grid=on_grid, reasons=reasons)
+
+
+def _written_as_floats(arrays: list[pa.Array]) -> bool:
+    """Float columns, or text columns with a decimal point or exponent in some value."""
+    for array in arrays:
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        if pa.types.is_floating(array.type):
+            return True
+        is_text = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+        if is_text and pc.any(pc.match_substring_regex(array, r"[.eE]")).as_py():
+            return True
+    return False
 
 
 def _channel_values(

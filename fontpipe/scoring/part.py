@@ -42,13 +42,31 @@ def run_part(
     paths = job.part_paths(part.index)
     if paths.marker.exists():
         return PartResult(**json.loads(paths.marker.read_text()))
+    try:
+        return _run_part(job, part, progress, tolerant=False)
+    except pa.ArrowInvalid:
+        if part.kind != "csv":
+            raise
+        # Arrow's parser gave up on the part as a whole (binary bytes, a line longer than its
+        # block). Read it again line by line, so bad lines become rejects with a reason.
+        return _run_part(job, part, progress, tolerant=True)
+    except FontpipeError as exc:
+        if part.file in str(exc):
+            raise
+        raise FontpipeError(f"{part.file}: {exc}") from None
+
+
+def _run_part(
+    job: ScoreJob, part: Part, progress: Callable[[int], None] | None, *, tolerant: bool
+) -> PartResult:
+    paths = job.part_paths(part.index)
     scorer = cached_scorer(str(job.version_path))
     result = PartResult(index=part.index)
     reject_rows: list[dict[str, str]] = []
     with atomic_file(paths.output) as staging_out:
         writer: Any = None
         try:
-            for chunk in iter_part_chunks(part, job.names, job.config):
+            for chunk in iter_part_chunks(part, job.names, job.config, tolerant=tolerant):
                 scored = _score_chunk(job, part, chunk, scorer, result, reject_rows)
                 if writer is None:
                     writer = _open_writer(

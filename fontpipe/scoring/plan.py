@@ -68,6 +68,7 @@ class ScoreJob:
     parts_dir: Path
     out_format: str
     config: ScoreConfig
+    created_dir: Path | None = None  # made for the output by this job; removed if it fails
 
     def part_paths(self, index: int) -> PartPaths:
         stem = self.parts_dir / f"part-{index:06d}"
@@ -99,7 +100,7 @@ def file_format(path: Path) -> Literal["parquet", "csv"] | None:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
-    if suffix in (".csv", ".txt"):
+    if suffix == ".csv":
         return "csv"
     return None
 
@@ -144,7 +145,9 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     return files
 
 
-def check_output(files: list[Path], out: Path) -> None:
+def check_output(files: list[Path], out: Path) -> Path | None:
+    """Refuse an output path that cannot work; returns the outermost directory created for it
+    (removed again if the job fails on bad input), or None."""
     output_format(out)
     resolved = out.resolve()
     for file in files:
@@ -152,7 +155,9 @@ def check_output(files: list[Path], out: Path) -> None:
             raise FontpipeError(f"{out}: the output path is also an input; choose another --out")
     if out.exists() and out.is_dir():
         raise FontpipeError(f"{out}: is a directory; --out names the output file")
-    if not out.parent.exists():
+    missing = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
+    created = missing[-1] if missing else None
+    if missing:
         try:
             out.parent.mkdir(parents=True)
         except OSError as exc:
@@ -161,6 +166,7 @@ def check_output(files: list[Path], out: Path) -> None:
             ) from None
     if not os.access(out.parent, os.W_OK):
         raise FontpipeError(f"{out}: cannot write in {out.parent}")
+    return created
 
 
 def csv_header(path: Path) -> list[str]:
@@ -170,7 +176,12 @@ def csv_header(path: Path) -> list[str]:
 
     try:
         with path.open("rb") as handle:
-            first = handle.readline()
+            first = handle.readline(1 << 20)
+        if b"\r" in first.rstrip(b"\r\n"):
+            raise FontpipeError(
+                f"{path}: lines end with a carriage return alone (CR, old Mac style); "
+                "save the file with LF or CRLF line endings"
+            )
         names = next(csv.reader(io.StringIO(first.decode("utf-8-sig"))), [])
     except UnicodeDecodeError:
         raise FontpipeError(f"{path}: the header line is not UTF-8") from None
@@ -182,13 +193,25 @@ def csv_header(path: Path) -> list[str]:
     return names
 
 
-def file_columns(path: Path) -> list[str]:
+def file_schema(path: Path) -> pa.Schema:
+    """The columns a file yields: a CSV's are all text (values pass through unchanged)."""
     if input_kind(path) == "csv":
-        return csv_header(path)
-    try:
-        return pq.read_schema(path).names
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FontpipeError(f"{path}: unreadable Parquet file ({exc})") from None
+        schema = pa.schema([(name, pa.string()) for name in csv_header(path)])
+    else:
+        try:
+            schema = pq.read_schema(path).remove_metadata()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise FontpipeError(f"{path}: unreadable Parquet file ({exc})") from None
+    seen: set[str] = set()
+    for name in schema.names:
+        if name in seen:
+            raise FontpipeError(f"{path}: column {name!r} appears twice in the header")
+        seen.add(name)
+    return schema
+
+
+def file_columns(path: Path) -> list[str]:
+    return list(file_schema(path).names)
 
 
 def plan_parts(files: list[Path], config: ScoreConfig) -> list[Part]:

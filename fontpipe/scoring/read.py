@@ -35,7 +35,14 @@ class Chunk:
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, raw text, reason)
 
 
-def iter_part_chunks(part: Part, names: list[str], config: ScoreConfig) -> Iterator[Chunk]:
+def iter_part_chunks(
+    part: Part, names: list[str], config: ScoreConfig, *, tolerant: bool = False
+) -> Iterator[Chunk]:
+    """The part's rows in chunks. `tolerant` reads a CSV part line by line instead of with Arrow's
+    parser, for parts that parser refuses as a whole (see `iter_tolerant_csv_chunks`)."""
+    if part.kind == "csv" and tolerant:
+        yield from iter_tolerant_csv_chunks(part, names, config)
+        return
     if part.kind == "parquet":
         parquet = pq.ParquetFile(part.file)
         row = part.first_row
@@ -121,3 +128,76 @@ def invalid_utf8_rows(batch: pa.RecordBatch) -> dict[int, str]:
                 except UnicodeDecodeError:
                     bad.setdefault(i, name)
     return bad
+
+
+# A physical line longer than this is rejected whole in the tolerant reader: no colour row comes
+# near it, and Arrow's parser cannot hold a row that straddles two of its blocks.
+MAX_LINE_BYTES = 1 << 20
+
+
+def iter_tolerant_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Iterator[Chunk]:
+    """A CSV part read one physical line at a time, for the parts that Arrow's parser gives up on
+    as a whole (binary bytes that open a quote never closed, a line longer than its block). Every
+    line that is not a well-formed record of the header's width becomes a malformed row with its
+    reason, so no row is lost and none stops the job in quarantine mode. Slower than Arrow's
+    parser, and only used after it failed on this part; quoted newlines are not supported here.
+    """
+    import csv
+
+    with pa.memory_map(part.file) as source:
+        data = source.read_at(part.byte_end - part.byte_start, part.byte_start)
+    schema = pa.schema([(n, pa.string()) for n in names])
+    good: list[list[str]] = []
+    good_rows: list[int] = []
+    malformed: list[tuple[int, str, str]] = []
+    lines = bytes(data).split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for offset, raw in enumerate(lines):
+        row = part.first_row + 1 + offset
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        if len(line) > MAX_LINE_BYTES:
+            malformed.append(
+                (
+                    row,
+                    line[:80].decode("utf-8", "replace") + "…",
+                    f"line longer than {MAX_LINE_BYTES >> 20} MiB ({len(line):,} bytes)",
+                )
+            )
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            malformed.append((row, line[:200].decode("utf-8", "replace"), "invalid UTF-8"))
+            continue
+        try:
+            fields = next(csv.reader([text], strict=True), [])
+        except csv.Error as exc:
+            malformed.append((row, text[:200], f"malformed CSV ({exc})"))
+            continue
+        if len(fields) != len(names):
+            malformed.append(
+                (row, text[:200], f"wrong column count (expected {len(names)}, got {len(fields)})")
+            )
+            continue
+        good.append(fields)
+        good_rows.append(row)
+        if len(good) >= config.batch_rows:
+            yield _strings_chunk(good, good_rows, malformed, schema)
+            good, good_rows, malformed = [], [], []
+    if good or malformed:
+        yield _strings_chunk(good, good_rows, malformed, schema)
+
+
+def _strings_chunk(
+    rows: list[list[str]],
+    row_numbers: list[int],
+    malformed: list[tuple[int, str, str]],
+    schema: pa.Schema,
+) -> Chunk:
+    columns = [pa.array([r[i] for r in rows], type=pa.string()) for i in range(len(schema))]
+    return Chunk(
+        pa.RecordBatch.from_arrays(columns, schema=schema),
+        np.asarray(row_numbers, dtype=np.int64),
+        malformed,
+    )

@@ -293,6 +293,8 @@ def test_killed_job_resumes_and_matches_an_uninterrupted_run(tiny_version, tmp_p
     assert reference.parts_reused == 0
     assert pq.read_table(out).equals(pq.read_table(tmp_path / "reference.parquet"))
     assert not parts_dir.exists()
+    # Nothing the killed run was staging survives the resumed one.
+    assert [p.name for p in tmp_path.rglob("*") if ".tmp-" in p.name] == []
 
 
 def test_channel_columns_nan_empty_and_out_of_range_are_quarantined(tiny_version, tmp_path):

@@ -97,9 +97,17 @@ def test_interrupted_run_saves_nothing_and_resumes(tiny_dataset, tmp_path):
         train_version(tiny_dataset, config, models, callbacks=[Crash()])
     assert [p.name for p in models.iterdir()] == [".checkpoints"]  # no version, only the backup
 
-    resumed = train_version(tiny_dataset, config, models)
-    epochs = [int(row["epoch"]) for row in read_history(resumed)]
-    assert epochs == [3, 4]  # picked up after the two finished epochs
+    ran = []
+
+    class CountEpochs(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            ran.append(epoch + 1)
+
+    resumed = train_version(tiny_dataset, config, models, callbacks=[CountEpochs()])
+    assert ran == [3, 4]  # picked up after the two finished epochs
+    # ... and the version describes the whole run, not only the resumed epochs.
+    assert [int(row["epoch"]) for row in read_history(resumed)] == [1, 2, 3, 4]
+    assert resumed.metadata.epochs_run == 4
     assert not any((models / ".checkpoints").iterdir())  # backup cleared once done
 
 
