@@ -11,6 +11,7 @@ import typer
 from cli.base import app, parse_floats, user_errors
 from cli.console import console, err_console, progress_bar
 from fontpipe.errors import FontpipeError, build_config
+from fontpipe.schema import DEFAULT_RULE
 from fontpipe.settings import Settings
 
 
@@ -19,7 +20,7 @@ from fontpipe.settings import Settings
 @user_errors
 def generate(
     rows: int = typer.Option(1_000_000, help="Total rows over all splits (10_000_000 works)."),
-    rule: str = typer.Option("mean", help="Labelling rule: mean, wcag or yiq."),
+    rule: str = typer.Option(DEFAULT_RULE, help="Labelling rule: mean, wcag or yiq."),
     sampling: str = typer.Option("uniform-int", help="uniform-int, uniform-float or boundary."),
     seed: int = typer.Option(0, help="Seed; the same seed gives the same bytes."),
     out: Path | None = typer.Option(
@@ -41,8 +42,8 @@ def generate(
     ),
 ) -> None:
     """Generate a seeded, labelled RGB dataset as partitioned Parquet with a manifest."""
-    from fontpipe.datasets import check_dataset_target, write_dataset
-    from fontpipe.generate import default_dataset_name, parse_generate_config
+    from fontpipe.datasets import check_dataset_target, default_dataset_path, write_dataset
+    from fontpipe.generate import parse_generate_config
     from fontpipe.schema import SAMPLINGS
 
     if sampling not in SAMPLINGS:
@@ -61,7 +62,7 @@ def generate(
         rows_per_file=rows_per_file,
     )
     target = check_dataset_target(
-        out or Settings.from_env().datasets_dir / default_dataset_name(config)
+        out or default_dataset_path(Settings.from_env().datasets_dir, config)
     )
     started = time.perf_counter()
     with progress_bar() as progress:
@@ -191,9 +192,15 @@ def evaluate(
 
         open_dataset(dataset)
     from fontpipe.evaluation.evaluate_version import evaluate_version
-    from fontpipe.evaluation.report import check_report_target, write_report
+    from fontpipe.evaluation.report import (
+        check_report_target,
+        default_report_path,
+        write_report,
+    )
 
-    target = check_report_target(report or settings.reports_dir / version_path.name / "report.html")
+    target = check_report_target(
+        report or default_report_path(settings.reports_dir, version_path.name)
+    )
     from fontpipe.quiet import quiet_tensorflow
 
     quiet_tensorflow()

@@ -105,7 +105,9 @@ def score(
 @user_errors
 def predict(
     colors: list[str] = typer.Argument(
-        None, metavar="COLOR...", help="#rrggbb, #rgb, r,g,b or rgb(r,g,b); stdin when none."
+        None,
+        metavar="COLOR...",
+        help="#rrggbb, #rgb, rgb(r, g, b), rgb(r g b) or r,g,b; stdin when none.",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),

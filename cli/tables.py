@@ -7,6 +7,7 @@ from rich.table import Table
 from fontpipe.datasets import Dataset
 from fontpipe.evaluation.evaluate_version import EvaluationMetrics
 from fontpipe.promotion import RetrainOutcome
+from fontpipe.schema import CUBE_SIZE, SPLITS
 from fontpipe.scoring.job import ScoreSummary
 from fontpipe.summaries import dataset_split_rows
 from fontpipe.versions import VersionMetadata
@@ -40,7 +41,7 @@ def training_summary_table(metadata: VersionMetadata) -> Table:
     )
     for column in ("split", "loss", "accuracy"):
         table.add_column(column, justify="right")
-    for split in ("train", "val", "test"):
+    for split in SPLITS:
         metrics = metadata.metrics[split]
         loss = metrics.get("loss")
         table.add_row(
@@ -51,7 +52,7 @@ def training_summary_table(metadata: VersionMetadata) -> Table:
 
 def evaluation_summary_table(metrics: EvaluationMetrics) -> Table:
     table = Table(
-        title=f"model {metrics.version} against the {metrics.rule} rule, all 16,777,216 colours"
+        title=f"model {metrics.version} against the {metrics.rule} rule, all {CUBE_SIZE:,} colours"
     )
     for column in ("model", "accuracy", "errors", "boundary band", "ECE", "AA share"):
         table.add_column(column, justify="right")
@@ -101,7 +102,7 @@ def retrain_summary_table(outcome: RetrainOutcome) -> Table:
     rows = [
         ("challenger", f"{outcome.challenger} {verdict}[/] ({outcome.reason})"),
         ("champion", str(outcome.champion)),
-        ("cube errors", f"{h.errors:,} of 16,777,216 (accuracy {h.accuracy:.6%})"),
+        ("cube errors", f"{h.errors:,} of {CUBE_SIZE:,} (accuracy {h.accuracy:.6%})"),
         ("boundary-band accuracy", _share(h.boundary_accuracy)),
         ("ECE / WCAG AA share", f"{h.ece:.5f} / {h.aa_share:.2%}"),
         ("report", outcome.report),

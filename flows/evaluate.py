@@ -9,7 +9,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from pydantic import BaseModel, ConfigDict
 
 from fontpipe.evaluation.evaluate_version import EvaluationMetrics, evaluate_version
-from fontpipe.evaluation.report import check_report_target, write_report
+from fontpipe.evaluation.report import check_report_target, default_report_path, write_report
 from fontpipe.registry import resolve_model
 from fontpipe.settings import Settings
 from fontpipe.summaries import evaluation_markdown
@@ -77,7 +77,7 @@ def evaluate_model(
     settings = Settings.from_env()
     version_path = resolve_model(model, Path(models_dir) if models_dir else settings.models_dir)
     target = check_report_target(
-        Path(report) if report else settings.reports_dir / version_path.name / "report.html"
+        Path(report) if report else default_report_path(settings.reports_dir, version_path.name)
     )
     assessed = assess_model_task(
         str(version_path),

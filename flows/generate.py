@@ -10,8 +10,15 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import TaskRunContext
 
-from fontpipe.datasets import DatasetRef, open_dataset, reusable_dataset, write_dataset
-from fontpipe.generate import GenerateConfig, default_dataset_name, parse_generate_config
+from fontpipe.datasets import (
+    DatasetRef,
+    default_dataset_path,
+    open_dataset,
+    reusable_dataset,
+    write_dataset,
+)
+from fontpipe.generate import GenerateConfig, parse_generate_config
+from fontpipe.schema import DEFAULT_RULE
 from fontpipe.settings import Settings
 from fontpipe.summaries import dataset_markdown
 
@@ -19,7 +26,8 @@ from fontpipe.summaries import dataset_markdown
 def dataset_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     config: GenerateConfig = parameters["config"]
     where = hashlib.sha256(str(Path(parameters["out"]).resolve()).encode()).hexdigest()[:12]
-    return f"generate-{config.params_hash()}-{where}"
+    # "v2": the task returns a DatasetRef; entries cached by older releases hold a dict.
+    return f"generate-v2-{config.params_hash()}-{where}"
 
 
 @task(name="write-dataset", cache_key_fn=dataset_cache_key, persist_result=True)
@@ -39,7 +47,7 @@ def publish_dataset_summary(path: str) -> str:
 
 def ensure_dataset(config: GenerateConfig, out: str | None, force: bool) -> DatasetRef:
     """The steps of both flows below, run as tasks of whichever flow calls them."""
-    target = out or str(Settings.from_env().datasets_dir / default_dataset_name(config))
+    target = out or str(default_dataset_path(Settings.from_env().datasets_dir, config))
     # A cache entry is only trusted while its dataset is still on disk and intact; otherwise the
     # task runs again (and is cached afresh).
     refresh = force or reusable_dataset(config, Path(target)) is None
@@ -57,7 +65,7 @@ def make_dataset(config: GenerateConfig, out: str | None = None, force: bool = F
 @flow(name="generate_dataset", log_prints=True)
 def generate_dataset(
     rows: int = 1_000_000,
-    rule: str = "mean",
+    rule: str = DEFAULT_RULE,
     sampling: str = "uniform-int",
     seed: int = 0,
     out: str | None = None,

@@ -11,9 +11,11 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from flows.evaluate import assess_model_task
 from flows.generate import make_dataset
 from flows.train import train_model_task
+from fontpipe.datasets import default_dataset_path
 from fontpipe.evaluation.evaluate_version import cube_headline
 from fontpipe.evaluation.metrics import Headline
-from fontpipe.generate import GenerateConfig, default_dataset_name
+from fontpipe.evaluation.report import default_report_path
+from fontpipe.generate import GenerateConfig
 from fontpipe.promotion import PromotionPolicy, RetrainOutcome
 from fontpipe.registry import PromotionOutcome, champion, promote_if_better
 from fontpipe.settings import Settings
@@ -71,9 +73,9 @@ def retrain(
 ) -> RetrainOutcome:
     settings = Settings.from_env()
     models_dir = settings.models_dir
-    dataset = make_dataset(generate, str(settings.datasets_dir / default_dataset_name(generate)))
+    dataset = make_dataset(generate, str(default_dataset_path(settings.datasets_dir, generate)))
     challenger = train_model_task(dataset.path, train, str(models_dir))
-    report = settings.reports_dir / challenger.name / "report.html"
+    report = default_report_path(settings.reports_dir, challenger.name)
     assessed = assess_model_task(
         str(challenger.path), generate.rule, dataset.path, str(report), recipe if baseline else None
     )

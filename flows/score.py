@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,23 @@ from fontpipe.settings import Settings
 from fontpipe.summaries import score_markdown
 
 
-@task(name="score-part", retries=2, retry_delay_seconds=2)
+def _retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a part that failed for a passing reason, never one that found bad input."""
+    try:
+        state.result()
+    except FontpipeError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+@task(
+    name="score-part",
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_retry_unless_bad_input,
+)
 def score_part_task(job: ScoreJob, part: Part) -> PartResult:
     # Only the version path travels with the task: each worker process verifies the model and
     # memory-maps the cube table once (fontpipe.scoring.columns.cached_scorer).
@@ -35,7 +52,13 @@ def run_parts_as_tasks(job: ScoreJob, parts: Sequence[Part]) -> Iterator[PartRes
         for future in futures:
             yield future.result()
     except BaseException:
-        wait(futures)  # let running parts finish before the job cleans up after the failure
+        # Parts not started yet are cancelled; running ones finish, so the job's clean-up after
+        # the failure cannot race a part still writing into the parts directory.
+        for future in futures:
+            cancel = getattr(getattr(future, "wrapped_future", None), "cancel", None)
+            if cancel is not None:
+                cancel()
+        wait(futures)
         raise
 
 
@@ -84,11 +107,12 @@ def score_palettes_flow(
     config: ScoreConfig | None = None,
     models_dir: str | None = None,
 ) -> ScoreSummary:
+    started = time.perf_counter()
     version_path = resolve_model(
         model, Path(models_dir) if models_dir else Settings.from_env().models_dir
     )
     job = prepare_job(inputs, Path(out), version_path, config or ScoreConfig())
-    summary = run_job(job, run_parts=run_parts_as_tasks)
+    summary = run_job(job, run_parts=run_parts_as_tasks, started=started)
     create_markdown_artifact(key="score-summary", markdown=score_markdown(summary))
     print(f"scored {summary.scored:,} of {summary.read:,} rows into {summary.output}")
     return summary

@@ -76,7 +76,10 @@ def parse_color_argument(text: str) -> RGB:
     try:
         return parse_color(text)
     except ColorSyntaxError as exc:
-        raise FontpipeError(f"{text!r}: not a colour: {exc}") from None
+        reason = str(exc)
+        if not reason.startswith("not a colour"):
+            reason = f"not a colour ({reason})"
+        raise FontpipeError(f"{text!r}: {reason}") from None
 
 
 def parse_color_strings(

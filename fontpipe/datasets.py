@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from fontpipe import __version__
 from fontpipe.atomic import atomic_directory
 from fontpipe.errors import FontpipeError
-from fontpipe.generate import GenerateConfig, iter_chunks
+from fontpipe.generate import GenerateConfig, default_dataset_name, iter_chunks
 from fontpipe.schema import CHANNELS, LABEL, SPLIT, SPLITS, Sampling, Split
 
 if TYPE_CHECKING:
@@ -121,6 +121,11 @@ class Dataset:
 
 def _file_name(split: Split, index: int) -> str:
     return f"{SPLIT}={split}/part-{index:05d}.parquet"
+
+
+def default_dataset_path(datasets_dir: Path, config: GenerateConfig) -> Path:
+    """Where a dataset goes unless the user names a directory: one per parameter set."""
+    return datasets_dir / default_dataset_name(config)
 
 
 def check_dataset_target(out: Path | str) -> Path:

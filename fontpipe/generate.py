@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.rules import RULES, Rule, get_rule
-from fontpipe.schema import SPLITS, Sampling, Split
+from fontpipe.schema import DEFAULT_RULE, SPLITS, Sampling, Split
 
 # Bumped whenever the same config would produce different rows, so old datasets are not reused.
 GENERATOR_VERSION = 1
@@ -32,7 +32,7 @@ class GenerateConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rows: int = Field(1_000_000, gt=0, description="total rows over all splits")
-    rule: str = "mean"
+    rule: str = DEFAULT_RULE
     sampling: Sampling = "uniform-int"
     seed: int = Field(0, ge=0)
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)

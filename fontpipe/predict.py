@@ -15,7 +15,7 @@ import numpy as np
 from fontpipe.colors import RGB, parse_color_argument
 from fontpipe.cube import lookup_p_black
 from fontpipe.rules import text_contrast_ratio
-from fontpipe.schema import text_color_name
+from fontpipe.schema import black_text, text_color_name
 from fontpipe.versions import ensure_cube_table, open_version
 
 
@@ -38,7 +38,7 @@ def predict_colors(version_path: Path, texts: list[str]) -> list[Prediction]:
     table = ensure_cube_table(open_version(version_path))
     rgb = np.asarray(colours, dtype=np.uint8).reshape(-1, 3)
     p_black = lookup_p_black(table, rgb)
-    black = p_black > 0.5
+    black = black_text(p_black)
     contrast = text_contrast_ratio(rgb, black)
     return [
         Prediction(

@@ -29,6 +29,7 @@ from fontpipe.versions import (
     open_version,
     read_evaluation,
     read_metadata,
+    version_dir,
 )
 
 CHAMPION_FILE = "champion"
@@ -63,12 +64,12 @@ def resolve_model(reference: str, models_dir: Path) -> Path:
             raise FontpipeError(
                 f"no champion model in {models_dir} yet: train one, or run the retrain pipeline"
             )
-        return models_dir / version
+        return version_dir(models_dir, version)
     candidate = Path(reference)
     if is_version_dir(candidate):
         return candidate
-    if is_version_dir(models_dir / reference):
-        return models_dir / reference
+    if is_version_dir(version_dir(models_dir, reference)):
+        return version_dir(models_dir, reference)
     known = ", ".join(list_versions(models_dir)[-5:]) or "none"
     raise FontpipeError(
         f"model {reference!r} not found (not a version in {models_dir} nor a version directory); recent versions: {known}"
@@ -104,9 +105,9 @@ def set_champion(
     models_dir: Path, version: str, reason: str, *, metrics: Headline | None = None
 ) -> dict[str, Any]:
     """Point the champion at `version` (verified first) and log the promotion. Caller holds the lock."""
-    if not is_version_dir(models_dir / version):
+    if not is_version_dir(version_dir(models_dir, version)):
         raise FontpipeError(f"model version {version!r} does not exist in {models_dir}")
-    check_promotable(open_version(models_dir / version), metrics)
+    check_promotable(open_version(version_dir(models_dir, version)), metrics)
     previous = champion(models_dir)
     entry = {
         "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -196,7 +197,9 @@ def promote_if_better(
     with registry_lock(models_dir):
         current = champion(models_dir)
         current_headline = (
-            None if current is None else champion_headline(open_version(models_dir / current))
+            None
+            if current is None
+            else champion_headline(open_version(version_dir(models_dir, current)))
         )
         decision = decide_promotion(challenger_headline, current_headline, policy)
         if decision.promote:
@@ -223,8 +226,8 @@ def version_summaries(models_dir: Path) -> list[VersionSummary]:
     current = champion(models_dir)
     rows = []
     for version in reversed(list_versions(models_dir)):
-        meta = read_metadata(models_dir / version)
-        evaluation = read_evaluation(models_dir / version) or {}
+        meta = read_metadata(version_dir(models_dir, version))
+        evaluation = read_evaluation(version_dir(models_dir, version)) or {}
         rows.append(
             VersionSummary(
                 version=version,

@@ -64,13 +64,6 @@ def relative_luminance(rgb: npt.ArrayLike) -> FloatArray:
     return 0.2126 * _linearise(r) + 0.7152 * _linearise(g) + 0.0722 * _linearise(b)
 
 
-def contrast_ratio(luminance_1: npt.ArrayLike, luminance_2: npt.ArrayLike) -> FloatArray:
-    """WCAG contrast ratio (L1+0.05)/(L2+0.05) with L1 the lighter of the two, in [1, 21]."""
-    l1 = np.asarray(luminance_1, dtype=np.float64)
-    l2 = np.asarray(luminance_2, dtype=np.float64)
-    return np.asarray((np.maximum(l1, l2) + 0.05) / (np.minimum(l1, l2) + 0.05), dtype=np.float64)
-
-
 FloatT = TypeVar("FloatT", np.float32, np.float64)
 
 
@@ -159,7 +152,6 @@ RULES: Final[dict[str, Rule]] = {
         boundary_width=4.0,
     ),
 }
-DEFAULT_RULE: Final = "mean"
 
 
 def get_rule(name: str) -> Rule:

@@ -5,7 +5,14 @@ module that writes those files (`fontpipe.datasets`)."""
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# The rule a dataset is labelled by when none is named: the original question's.
+DEFAULT_RULE: Final = "mean"
 
 # Colour channels, 0-255. uint8 for integer sampling, float32 for the original question's
 # continuous sampling.
@@ -19,6 +26,12 @@ WHITE: Final = 0
 TEXT_COLOR_NAMES: Final = {BLACK: "black", WHITE: "white"}
 # Indexed by `p_black > 0.5`: position 0 is white text, 1 black text (dictionary order in output).
 TEXT_COLORS_BY_DECISION: Final = (TEXT_COLOR_NAMES[WHITE], TEXT_COLOR_NAMES[BLACK])
+
+
+def black_text(p_black: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.bool_]:
+    """The decision from P(black): black text strictly above one half. The one place it is made."""
+    decision: npt.NDArray[np.bool_] = p_black > 0.5
+    return decision
 
 
 def text_color_name(black: bool) -> str:

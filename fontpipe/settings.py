@@ -9,8 +9,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Settings:
-    # A plain frozen dataclass rather than a pydantic model: quick look-ups build one, and
-    # pydantic alone costs a tenth of `fontpipe predict`'s start-up.
+    # A plain frozen dataclass: every command builds one, and `fontpipe --help` (which needs
+    # nothing else of the library) should not pay for importing pydantic.
     data_root: Path = Path("data")
     dask_address: str | None = None
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fontpipe.datasets import Dataset
 from fontpipe.evaluation.evaluate_version import EvaluationMetrics
 from fontpipe.promotion import RetrainOutcome
-from fontpipe.schema import SPLITS
+from fontpipe.schema import CUBE_SIZE, SPLITS
 from fontpipe.scoring.job import ScoreSummary
 from fontpipe.versions import VersionMetadata
 
@@ -61,7 +61,7 @@ def training_markdown(metadata: VersionMetadata) -> str:
         "| split | loss | accuracy |\n|---|---:|---:|\n"
         + "".join(
             f"| {s} | {m[s]['loss']:.5f} | {m[s]['accuracy']:.4%} |\n"
-            for s in ("train", "val", "test")
+            for s in SPLITS
             if m[s].get("loss") is not None and m[s].get("accuracy") is not None
         )
     )
@@ -73,7 +73,7 @@ def evaluation_markdown(metrics: EvaluationMetrics) -> str:
     lines = [
         f"# Evaluation of `{metrics.version}` ({metrics.rule} rule)",
         "",
-        f"- cube accuracy **{h.accuracy:.5%}**, errors **{h.errors:,}** of 16,777,216",
+        f"- cube accuracy **{h.accuracy:.5%}**, errors **{h.errors:,}** of {CUBE_SIZE:,}",
         f"- boundary-band accuracy {band}, ECE {h.ece:.5f}",
         f"- WCAG AA share {h.aa_share:.2%}, minimum contrast {h.min_contrast:.2f}:1",
     ]

@@ -31,6 +31,7 @@ from fontpipe.devices import DevicePlan, plan_devices
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.inputs import InputConfig, make_dataset
 from fontpipe.model import ModelConfig, build_model
+from fontpipe.schema import DEFAULT_RULE, SPLITS
 from fontpipe.versions import (
     DatasetInfo,
     ModelVersion,
@@ -126,7 +127,7 @@ def train_model(
 
     if not isinstance(dataset, Dataset):
         dataset = open_dataset(dataset)
-    for split in ("train", "val", "test"):
+    for split in SPLITS:
         if dataset.split_rows(split) == 0:
             raise FontpipeError(f"{dataset.path}: the {split} split is empty; generate more rows")
     plan = plan_devices(config.device)
@@ -231,7 +232,7 @@ def training_record(
             fingerprint=dataset.fingerprint,
             rule=dataset.rule,
             sampling=dataset.sampling,
-            rows={s: dataset.split_rows(s) for s in ("train", "val", "test")},
+            rows={s: dataset.split_rows(s) for s in SPLITS},
         ),
         rule=dataset.rule,
         device=plan.description,
@@ -299,7 +300,7 @@ class OriginalRecipe(BaseModel):
     batch_size: int = 128
     learning_rate: float = 0.01
     seed: int = 0
-    rule: str = "mean"
+    rule: str = DEFAULT_RULE
 
 
 def train_original_recipe(recipe: OriginalRecipe = OriginalRecipe()) -> tuple[keras.Model, float]:

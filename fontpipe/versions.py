@@ -134,9 +134,10 @@ def save_version(trained: TrainedModel, models_dir: Path) -> ModelVersion:
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             model_sha256=sha256_file(staging / MODEL_FILE),
         )
-        (staging / METADATA_FILE).write_text(
-            metadata.model_dump_json(indent=2) + "\n", encoding="utf-8"
-        )
+        # The name and time first, as people read the file: the rest follows the record.
+        fields = metadata.model_dump(mode="json")
+        ordered = {"version": fields.pop("version"), "created": fields.pop("created"), **fields}
+        (staging / METADATA_FILE).write_text(json.dumps(ordered, indent=2) + "\n", encoding="utf-8")
         _write_history_csv(staging / HISTORY_FILE, trained.history)
     return ModelVersion(path=target, metadata=metadata)
 
@@ -148,6 +149,10 @@ def _write_history_csv(path: Path, rows: list[dict[str, float]]) -> None:
             ",".join("" if row.get(c) is None else f"{row[c]:.8g}" for c in HISTORY_COLUMNS)
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def version_dir(models_dir: Path, name: str) -> Path:
+    return models_dir / name
 
 
 def is_version_dir(path: Path) -> bool:

@@ -15,13 +15,12 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
-from fontpipe.cube import CubeTable, cube_index, iter_cube_chunks
+from fontpipe.cube import CubeTable, cube_colours, cube_index, iter_cube_chunks
 from fontpipe.rules import RULES, Rule, relative_luminance, text_contrast
-from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO, text_color_name
+from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO, black_text, text_color_name
 
 RELIABILITY_BINS = 10
 WORST_ERRORS = 24
-GREY_STEP = (1 << 16) + (1 << 8) + 1  # cube index of (v, v, v) is v * GREY_STEP
 
 
 class _Frozen(BaseModel):
@@ -165,7 +164,7 @@ class _CubeTally:
 
     def add(self, start: int, rgb: npt.NDArray[np.uint8], p: npt.NDArray[np.float32]) -> None:
         n_bands = len(self.band_total)
-        predicted = p > 0.5
+        predicted = black_text(p)
         margin = self.rule.margin(rgb)
         truth = margin > 0
         correct = predicted == truth
@@ -262,20 +261,16 @@ def evaluate_cube(table: CubeTable, rule: Rule) -> CubeEvaluation:
     )
 
 
-def _rgb_of_index(index: int) -> list[int]:
-    return [(index >> 16) & 255, (index >> 8) & 255, index & 255]
-
-
 def colour_entry(index: int, table: CubeTable, rule: Rule | None = None) -> ColourEntry:
     """One cube colour for the report: its model answer, and the rule's when a rule is given."""
-    rgb = _rgb_of_index(index)
+    rgb = [int(c) for c in cube_colours(index, index + 1)[0]]
     p = float(table[index])
     margin = None if rule is None else float(rule.margin(np.array(rgb)))
     return ColourEntry(
         rgb=rgb,
         hex="#{:02x}{:02x}{:02x}".format(*rgb),
         p_black=p,
-        predicted=text_color_name(p > 0.5),
+        predicted=text_color_name(p > 0.5),  # the scalar form of black_text
         expected=None if margin is None else text_color_name(margin > 0),
         margin=margin,
     )
@@ -284,8 +279,10 @@ def colour_entry(index: int, table: CubeTable, rule: Rule | None = None) -> Colo
 def grey_ramp(table: CubeTable) -> GreyRamp:
     """P(black) on the greys (v, v, v) and the grey level(s) where the decision flips."""
     greys = np.arange(256)
-    p = np.asarray(table[greys * GREY_STEP], dtype=np.float64)
-    black = p > 0.5
+    p = np.asarray(
+        table[cube_index(np.repeat(greys, 3).reshape(-1, 3).astype(np.uint8))], dtype=np.float64
+    )
+    black = black_text(p)
     flips = [int(v) for v in np.flatnonzero(black[1:] != black[:-1]) + 1]
     return GreyRamp(
         p_black=[round(float(x), 5) for x in p],
@@ -306,7 +303,7 @@ def evaluate_split(
     p_black: npt.NDArray[np.float32], rgb: npt.NDArray[Any], rule: Rule
 ) -> SplitEvaluation:
     """Accuracy and confusion of predictions on a dataset split (e.g. the held-out test split)."""
-    predicted = p_black > 0.5
+    predicted = black_text(p_black)
     truth = rule.margin(rgb) > 0
     confusion = np.bincount(truth.astype(np.int64) * 2 + predicted, minlength=4)
     errors = int(confusion[1] + confusion[2])

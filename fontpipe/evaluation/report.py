@@ -3,6 +3,7 @@ atomically with `metrics.json` beside it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,12 @@ from fontpipe.evaluation.evaluate_version import Evaluation
 from fontpipe.evaluation.metrics import sample_colours
 
 METRICS_FILE = "metrics.json"
+REPORT_FILE = "report.html"
+
+
+def default_report_path(reports_dir: Path, version: str) -> Path:
+    """Where a version's report goes unless the user names a file: reports/<version>/report.html."""
+    return reports_dir / version / REPORT_FILE
 
 
 def check_report_target(report: Path) -> Path:
@@ -94,9 +101,12 @@ def write_report(evaluation: Evaluation, report: Path) -> Path:
     """The HTML report and `metrics.json` beside it, each written atomically; returns the metrics path."""
     html = render_report(evaluation)
     metrics_path = report.parent / METRICS_FILE
-    write_files_atomic(
-        {report: html, metrics_path: evaluation.metrics.model_dump_json(indent=2) + "\n"}
-    )
+    metrics = evaluation.metrics.model_dump(mode="json", exclude_none=False)
+    if metrics["beats_original_recipe"] is None:
+        del metrics["beats_original_recipe"]  # no baseline was trained: nothing to say
+    # Sorted keys, as metrics.json has always been written: diffs between runs stay readable.
+    text = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
+    write_files_atomic({report: html, metrics_path: text})
     return metrics_path
 
 

@@ -22,6 +22,7 @@ from fontpipe.schema import (
     TEXT_COLORS_BY_DECISION,
     WCAG_AA,
     WCAG_AA_RATIO,
+    black_text,
 )
 from fontpipe.versions import ModelVersion, ensure_cube_table, load_keras_model, open_version
 
@@ -76,7 +77,7 @@ _AA_RECHECK = 1e-4
 def score_columns(
     rgb: npt.NDArray[Any], p_black: npt.NDArray[np.float32], version: str
 ) -> list[pa.Array]:
-    black = p_black > 0.5
+    black = black_text(p_black)
     if rgb.dtype == np.uint8:
         luminance = relative_luminance_float32(rgb)
     else:

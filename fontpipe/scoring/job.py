@@ -172,10 +172,12 @@ def run_job(
     *,
     run_parts: PartRunner | None = None,
     progress: Callable[[int], None] | None = None,
+    started: float | None = None,
 ) -> ScoreSummary:
     """Score every part not yet finished, then assemble. `progress` (local runs) is called with
     the rows of each chunk scored."""
-    started = time.perf_counter()
+    # The clock starts where the caller started the job (planning included), if it says.
+    started = time.perf_counter() if started is None else started
     reused = len(finished_parts(job))
     runner = run_parts or (lambda j, parts: run_parts_here(j, parts, progress))
     assembler = OutputAssembler(job)
@@ -256,7 +258,8 @@ def score_files(
     on_plan: Callable[[ScoreJob, set[int]], None] | None = None,
 ) -> ScoreSummary:
     """Prepare and run a job in this process. `on_plan` sees the plan and the parts already done."""
+    started = time.perf_counter()
     job = prepare_job(inputs, out, version_path, config)
     if on_plan is not None:
         on_plan(job, finished_parts(job))
-    return run_job(job, progress=progress)
+    return run_job(job, progress=progress, started=started)

@@ -39,16 +39,6 @@ class ColorSpec:
     color_column: str | None = None
     rgb_columns: tuple[str, str, str] | None = None
 
-    def columns(self) -> tuple[str, ...]:
-        return (self.color_column,) if self.color_column else tuple(self.rgb_columns or ())
-
-    def describe(self) -> str:
-        return (
-            f"column {self.color_column!r}"
-            if self.color_column
-            else f"columns {','.join(self.rgb_columns or ())}"
-        )
-
 
 @dataclass
 class ParsedColors:

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from fontpipe.atomic import atomic_file
 from fontpipe.errors import FontpipeError
-from fontpipe.schema import MODEL_VERSION, TEXT_COLOR, WCAG_AA
+from fontpipe.schema import MODEL_VERSION, TEXT_COLOR, WCAG_AA, black_text
 from fontpipe.scoring.columns import OUTPUT_COLUMNS, Scorer, cached_scorer, score_columns
 from fontpipe.scoring.parse import ParsedColors, parse_colors
 from fontpipe.scoring.plan import Part, ScoreJob
@@ -134,7 +134,7 @@ def _score_chunk(
         names=[*good.schema.names, *OUTPUT_COLUMNS],
     )
     result.scored += scored.num_rows
-    result.black += int(np.count_nonzero(p_black > 0.5))
+    result.black += int(np.count_nonzero(black_text(p_black)))
     result.aa += int(pc.sum(scored.column(WCAG_AA)).as_py() or 0)
     return scored
 
