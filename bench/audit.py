@@ -80,7 +80,8 @@ def main() -> None:
             shutil.copytree(version, copy)
             np.save(copy / "cube.npy", np.float16(1) - np.load(copy / "cube.npy"))
             code, output, _ = fontpipe("predict", "--model", copy, "#ffffff")
-            answer = "black" if "black" in output.split("#ffffff")[-1] else "white"
+            (row,) = [line for line in output.splitlines() if "#ffffff" in line]
+            answer = "black" if "black" in row else "white"
             return f"rc {code}: answers {answer} on #ffffff"
 
         case("cube.npy inverted", "rebuilt from the model: black on #ffffff", inverted_table)

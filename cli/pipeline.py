@@ -231,9 +231,15 @@ def _default_recipe() -> Any:
 def retrain() -> None:
     """Run the retrain pipeline once with defaults (what `make run` does)."""
     from cli.tables import retrain_summary_table
-    from flows.retrain import retrain as run_retrain
+    from flows.local_server import local_api_server
 
-    console.print(retrain_summary_table(run_retrain()))
+    # The server is tied to this process (see flows.local_server); flows are imported inside,
+    # after the API URL is set, because Prefect reads its settings once.
+    with local_api_server():
+        from flows.retrain import retrain as run_retrain
+
+        outcome = run_retrain()
+    console.print(retrain_summary_table(outcome))
 
 
 @app.command()

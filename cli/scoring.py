@@ -37,6 +37,9 @@ def score(
         None, help="Score on a Dask cluster (tcp://host:port or local-cluster)."
     ),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Show the Dask cluster's own log lines (quiet by default)."
+    ),
 ) -> None:
     """Score palette files: P(black), text colour, WCAG contrast and AA for every row."""
     from fontpipe.registry import resolve_model
@@ -60,15 +63,19 @@ def score(
     )
     address = dask_address or settings.dask_address
     if address:
-        from flows.score import score_palettes
+        from flows.local_server import local_api_server
 
-        summary = score_palettes(
-            inputs=inputs,
-            out=str(out),
-            model=str(version_path),
-            config=config,
-            dask_address=address,
-        )
+        with local_api_server():
+            from flows.score import score_palettes
+
+            summary = score_palettes(
+                inputs=inputs,
+                out=str(out),
+                model=str(version_path),
+                config=config,
+                dask_address=address,
+                verbose=verbose,
+            )
     else:
         from fontpipe.scoring.job import score_files
 

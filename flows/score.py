@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from prefect.futures import wait
 
 from fontpipe.errors import FontpipeError
 from fontpipe.registry import resolve_model
-from fontpipe.scoring.job import ScoreSummary, prepare_job, run_job
+from fontpipe.scoring.job import PartRunner, ScoreSummary, prepare_job, run_job
 from fontpipe.scoring.part import PartResult, run_part
 from fontpipe.scoring.plan import Part, ScoreConfig, ScoreJob
 from fontpipe.settings import Settings
@@ -62,19 +63,50 @@ def run_parts_as_tasks(job: ScoreJob, parts: Sequence[Part]) -> Iterator[PartRes
         raise
 
 
-def task_runner_for(dask_address: str | None) -> Any:
-    """None: Prefect's default local runner. `local-cluster`: a throwaway Dask LocalCluster on
-    this machine. Anything else: the address of a running Dask scheduler."""
-    if not dask_address:
-        return None
-    from prefect_dask import DaskTaskRunner
+@contextlib.contextmanager
+def dask_client(address: str, *, verbose: bool = False) -> Iterator[Any]:
+    """A Dask client for `address`: `local-cluster` starts a throwaway LocalCluster of two worker
+    processes here; anything else is the address of a running scheduler (checked first).
+    `distributed` logs only warnings unless `verbose`."""
+    import logging
 
-    if dask_address == "local-cluster":
-        return DaskTaskRunner(
-            cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True}
-        )
-    check_scheduler_reachable(dask_address)
-    return DaskTaskRunner(address=dask_address)
+    from distributed import Client, LocalCluster
+
+    level = logging.INFO if verbose else logging.WARNING
+    logging.getLogger("distributed").setLevel(level)
+    if address == "local-cluster":
+        with (
+            LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=level,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    check_scheduler_reachable(address)
+    with Client(address, timeout=10) as client:
+        yield client
+
+
+def dask_part_runner(client: Any) -> PartRunner:
+    """Parts as plain function calls on the Dask workers. Workers run the library's `run_part`
+    and nothing of Prefect, so none starts an API server of its own; each worker process verifies
+    the model and maps the cube table once (fontpipe.scoring.columns.cached_scorer)."""
+
+    def run_parts(job: ScoreJob, parts: Sequence[Part]) -> Iterator[PartResult]:
+        futures = client.map(run_part, [job] * len(parts), list(parts), retries=2, pure=False)
+        try:
+            for future in futures:
+                yield future.result()
+        except BaseException:
+            client.cancel(futures)
+            raise
+
+    return run_parts
 
 
 def check_scheduler_reachable(address: str, timeout: float = 3.0) -> None:
@@ -106,13 +138,23 @@ def score_palettes_flow(
     model: str = "champion",
     config: ScoreConfig | None = None,
     models_dir: str | None = None,
+    dask_address: str | None = None,
+    verbose: bool = False,
 ) -> ScoreSummary:
+    """Score palette files. With `dask_address` (tcp://host:port or local-cluster) the parts run
+    on that Dask cluster; otherwise each part is a Prefect task here."""
     started = time.perf_counter()
     version_path = resolve_model(
         model, Path(models_dir) if models_dir else Settings.from_env().models_dir
     )
+    if dask_address and dask_address != "local-cluster":
+        check_scheduler_reachable(dask_address)  # before any file is written
     job = prepare_job(inputs, Path(out), version_path, config or ScoreConfig())
-    summary = run_job(job, run_parts=run_parts_as_tasks, started=started)
+    if dask_address:
+        with dask_client(dask_address, verbose=verbose) as client:
+            summary = run_job(job, run_parts=dask_part_runner(client), started=started)
+    else:
+        summary = run_job(job, run_parts=run_parts_as_tasks, started=started)
     create_markdown_artifact(key="score-summary", markdown=score_markdown(summary))
     print(f"scored {summary.scored:,} of {summary.read:,} rows into {summary.output}")
     return summary
@@ -125,15 +167,20 @@ def score_palettes(
     config: ScoreConfig | None = None,
     dask_address: str | None = None,
     models_dir: str | None = None,
+    verbose: bool = False,
 ) -> ScoreSummary:
-    """Run the flow with the task runner that `dask_address` asks for."""
-    runner = task_runner_for(dask_address)
-    target = (
-        score_palettes_flow.with_options(task_runner=runner)
-        if runner is not None
-        else score_palettes_flow
+    """Run the flow; an unreachable scheduler is refused before the flow (and its API) starts."""
+    if dask_address and dask_address != "local-cluster":
+        check_scheduler_reachable(dask_address)
+    return score_palettes_flow(
+        inputs=inputs,
+        out=out,
+        model=model,
+        config=config,
+        models_dir=models_dir,
+        dask_address=dask_address,
+        verbose=verbose,
     )
-    return target(inputs=inputs, out=out, model=model, config=config, models_dir=models_dir)
 
 
 if __name__ == "__main__":

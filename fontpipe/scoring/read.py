@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +75,39 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
         data = source.read_at(part.byte_end - part.byte_start, part.byte_start)
     if len(data) == 0:
         return
+    with _handler_failures(on_invalid_row) as failures:
+        yield from _arrow_csv_chunks(part, names, data, on_invalid_row, invalid, failures)
+
+
+@contextlib.contextmanager
+def _handler_failures(handler: Any) -> Iterator[list[BaseException]]:
+    """Exceptions raised while Arrow calls `handler`: Arrow reports them as "ignored" on stderr
+    (a malformed row that is not UTF-8 cannot even be handed over as text) and would skip the row
+    without a word. They are collected instead, so the caller can re-read the part."""
+    failures: list[BaseException] = []
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if unraisable.object is handler and unraisable.exc_value is not None:
+            failures.append(unraisable.exc_value)
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield failures
+    finally:
+        sys.unraisablehook = previous
+
+
+def _arrow_csv_chunks(
+    part: Part,
+    names: list[str],
+    data: Any,
+    on_invalid_row: Any,
+    invalid: list[tuple[int, int, str, str]],
+    failures: list[BaseException],
+) -> Iterator[Chunk]:
     reader = pacsv.open_csv(
         pa.BufferReader(data),
         read_options=pacsv.ReadOptions(
@@ -87,6 +122,8 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
     # by their line, which equals their record position when records are one line each.
     next_record = 0
     for batch in reader:
+        if failures:
+            raise pa.ArrowInvalid(f"a malformed row could not be reported ({failures[0]})")
         # pyarrow numbers lines from the start of the part's byte range, so `line - 1` is the
         # record's index within the part (exact while records are one line each).
         bad_here = [
@@ -102,6 +139,8 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
         malformed = [(part.first_row + 1 + pos, text, why) for pos, text, why in bad_here]
         yield Chunk(batch, rows, malformed)
         next_record += total
+    if failures:
+        raise pa.ArrowInvalid(f"a malformed row could not be reported ({failures[0]})")
     if invalid:
         yield Chunk(
             pa.RecordBatch.from_pylist([], schema=pa.schema([(n, pa.string()) for n in names])),

@@ -30,19 +30,28 @@ def leftovers(folder):
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(("out", ".out")))
 
 
-def binary_csv(path):
-    noise = np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes()
-    path.write_bytes(b"r,g,b\n1,2,3\n" + noise + b"\n4,5,6\n")
+NOISE = {
+    "random": np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes(),
+    # Every byte value, newlines and quotes included: some malformed lines are not UTF-8, which
+    # Arrow cannot even hand to its bad-row handler.
+    "every byte": bytes(range(256)) * 12,
+}
+
+
+def binary_csv(path, noise="random"):
+    path.write_bytes(b"r,g,b\n1,2,3\n" + NOISE[noise] + b"\n4,5,6\n")
     return path
 
 
-def test_binary_bytes_after_a_valid_header_are_quarantined(tiny_version, tmp_path):
-    source = binary_csv(tmp_path / "binary.csv")
+@pytest.mark.parametrize("noise", sorted(NOISE))
+def test_binary_bytes_after_a_valid_header_are_quarantined(tiny_version, tmp_path, capfd, noise):
+    source = binary_csv(tmp_path / "binary.csv", noise)
     summary = score_files([str(source)], tmp_path / "out.csv", tiny_version, QUARANTINE)
     assert summary.read == summary.scored + summary.rejected
     assert summary.scored == 2 and summary.rejected >= 1  # 1,2,3 and 4,5,6 survive
     rejects = pacsv.read_csv(summary.rejects).to_pylist()
     assert all(r["source_file"] == str(source) and r["reason"] for r in rejects)
+    assert "Traceback" not in capfd.readouterr().err  # nothing "ignored" on stderr either
 
 
 def test_binary_bytes_in_fail_mode_are_one_line(tiny_version, tmp_path):
