@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -9,7 +10,9 @@ from rich.console import Console
 if TYPE_CHECKING:
     from rich.progress import Progress, TextColumn
 
-console = Console(highlight=False)
+# Piped or redirected output is read by programs and people alike: never cut a field to fit an
+# 80-column guess (a version name cut to `20261128…` cannot be passed to `promote`).
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 1_000)
 err_console = Console(stderr=True, highlight=False)
 
 

@@ -105,3 +105,39 @@ def models_rollback(models_dir: Path | None = typer.Option(None)) -> None:
 
     entry = rollback(_models_dir(models_dir))
     console.print(f"champion: {entry['to']} (rolled back from {entry['from']})")
+
+
+@models_app.command("prune")
+@user_errors
+def models_prune(
+    keep: int = typer.Option(..., "--keep", min=0, help="Other versions to keep, newest first."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Only say what would be deleted; delete nothing."
+    ),
+    drop_cube_tables: bool = typer.Option(
+        False,
+        "--drop-cube-tables",
+        help="Also drop the cube tables (32 MiB each) of kept versions; rebuilt on next use.",
+    ),
+    models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+) -> None:
+    """Delete old versions. The champion and the rollback target are never deleted."""
+    from fontpipe.registry import RetentionPolicy, prune_versions
+
+    plan = prune_versions(
+        _models_dir(models_dir),
+        RetentionPolicy(keep_versions=keep, drop_cube_tables=drop_cube_tables),
+        dry_run=dry_run,
+    )
+    verb = "would delete" if plan.dry_run else "deleted"
+    for name, why in plan.protected.items():
+        console.print(f"kept    {name} ({why})")
+    for name in plan.kept:
+        note = " (cube table dropped)" if name in plan.cube_tables_dropped else ""
+        console.print(f"kept    {name}{note}")
+    for name in plan.removed:
+        console.print(f"{verb:7} {name}")
+    console.print(
+        f"{verb} {len(plan.removed)} versions, {len(plan.cube_tables_dropped)} cube tables: "
+        f"{plan.bytes_freed / 1e6:,.1f} MB {'to free' if plan.dry_run else 'freed'}"
+    )

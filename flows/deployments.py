@@ -29,6 +29,7 @@ def build_deployments(
             parameters=retrain_parameters or {},
             tags=["fontpipe"],
             enforce_parameter_schema=True,
+            concurrency_limit=1,  # one retrain at a time, as in deploy/prefect.yaml
             description="Weekly: generate, train a challenger, evaluate, promote if better.",
         ),
         score_palettes_flow.to_deployment(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel, ConfigDict
 
 from fontpipe.evaluation.evaluate_version import EvaluationMetrics, evaluate_version
@@ -26,7 +26,7 @@ class EvaluationReport(BaseModel):
     metrics_path: str
 
 
-@task(name="assess-model")
+@task(name="assess-model", timeout_seconds=2 * 3600)
 def assess_model_task(
     version_path: str,
     rule: str | None,
@@ -57,10 +57,20 @@ def publish_evaluation(assessed: EvaluationReport) -> None:
         key="evaluation-bands",
         description="accuracy by distance to the boundary",
     )
-    create_link_artifact(
-        link=Path(assessed.report).resolve().as_uri(),
-        link_text="HTML evaluation report",
-        key="evaluation-report",
+    create_markdown_artifact(
+        markdown=report_location_markdown(assessed.report), key="evaluation-report"
+    )
+
+
+def report_location_markdown(report: str) -> str:
+    """Where the HTML report is, in words a person on another machine can act on: a file:// link
+    in the UI would point into the UI's machine, not the one that wrote the report."""
+    import socket
+
+    return (
+        f"# HTML report\n\nWritten to `{Path(report).resolve()}` on host `{socket.gethostname()}` "
+        "(a self-contained file: copy it anywhere and open it in a browser). The key figures are "
+        "in the `evaluation-summary` artifact.\n"
     )
 
 

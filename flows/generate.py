@@ -30,7 +30,12 @@ def dataset_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> st
     return f"generate-v2-{config.params_hash()}-{where}"
 
 
-@task(name="write-dataset", cache_key_fn=dataset_cache_key, persist_result=True)
+@task(
+    name="write-dataset",
+    cache_key_fn=dataset_cache_key,
+    persist_result=True,
+    timeout_seconds=6 * 3600,
+)
 def write_dataset_task(config: GenerateConfig, out: str, force: bool = False) -> DatasetRef:
     dataset, reused = write_dataset(config, Path(out), force=force)
     return dataset.ref(reused=reused)

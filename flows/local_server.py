@@ -12,6 +12,7 @@ reads its settings, so `local_api_server()` runs before any flow module is impor
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import os
@@ -19,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +65,9 @@ def local_api_server() -> Iterator[str | None]:
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"))
+    # A file, not a pipe: nobody reads the server's stderr while it runs, and a full pipe would
+    # block it. It lives as long as the server does.
+    errors = tempfile.TemporaryFile()  # noqa: SIM115
     server = subprocess.Popen(
         [
             sys.executable,
@@ -89,16 +94,15 @@ def local_api_server() -> Iterator[str | None]:
             "PREFECT__SERVER_FINAL": "1",
         },
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         preexec_fn=_die_with_parent,
     )
     try:
         deadline = time.monotonic() + timeout
         while not _healthy(api):
             if server.poll() is not None:
-                detail = (
-                    server.stderr.read().decode(errors="replace")[-500:] if server.stderr else ""
-                )
+                errors.seek(0)
+                detail = errors.read().decode(errors="replace")[-500:]
                 raise FontpipeError(f"the local Prefect API server did not start: {detail}")
             if time.monotonic() > deadline:
                 raise FontpipeError(
@@ -109,10 +113,16 @@ def local_api_server() -> Iterator[str | None]:
         os.environ["PREFECT_API_URL"] = api
         yield api
     finally:
-        os.environ.pop("PREFECT_API_URL", None)
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        # Stopped at interpreter exit, not here: Prefect's log and event services drain to the
+        # API from their own at-exit hooks, which run before atexit callbacks and would wait
+        # forever on a server already gone.
+        atexit.register(_stop, server)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()

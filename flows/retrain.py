@@ -6,22 +6,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.evaluate import assess_model_task
+from flows.evaluate import assess_model_task, publish_evaluation
 from flows.generate import make_dataset
-from flows.train import train_model_task
+from flows.train import publish_training_summary, train_model_task
 from fontpipe.datasets import default_dataset_path
 from fontpipe.evaluation.evaluate_version import cube_headline
 from fontpipe.evaluation.metrics import Headline
 from fontpipe.evaluation.report import default_report_path
 from fontpipe.generate import GenerateConfig
 from fontpipe.promotion import PromotionPolicy, RetrainOutcome
-from fontpipe.registry import PromotionOutcome, champion, promote_if_better
+from fontpipe.registry import (
+    PromotionOutcome,
+    PrunePlan,
+    RetentionPolicy,
+    champion,
+    identical_to_champion,
+    promote_if_better,
+    prune_versions,
+)
 from fontpipe.settings import Settings
 from fontpipe.summaries import retrain_markdown
 from fontpipe.train import OriginalRecipe, TrainConfig
-from fontpipe.versions import ModelVersion
+from fontpipe.versions import ModelVersion, remove_version
 
 # The defaults reach zero cube errors on the mean rule in well under a minute on 2 CPU cores.
 DEFAULT_GENERATE = GenerateConfig(rows=1_000_000, sampling="boundary")
@@ -44,9 +52,30 @@ def promote_task(
     )
 
 
+@task(name="drop-identical-challenger")
+def drop_identical_task(models_dir: str, challenger: ModelVersion) -> str | None:
+    """The champion's name if the challenger has exactly its weights; the duplicate is deleted."""
+    twin = identical_to_champion(Path(models_dir), challenger)
+    if twin is not None:
+        remove_version(Path(models_dir), challenger.name)
+    return twin
+
+
+@task(name="apply-retention")
+def retention_task(models_dir: str, policy: RetentionPolicy) -> PrunePlan:
+    return prune_versions(Path(models_dir), policy)
+
+
 @task(name="publish-retrain-summary")
-def publish_retrain_summary(outcome: RetrainOutcome) -> None:
-    create_markdown_artifact(key="retrain-summary", markdown=retrain_markdown(outcome))
+def publish_retrain_summary(outcome: RetrainOutcome, pruned: PrunePlan) -> None:
+    kept = f"{len(pruned.kept) + len(pruned.protected)} versions kept"
+    removed = (
+        f"{len(pruned.removed)} deleted, {len(pruned.cube_tables_dropped)} cube tables dropped"
+    )
+    create_markdown_artifact(
+        key="retrain-summary",
+        markdown=retrain_markdown(outcome) + f"- registry: {kept}; {removed}\n",
+    )
     create_table_artifact(
         key="retrain-metrics",
         table=[{"model": "challenger", **outcome.challenger_metrics.model_dump()}]
@@ -55,11 +84,6 @@ def publish_retrain_summary(outcome: RetrainOutcome) -> None:
             if outcome.champion_metrics
             else []
         ),
-    )
-    create_link_artifact(
-        key="retrain-report",
-        link=Path(outcome.report).resolve().as_uri(),
-        link_text="evaluation report",
     )
 
 
@@ -70,32 +94,62 @@ def retrain(
     policy: PromotionPolicy = PromotionPolicy(),
     baseline: bool = True,
     recipe: OriginalRecipe = OriginalRecipe(),
+    retention: RetentionPolicy = RetentionPolicy(),
 ) -> RetrainOutcome:
     settings = Settings.from_env()
     models_dir = settings.models_dir
     dataset = make_dataset(generate, str(default_dataset_path(settings.datasets_dir, generate)))
     challenger = train_model_task(dataset.path, train, str(models_dir))
+    publish_training_summary(challenger)
+    twin = drop_identical_task(str(models_dir), challenger)
+    if twin is not None:
+        outcome = RetrainOutcome(
+            challenger=challenger.name,
+            promoted=False,
+            reason=f"identical to the champion {twin} (same weights); not stored twice",
+            previous_champion=twin,
+            champion=twin,
+            challenger_metrics=cube_headline(models_dir / twin, generate.rule),
+            champion_metrics=None,
+            report=str(default_report_path(settings.reports_dir, twin)),
+            dataset=dataset.path,
+        )
+    else:
+        outcome = evaluate_and_promote(
+            challenger, dataset.path, generate.rule, policy, recipe if baseline else None, settings
+        )
+    pruned = retention_task(str(models_dir), retention)
+    publish_retrain_summary(outcome, pruned)
+    verdict = "promoted" if outcome.promoted else "not promoted"
+    print(f"challenger {outcome.challenger}: {verdict} ({outcome.reason})")
+    return outcome
+
+
+def evaluate_and_promote(
+    challenger: ModelVersion,
+    dataset: str,
+    rule: str,
+    policy: PromotionPolicy,
+    recipe: OriginalRecipe | None,
+    settings: Settings,
+) -> RetrainOutcome:
+    """The champion/challenger round: evaluate over the cube, compare, promote if better."""
     report = default_report_path(settings.reports_dir, challenger.name)
-    assessed = assess_model_task(
-        str(challenger.path), generate.rule, dataset.path, str(report), recipe if baseline else None
-    )
+    assessed = assess_model_task(str(challenger.path), rule, dataset, str(report), recipe)
+    publish_evaluation(assessed)
     headline = assessed.metrics.headline
-    promotion = promote_task(str(models_dir), challenger, headline, generate.rule, policy)
-    outcome = RetrainOutcome(
+    promotion = promote_task(str(settings.models_dir), challenger, headline, rule, policy)
+    return RetrainOutcome(
         challenger=challenger.name,
         promoted=promotion.decision.promote,
         reason=promotion.decision.reason,
         previous_champion=promotion.previous_champion,
-        champion=champion(models_dir),
+        champion=champion(settings.models_dir),
         challenger_metrics=headline,
         champion_metrics=promotion.previous_headline,
         report=str(report),
-        dataset=dataset.path,
+        dataset=dataset,
     )
-    publish_retrain_summary(outcome)
-    verdict = "promoted" if outcome.promoted else "not promoted"
-    print(f"challenger {challenger.name}: {verdict} ({outcome.reason})")
-    return outcome
 
 
 if __name__ == "__main__":

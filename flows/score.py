@@ -39,6 +39,7 @@ def _retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
     retries=2,
     retry_delay_seconds=2,
     retry_condition_fn=_retry_unless_bad_input,
+    timeout_seconds=2 * 3600,
 )
 def score_part_task(job: ScoreJob, part: Part) -> PartResult:
     # Only the version path travels with the task: each worker process verifies the model and

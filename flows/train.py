@@ -15,7 +15,7 @@ from fontpipe.train import TrainConfig, train_version
 from fontpipe.versions import ModelVersion, read_history
 
 
-@task(name="train-model")
+@task(name="train-model", timeout_seconds=12 * 3600)
 def train_model_task(dataset_path: str, config: TrainConfig, models_dir: str) -> ModelVersion:
     return train_version(dataset_path, config, Path(models_dir))
 

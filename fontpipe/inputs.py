@@ -149,11 +149,22 @@ def _streaming_batches(
     )
     if shuffle:
 
-        def permute(rgb: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            order = tf.random.shuffle(tf.range(tf.shape(label)[0]), seed=seed)
+        def permute(
+            index: tf.Tensor, chunk: tuple[tf.Tensor, tf.Tensor]
+        ) -> tuple[tf.Tensor, tf.Tensor]:
+            # Stateless, seeded by (seed, chunk position): a stateful tf.random.shuffle keeps its
+            # state in a kernel shared by every pipeline built with the same seed, so a second
+            # pipeline did not replay the first's order. Which chunk sits at a position changes
+            # each epoch with the file order, so the permutations do too.
+            rgb, label = chunk
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(tf.shape(label)[0]), seed=tf.stack([tf.cast(seed, tf.int64), index])
+            )
             return tf.gather(rgb, order), tf.gather(label, order)
 
-        chunks = chunks.map(permute, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        chunks = chunks.enumerate().map(
+            permute, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
     batches = chunks.flat_map(lambda rgb, label: _whole_batches(rgb, label, config.batch_size))
     if shuffle:
         batches = batches.shuffle(

@@ -17,18 +17,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from fontpipe.atomic import write_json_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.metrics import Headline
 from fontpipe.promotion import Decision, PromotionPolicy, decide_promotion
 from fontpipe.versions import (
+    CUBE_FILE,
     ModelVersion,
     check_cube_table,
+    drop_cube_table,
     is_version_dir,
     list_versions,
     open_version,
     read_evaluation,
     read_metadata,
+    remove_version,
     version_dir,
 )
 
@@ -163,16 +168,92 @@ def promote(models_dir: Path, version: str, reason: str = "promoted by hand") ->
         return set_champion(models_dir, version, reason)
 
 
+def rollback_target(models_dir: Path) -> str | None:
+    """The version `rollback` would make champion: the one the current champion replaced."""
+    current = champion(models_dir)
+    for entry in reversed(promotion_history(models_dir)):
+        if entry["to"] == current and entry["from"]:
+            return str(entry["from"])
+    return None
+
+
 def rollback(models_dir: Path) -> dict[str, Any]:
     """Make the champion before the current one champion again."""
     with registry_lock(models_dir):
         current = champion(models_dir)
         if current is None:
             raise FontpipeError("no champion to roll back from")
-        for entry in reversed(promotion_history(models_dir)):
-            if entry["to"] == current and entry["from"]:
-                return set_champion(models_dir, entry["from"], f"rollback from {current}")
-        raise FontpipeError(f"{current} has no previous champion to roll back to")
+        target = rollback_target(models_dir)
+        if target is None:
+            raise FontpipeError(f"{current} has no previous champion to roll back to")
+        return set_champion(models_dir, target, f"rollback from {current}")
+
+
+class RetentionPolicy(BaseModel):
+    """What the retrain pipeline keeps after each run. The champion and the rollback target are
+    always kept, whatever the numbers say."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Other versions kept, newest first; older ones are deleted.
+    keep_versions: int = Field(5, ge=0)
+    # Cube tables (32 MiB each) of kept versions other than the champion and the rollback target
+    # are dropped; a table is rebuilt from its model whenever it is needed again.
+    drop_cube_tables: bool = True
+
+
+@dataclass(frozen=True)
+class PrunePlan:
+    protected: dict[str, str]  # version -> why it is never pruned
+    kept: list[str]  # newest first
+    removed: list[str]
+    cube_tables_dropped: list[str]
+    bytes_freed: int
+    dry_run: bool
+
+
+def prune_versions(
+    models_dir: Path, policy: RetentionPolicy, *, dry_run: bool = False
+) -> PrunePlan:
+    """Delete all but the newest `keep_versions` versions besides the champion and the rollback
+    target, under the registry lock (so a promotion running meanwhile is never pruned)."""
+    with registry_lock(models_dir):
+        protected = {}
+        current = champion(models_dir)
+        if current is not None:
+            protected[current] = "champion"
+        target = rollback_target(models_dir)
+        if target is not None:
+            protected.setdefault(target, "rollback target")
+        others = [v for v in reversed(list_versions(models_dir)) if v not in protected]
+        kept, removed = others[: policy.keep_versions], others[policy.keep_versions :]
+        dropped = [
+            v
+            for v in kept
+            if policy.drop_cube_tables and (version_dir(models_dir, v) / CUBE_FILE).exists()
+        ]
+        freed = sum(_size(version_dir(models_dir, v)) for v in removed)
+        freed += sum((version_dir(models_dir, v) / CUBE_FILE).stat().st_size for v in dropped)
+        if not dry_run:
+            for name in removed:
+                remove_version(models_dir, name)
+            for name in dropped:
+                drop_cube_table(version_dir(models_dir, name))
+        return PrunePlan(protected, kept, removed, dropped, freed, dry_run)
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def identical_to_champion(models_dir: Path, challenger: ModelVersion) -> str | None:
+    """The champion's name when `challenger` has exactly its weights (it would answer the same
+    for every colour), else None."""
+    current = champion(models_dir)
+    if current is None or current == challenger.name or challenger.metadata.weights_sha256 is None:
+        return None
+    other = read_metadata(version_dir(models_dir, current))
+    return current if other.weights_sha256 == challenger.metadata.weights_sha256 else None
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,9 @@ class VersionMetadata(TrainingRecord):
     version: str
     created: str
     model_sha256: str
+    # Checksum of the weights alone (the .keras file also holds its save time): two versions
+    # with equal weights_sha256 answer identically. Absent in versions saved before it existed.
+    weights_sha256: str | None = None
 
 
 class ModelVersion(BaseModel):
@@ -115,6 +118,37 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def weights_sha256(model: keras.Model) -> str:
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        array = np.ascontiguousarray(weights)
+        digest.update(str((array.shape, array.dtype.str)).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def remove_version(models_dir: Path, name: str) -> None:
+    """Delete a version directory so that no reader ever sees half of it: renamed away first."""
+    import shutil
+
+    path = version_dir(models_dir, name)
+    retired = models_dir / f".removed-{name}-{os.urandom(4).hex()}"
+    os.replace(path, retired)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def drop_cube_table(version_path: Path) -> int:
+    """Remove a version's cube table (rebuilt from the model on its next use); returns the bytes
+    freed. The record goes first, so a table left without it is never trusted."""
+    freed = 0
+    for name in (CUBE_RECORD_FILE, CUBE_FILE):
+        path = version_path / name
+        if path.exists():
+            freed += path.stat().st_size
+            path.unlink()
+    return freed
+
+
 def checkpoint_dir(models_dir: Path, run_key: str) -> Path:
     """Where an unfinished training run keeps its backups, so the same run can resume."""
     return models_dir / CHECKPOINTS_DIR / run_key
@@ -133,6 +167,7 @@ def save_version(trained: TrainedModel, models_dir: Path) -> ModelVersion:
             version=name,
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             model_sha256=sha256_file(staging / MODEL_FILE),
+            weights_sha256=weights_sha256(trained.model),
         )
         # The name and time first, as people read the file: the rest follows the record.
         fields = metadata.model_dump(mode="json")

@@ -35,3 +35,41 @@ def test_retrain_succeeds_first_time_with_an_empty_home(tmp_path):
     assert (home / ".prefect").is_dir()  # it really started from an empty Prefect home
     champion = json.loads((data / "models" / "champion").read_text())["version"]
     assert (data / "models" / champion / "model.keras").exists()
+
+
+def test_a_sigkilled_retrain_leaves_no_prefect_server_behind(tmp_path):
+    import signal
+    import time
+
+    import psutil
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "FONTPIPE_DATA": str(tmp_path / "data")}
+    fontpipe = Path(sys.executable).with_name("fontpipe")
+    retrain = subprocess.Popen(
+        [str(fontpipe), "retrain"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        parent = psutil.Process(retrain.pid)
+        deadline = time.monotonic() + 180
+        servers = []
+        while time.monotonic() < deadline and not servers:
+            servers = [
+                child
+                for child in parent.children(recursive=True)
+                if "prefect.server.api.server:create_app" in " ".join(child.cmdline())
+            ]
+            time.sleep(0.2)
+        assert servers, "the retrain should have started its Prefect API server"
+        retrain.send_signal(signal.SIGKILL)
+        retrain.wait()
+        _, alive = psutil.wait_procs(servers, timeout=5)
+        assert alive == [], f"server processes outlived their parent: {alive}"
+    finally:
+        if retrain.poll() is None:
+            retrain.kill()

@@ -44,3 +44,33 @@ def test_retrain_promotes_then_refuses_a_worse_model_and_rollback_restores(
         second.challenger,
         first.challenger,
     ]
+
+
+def test_an_identical_challenger_is_not_stored_twice_and_retention_prunes(
+    prefect_harness, data_root
+):
+    from prefect.artifacts import Artifact
+
+    from flows.retrain import retrain
+    from fontpipe.registry import RetentionPolicy
+    from fontpipe.versions import list_versions
+
+    same = {
+        "generate": GenerateConfig(rows=20_000, sampling="boundary", seed=3),
+        # Op determinism: the same seed and data give bit-identical weights.
+        "train": TrainConfig(
+            epochs=1, inputs=InputConfig(batch_size=256), device="cpu", deterministic=True
+        ),
+        "baseline": False,
+        "retention": RetentionPolicy(keep_versions=0),
+    }
+    first = retrain(**same)
+    second = retrain(**same)
+    models = data_root / "models"
+    assert first.promoted and not second.promoted
+    assert "identical to the champion" in second.reason
+    assert list_versions(models) == [first.challenger]  # the twin was not kept
+    assert champion(models) == first.challenger
+    assert Artifact.get("training-history") is not None  # the retrain flow publishes it too
+    assert "|m| <" in str(Artifact.get("evaluation-bands").data)
+    assert "Written to" in str(Artifact.get("evaluation-report").data)

@@ -73,6 +73,10 @@ def test_flow_on_a_real_dask_local_cluster_matches_the_local_run(
         )
         with Client(cluster) as client:
             loads = client.run(_scorer_loads)
+            prefect_in_workers = client.run(_prefect_loaded)
+    # The parts ran as plain library calls: no worker imported Prefect, let alone started a
+    # Prefect API server of its own.
+    assert not any(prefect_in_workers.values()), prefect_in_workers
     assert len(loads) == 2  # two worker processes
     # Each worker loaded the cube table at most once, however many of the 6 parts it scored.
     assert all(misses <= 1 for misses, _ in loads.values())
@@ -88,3 +92,9 @@ def _scorer_loads():
 
     info = cached_scorer.cache_info()
     return info.misses, info.hits
+
+
+def _prefect_loaded():
+    import sys
+
+    return any(name == "prefect" or name.startswith("prefect.") for name in sys.modules)

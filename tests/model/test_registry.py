@@ -109,3 +109,72 @@ def test_models_cli(registry):
     missing = runner.invoke(app, ["models", "promote", "nope", "--models-dir", str(models)])
     assert missing.exit_code == 2 and "not found" in missing.output
     assert champion(models) == a
+
+
+def test_prune_never_touches_the_champion_or_the_rollback_target(registry, tmp_path):
+    from fontpipe.registry import RetentionPolicy, prune_versions, rollback_target
+
+    models, (a, b, _) = registry
+    for i in range(3):  # three more, newer versions that nobody promoted
+        name = f"2026020{i + 1}-000000-00000{i}"
+        shutil.copytree(models / a, models / name)
+        meta = json.loads((models / name / "metadata.json").read_text())
+        meta["version"] = name
+        (models / name / "metadata.json").write_text(json.dumps(meta))
+    promote(models, a)
+    promote(models, b)  # champion b, rollback target a
+    assert rollback_target(models) == a
+    before = list_versions(models)
+
+    dry = prune_versions(models, RetentionPolicy(keep_versions=0), dry_run=True)
+    assert list_versions(models) == before  # a dry run deletes nothing
+    assert set(dry.protected) == {a, b} and set(dry.removed) == set(before) - {a, b}
+
+    plan = prune_versions(models, RetentionPolicy(keep_versions=1, drop_cube_tables=True))
+    assert plan.kept == ["20260203-000000-000002"]  # the newest other version
+    assert set(list_versions(models)) == {a, b, "20260203-000000-000002"}
+    assert not (models / plan.kept[0] / "cube.npy").exists()  # dropped, rebuilt on demand
+    assert (models / b / "cube.npy").exists() and (models / a / "cube.npy").exists()
+    assert champion(models) == b
+    rollback(models)
+    assert champion(models) == a
+
+
+def _prune_many(models, rounds):
+    from fontpipe.registry import RetentionPolicy, prune_versions
+
+    for _ in range(rounds):
+        prune_versions(models, RetentionPolicy(keep_versions=0))
+
+
+def test_concurrent_prune_and_promote_never_lose_the_champion(registry):
+    models, (a, b, c) = registry
+    promote(models, a)
+    context = multiprocessing.get_context("spawn")
+    promoter = context.Process(target=_promote_many, args=(models, b, 10))
+    pruner = context.Process(target=_prune_many, args=(models, 10))
+    for worker in (promoter, pruner):
+        worker.start()
+    for worker in (promoter, pruner):
+        worker.join(120)
+        assert worker.exitcode == 0
+    # Whatever the interleaving: the champion and its rollback target still exist, whole.
+    current = champion(models)
+    assert current in list_versions(models)
+    for entry in promotion_history(models):
+        if entry["to"] == current and entry["from"]:
+            assert entry["from"] in list_versions(models)
+    assert c not in list_versions(models)  # never promoted: pruned
+
+
+def test_models_prune_cli(registry):
+    models, (a, b, _) = registry
+    promote(models, a)
+    dry = runner.invoke(
+        app, ["models", "prune", "--keep", "0", "--dry-run", "--models-dir", str(models)]
+    )
+    assert dry.exit_code == 0 and "would delete" in dry.output and b in dry.output
+    assert len(list_versions(models)) == 3
+    done = runner.invoke(app, ["models", "prune", "--keep", "0", "--models-dir", str(models)])
+    assert done.exit_code == 0, done.output
+    assert list_versions(models) == [a] and "champion" in done.output
