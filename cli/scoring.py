@@ -19,7 +19,9 @@ from fontpipe.settings import Settings
 @user_errors
 def score(
     inputs: list[str] = typer.Argument(
-        ..., metavar="INPUT...", help="CSV/Parquet files, directories or globs."
+        ...,
+        metavar="INPUT...",
+        help="Palette files (CSV, TSV, compressed CSV, Parquet, JSON Lines, design tokens .json, .css), directories or globs.",
     ),
     out: Path = typer.Option(
         ..., "--out", help="Output file; .parquet or .csv decides the format."
@@ -40,6 +42,12 @@ def score(
     verbose: bool = typer.Option(
         False, "--verbose", help="Show the Dask cluster's own log lines (quiet by default)."
     ),
+    backdrop: str = typer.Option(
+        "white", help="Translucent colours are composited over this CSS colour."
+    ),
+    delimiter: str | None = typer.Option(
+        None, help="CSV field separator (, ; | or tab) [default: sniffed from the header]."
+    ),
 ) -> None:
     """Score palette files: P(black), text colour, WCAG contrast and AA for every row."""
     from fontpipe.registry import resolve_model
@@ -58,8 +66,16 @@ def score(
             )
     settings = Settings.from_env()
     version_path = resolve_model(model, models_dir or settings.models_dir)
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
     config = build_config(
-        ScoreConfig, on_error=on_error, color_column=color_column, rgb_columns=trio, scale=scale
+        ScoreConfig,
+        on_error=on_error,
+        color_column=color_column,
+        rgb_columns=trio,
+        scale=scale,
+        backdrop=backdrop,
+        delimiter=delimiter,
     )
     address = dask_address or settings.dask_address
     if address:
@@ -114,12 +130,17 @@ def predict(
     colors: list[str] = typer.Argument(
         None,
         metavar="COLOR...",
-        help="#rrggbb, #rgb, rgb(r, g, b), rgb(r g b) or r,g,b; stdin when none.",
+        help="Any CSS colour (#rgb[a], #rrggbb[aa], rgb(), hsl(), hwb(), lab(), lch(), oklab(), "
+        "oklch(), color(), names) or r,g,b; stdin when none.",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
+    backdrop: str = typer.Option(
+        "white", help="Translucent colours are composited over this CSS colour."
+    ),
 ) -> None:
     """Quick look-ups: which text colour reads best on each colour."""
+    from fontpipe.colors import parse_backdrop
     from fontpipe.predict import predict_colors
     from fontpipe.registry import resolve_model
 
@@ -127,7 +148,7 @@ def predict(
     texts = colors or [line.strip() for line in sys.stdin if line.strip()]
     if not texts:
         raise FontpipeError("no colours given: pass them as arguments or one per line on stdin")
-    predictions = predict_colors(version_path, texts)
+    predictions = predict_colors(version_path, texts, parse_backdrop(backdrop))
     from rich.table import Table
     from rich.text import Text
 

@@ -86,6 +86,8 @@ def score_summary_table(summary: ScoreSummary) -> Table:
         ("WCAG AA (>= 4.5:1)", f"{summary.aa_share:.2%}"),
         ("rows/s", f"{summary.rows_per_second:,.0f}"),
         ("parts (reused)", f"{summary.parts} ({summary.parts_reused})"),
+        ("outside sRGB, gamut-mapped", f"{summary.gamut_mapped:,}"),
+        (f"translucent, over {summary.backdrop}", f"{summary.translucent:,}"),
         ("output", summary.output),
     ]
     for name, value in rows:

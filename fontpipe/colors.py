@@ -1,23 +1,38 @@
-"""The colour grammar: which strings name a colour, and what 8-bit RGB they name.
+"""The colour grammar: which strings name a colour, and which 8-bit sRGB background they name.
 
 One definition for every entry point: `fontpipe predict` parses its arguments with
 `parse_color`, and `fontpipe score` parses a text column with `parse_color_strings`, which runs
-the same `parse_color` once per distinct string (after a vectorised fast path for plain hex that
-is checked to agree with it). Accepted, case-insensitive, surrounding spaces allowed:
+the same `parse_color` once per distinct string (after a vectorised fast path for plain
+`#rrggbb` that is checked to agree with it). Accepted, case-insensitive, spaces around allowed:
 
-- hex: `#rrggbb`, `rrggbb`, `#rgb`, `rgb`;
-- `rgb(r, g, b)` / `rgba(r, g, b, a)` (comma syntax) and `rgb(r g b)` / `rgb(r g b / a)`
-  (space syntax), integer channels 0-255; the alpha is ignored;
-- a bare triple `r,g,b` or `r g b`.
+- CSS Color Level 4: named colours and `transparent`; `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`
+  (the `#` may be left out); `rgb()`/`rgba()` in comma or space syntax with numbers or
+  percentages and `/ alpha`; `hsl()`/`hsla()`, `hwb()`; `lab()`, `lch()`, `oklab()`, `oklch()`;
+  `color(srgb | srgb-linear | display-p3 | a98-rgb | prophoto-rgb | rec2020 | xyz | xyz-d50 |
+  xyz-d65 ...)`;
+- a bare triple `r,g,b` or `r g b` of integers 0-255 (what people type at a prompt).
 
-Imports only numpy, so a quick look-up stays quick.
+Integer channels above 255 are refused rather than clamped as CSS would: in a palette file
+`rgb(300, 0, 0)` is a typo far more often than a wish for red.
+
+Colours outside sRGB are brought in by CSS Color 4 gamut mapping (chroma reduction in OkLCh
+until the colour is within a just-noticeable difference, deltaEOK 0.02, of its clipped value),
+not by clipping each channel. A translucent colour is composited over a backdrop (white unless
+the caller says otherwise), because the text sits on what shows through.
+
+Plain hex, integer `rgb()` and triples are parsed here directly; everything else by ColorAide,
+which implements the CSS specification's parsing, conversions and gamut mapping (it is imported
+only when such a string comes along, so a quick look-up of `#336699` stays quick). ColorAide
+over colour-science or colormath: it follows CSS Color 4 syntax and its gamut-mapping algorithm
+exactly, is pure Python with no dependencies, and is maintained against the living spec.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -25,56 +40,171 @@ import numpy.typing as npt
 from fontpipe.errors import FontpipeError
 
 RGB = tuple[int, int, int]
+WHITE: Final[RGB] = (255, 255, 255)
 
-_HEX: Final = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
-_ALPHA: Final = r"[\d.]+%?"
-_COMMA_TRIPLE: Final = rf"(\d{{1,3}})\s*,\s*(\d{{1,3}})\s*,\s*(\d{{1,3}})(?:\s*,\s*{_ALPHA})?"
-_SPACE_TRIPLE: Final = rf"(\d{{1,3}})\s+(\d{{1,3}})\s+(\d{{1,3}})(?:\s*/\s*{_ALPHA})?"
-_FUNCTION: Final = re.compile(r"(?i:rgba?)\(\s*(.*?)\s*\)")
-_TRIPLES: Final = (re.compile(_COMMA_TRIPLE), re.compile(_SPACE_TRIPLE))
+_HEX: Final = re.compile(r"#?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+_INT_TRIPLE_COMMA: Final = re.compile(r"(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})")
+_INT_TRIPLE_SPACE: Final = re.compile(r"(\d{1,3})\s+(\d{1,3})\s+(\d{1,3})")
+_FUNCTION: Final = re.compile(r"([a-zA-Z-]+)\(\s*(.*?)\s*\)")
 _HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
+
+# CSS Color 4 notations and what they take, for the reasons given when a value does not parse.
+FUNCTIONS: Final = {
+    "rgb": "rgb(r g b [/ alpha]) or rgb(r, g, b[, alpha])",
+    "rgba": "rgba(r, g, b, alpha)",
+    "hsl": "hsl(h s% l% [/ alpha])",
+    "hsla": "hsla(h, s%, l%, alpha)",
+    "hwb": "hwb(h w% b% [/ alpha])",
+    "lab": "lab(L a b [/ alpha])",
+    "lch": "lch(L C h [/ alpha])",
+    "oklab": "oklab(L a b [/ alpha])",
+    "oklch": "oklch(L C h [/ alpha])",
+    "color": "color(space c1 c2 c3 [/ alpha])",
+}
+COLOR_SPACES: Final = (
+    "srgb",
+    "srgb-linear",
+    "display-p3",
+    "a98-rgb",
+    "prophoto-rgb",
+    "rec2020",
+    "xyz",
+    "xyz-d50",
+    "xyz-d65",
+)
 
 
 class ColorSyntaxError(FontpipeError):
     """A string that is not a colour; the message is the reason, without the value."""
 
 
-def parse_color(text: str) -> RGB:
-    """One colour string -> (r, g, b) in 0-255, or ColorSyntaxError with the reason."""
+@dataclass(frozen=True)
+class ParsedColor:
+    rgb: RGB  # the 8-bit sRGB background that is scored: mapped into gamut, composited
+    alpha: float  # as written; below 1 the colour was composited over the backdrop
+    gamut_mapped: bool  # the colour lay outside sRGB and was mapped into it
+
+    @property
+    def hex(self) -> str:
+        return "#{:02x}{:02x}{:02x}".format(*self.rgb)
+
+
+def parse_color(text: str, backdrop: RGB = WHITE) -> ParsedColor:
+    """One colour string -> the 8-bit sRGB it puts behind the text, or ColorSyntaxError."""
     value = text.strip()
     if not value:
         raise ColorSyntaxError("empty cell")
+    quick = _parse_simple(value)
+    if quick is not None:
+        rgb, alpha = quick
+        return _composited(rgb, alpha, False, backdrop)
+    return _parse_css(value, backdrop)
+
+
+def _parse_simple(value: str) -> tuple[tuple[float, float, float], float] | None:
+    """Hex, integer rgb()/rgba() and bare triples without ColorAide; None for anything else."""
     match = _HEX.fullmatch(value)
     if match:
         digits = match.group(1)
-        if len(digits) == 3:
+        if len(digits) <= 4:
             digits = "".join(c * 2 for c in digits)
-        return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+        channels = [int(digits[i : i + 2], 16) for i in range(0, len(digits), 2)]
+        alpha = channels[3] / 255 if len(channels) == 4 else 1.0
+        return (float(channels[0]), float(channels[1]), float(channels[2])), alpha
     function = _FUNCTION.fullmatch(value)
-    body = function.group(1) if function else value
-    for triple in _TRIPLES:
+    if function is not None and function.group(1).lower() not in {"rgb", "rgba"}:
+        return None
+    body = function.group(2) if function else value
+    for triple in (_INT_TRIPLE_COMMA, _INT_TRIPLE_SPACE):
         match = triple.fullmatch(body)
         if match:
-            channels = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            channels = [int(match.group(i)) for i in (1, 2, 3)]
             if any(c > 255 for c in channels):
+                # CSS would clamp rgb(300, 0, 0) to red; in a palette file it is a typo far more
+                # often than a wish, so it is refused with the reason.
                 raise ColorSyntaxError("channel out of range 0-255")
-            return channels
-    raise ColorSyntaxError(_why_not_a_colour(value, is_function=function is not None))
+            return (float(channels[0]), float(channels[1]), float(channels[2])), 1.0
+    return None
 
 
-def _why_not_a_colour(value: str, *, is_function: bool) -> str:
+def _parse_css(value: str, backdrop: RGB) -> ParsedColor:
+    function = _FUNCTION.fullmatch(value)
+    name = function.group(1).lower() if function else None
+    if function is None and "(" in value:
+        raise ColorSyntaxError(f"unclosed or malformed function ({value.split('(')[0]}(...))")
+    if name is not None and name not in FUNCTIONS:
+        raise ColorSyntaxError(f"unknown colour function {name}()")
+    if name == "color":
+        space = function.group(2).split()[0].lower() if function and function.group(2) else ""
+        if space not in COLOR_SPACES:
+            raise ColorSyntaxError(
+                f"invalid color() colour: unknown colour space {space!r} "
+                f"(expected one of {', '.join(COLOR_SPACES)})"
+            )
+    color = _coloraide(value if name else value.lower())
+    if color is None:
+        raise ColorSyntaxError(_why_not(value, name))
+    return _to_srgb(color, backdrop)
+
+
+_COLOR_CLASS: Any = None
+
+
+def _coloraide(text: str) -> Any:
+    global _COLOR_CLASS
+    if _COLOR_CLASS is None:
+        from coloraide import Color
+
+        _COLOR_CLASS = Color
+    try:
+        return _COLOR_CLASS(text)
+    except (ValueError, TypeError):
+        return None
+
+
+def _to_srgb(color: Any, backdrop: RGB) -> ParsedColor:
+    alpha = color.alpha()
+    alpha = 1.0 if alpha != alpha else float(alpha)  # NaN ("none") means opaque
+    srgb = color.convert("srgb")
+    # Outside sRGB by more than half an 8-bit step: nearer than that, mapping and rounding give
+    # the same byte (the D65 white point written in XYZ lands 1e-4 outside, for one).
+    mapped = not srgb.in_gamut(tolerance=0.5 / 255)
+    if mapped:
+        # CSS Color 4 gamut mapping: OkLCh chroma reduction to within deltaEOK 0.02.
+        srgb.fit("srgb", method="oklch-chroma")
+    coords = [min(max(float(c), 0.0), 1.0) if c == c else 0.0 for c in srgb.coords()]
+    rgb = (coords[0] * 255, coords[1] * 255, coords[2] * 255)
+    return _composited(rgb, alpha, mapped, backdrop)
+
+
+def _composited(
+    rgb: tuple[float, float, float], alpha: float, mapped: bool, backdrop: RGB
+) -> ParsedColor:
+    if alpha <= 0:
+        raise ColorSyntaxError("fully transparent: there is no background to read text on")
+    if alpha < 1:
+        # Source-over in sRGB, as browsers paint a translucent background over what is behind.
+        r, g, b = (alpha * c + (1 - alpha) * k for c, k in zip(rgb, backdrop, strict=True))
+        rgb = (r, g, b)
+    eight = tuple(int(min(max(round(c), 0), 255)) for c in rgb)
+    return ParsedColor(rgb=(eight[0], eight[1], eight[2]), alpha=alpha, gamut_mapped=mapped)
+
+
+def _why_not(value: str, function: str | None) -> str:
+    if function is not None:
+        return f"invalid {function}() colour (expected {FUNCTIONS[function]})"
     stripped = value.lstrip("#")
     if stripped and all(c in _HEX_DIGITS for c in stripped):
-        return f"invalid hex colour (expected 3 or 6 hex digits, got {len(stripped)})"
-    if is_function or value.lower().startswith("rgb"):
-        return "invalid rgb() colour"
-    return "not a colour (expected #rrggbb, #rgb, rgb(r, g, b) or r,g,b)"
+        return f"invalid hex colour (expected 3, 4, 6 or 8 hex digits, got {len(stripped)})"
+    if value.startswith("#"):
+        return "invalid hex colour (not hex digits)"
+    return "not a colour (expected a CSS colour such as #rrggbb, rgb(), hsl(), oklch() or a name)"
 
 
-def parse_color_argument(text: str) -> RGB:
+def parse_color_argument(text: str, backdrop: RGB = WHITE) -> ParsedColor:
     """`parse_color` for a value a person typed: the error quotes it."""
     try:
-        return parse_color(text)
+        return parse_color(text, backdrop)
     except ColorSyntaxError as exc:
         reason = str(exc)
         if not reason.startswith("not a colour"):
@@ -82,25 +212,60 @@ def parse_color_argument(text: str) -> RGB:
         raise FontpipeError(f"{text!r}: {reason}") from None
 
 
-def parse_color_strings(
-    values: Sequence[str | None],
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint8], dict[int, str]]:
-    """Distinct strings -> (valid, rgb (n, 3) uint8, reason by index of each invalid one).
+def parse_backdrop(text: str) -> RGB:
+    """The colour translucent backgrounds are composited over: any opaque CSS colour."""
+    try:
+        parsed = parse_color(text)
+    except ColorSyntaxError as exc:
+        raise FontpipeError(f"--backdrop {text!r}: {exc}") from None
+    if parsed.alpha < 1:
+        raise FontpipeError(f"--backdrop {text!r}: the backdrop must be opaque")
+    return parsed.rgb
 
-    The caller passes each distinct string once; a palette of a billion rows usually holds a
-    few thousand, so the per-string Python cost does not grow with the file.
-    """
+
+@dataclass(frozen=True)
+class ParsedStrings:
+    """Per distinct string: whether it is a colour, and if so what was scored."""
+
+    valid: npt.NDArray[np.bool_]
+    rgb: npt.NDArray[np.uint8]  # (n, 3); zeros where invalid
+    gamut_mapped: npt.NDArray[np.bool_]
+    translucent: npt.NDArray[np.bool_]
+    reasons: dict[int, str]  # index -> why it is not a colour
+
+
+# Distinct string (and backdrop) -> its parse, for the life of the process: a billion-row file
+# with a few thousand distinct strings is parsed a few thousand times, not once per chunk.
+_CACHE: dict[tuple[str, RGB], ParsedColor | str] = {}
+_CACHE_LIMIT = 1_000_000
+
+
+def parse_color_strings(values: Sequence[str | None], backdrop: RGB = WHITE) -> ParsedStrings:
+    """Distinct strings -> what each one names. The caller passes each distinct string once."""
     n = len(values)
     valid = np.zeros(n, dtype=bool)
     rgb = np.zeros((n, 3), dtype=np.uint8)
+    mapped = np.zeros(n, dtype=bool)
+    translucent = np.zeros(n, dtype=bool)
     reasons: dict[int, str] = {}
     for i, value in enumerate(values):
         if value is None:
             reasons[i] = "empty cell"
             continue
-        try:
-            rgb[i] = parse_color(value)
-            valid[i] = True
-        except ColorSyntaxError as exc:
-            reasons[i] = str(exc)
-    return valid, rgb, reasons
+        key = (value, backdrop)
+        result = _CACHE.get(key)
+        if result is None:
+            try:
+                result = parse_color(value, backdrop)
+            except ColorSyntaxError as exc:
+                result = str(exc)
+            if len(_CACHE) < _CACHE_LIMIT:
+                _CACHE[key] = result
+        if isinstance(result, str):
+            reasons[i] = result
+            continue
+        valid[i] = True
+        rgb[i] = result.rgb
+        mapped[i] = result.gamut_mapped
+        translucent[i] = result.alpha < 1
+    return ParsedStrings(valid, rgb, mapped, translucent, reasons)

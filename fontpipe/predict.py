@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fontpipe.colors import RGB, parse_color_argument
+from fontpipe.colors import RGB, WHITE, parse_color_argument
 from fontpipe.cube import lookup_p_black
 from fontpipe.rules import text_contrast_ratio
 from fontpipe.schema import black_text, text_color_name
@@ -32,9 +32,10 @@ class Prediction:
         return "#{:02x}{:02x}{:02x}".format(*self.rgb)
 
 
-def predict_colors(version_path: Path, texts: list[str]) -> list[Prediction]:
-    """Parse each colour with the one grammar, then answer from the version's cube table."""
-    colours = [parse_color_argument(text) for text in texts]
+def predict_colors(version_path: Path, texts: list[str], backdrop: RGB = WHITE) -> list[Prediction]:
+    """Parse each colour with the one grammar (translucent ones composited over `backdrop`),
+    then answer from the version's cube table."""
+    colours = [parse_color_argument(text, backdrop).rgb for text in texts]
     table = ensure_cube_table(open_version(version_path))
     rgb = np.asarray(colours, dtype=np.uint8).reshape(-1, 3)
     p_black = lookup_p_black(table, rgb)

@@ -53,4 +53,8 @@ TEXT_COLOR: Final = "text_color"
 CONTRAST_RATIO: Final = "contrast_ratio"
 WCAG_AA: Final = "wcag_aa"
 MODEL_VERSION: Final = "model_version"
+# For CSS colour strings: the sRGB colour actually scored (after gamut mapping and compositing
+# over the backdrop), and whether the colour lay outside sRGB.
+SRGB_HEX: Final = "srgb_hex"
+GAMUT_MAPPED: Final = "gamut_mapped"
 WCAG_AA_RATIO: Final = 4.5

@@ -11,7 +11,6 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fontpipe.atomic import atomic_file, staging_path
-from fontpipe.scoring.columns import OUTPUT_COLUMNS, OUTPUT_FIELDS
 from fontpipe.scoring.part import REJECT_COLUMNS, parquet_output_options
 from fontpipe.scoring.plan import Part, ScoreJob
 
@@ -44,7 +43,7 @@ class OutputAssembler:
         if self.job.out_format == "csv":
             if self._csv is None:
                 self._csv = self.staging.open("wb")
-                columns = [*self.job.names, *OUTPUT_COLUMNS]
+                columns = [*self.job.names, *self.job.output_columns]
                 self._csv.write((",".join(csv_quote(c) for c in columns) + "\n").encode())
             if only_part:
                 with piece.open("rb") as source:
@@ -76,10 +75,12 @@ class OutputAssembler:
             self._csv.close()
         elif self.job.out_format == "csv":
             self.staging.write_text(
-                ",".join(csv_quote(c) for c in [*self.job.names, *OUTPUT_COLUMNS]) + "\n"
+                ",".join(csv_quote(c) for c in [*self.job.names, *self.job.output_columns]) + "\n"
             )
         elif self._writer is None:
-            schema = pa.schema([(n, pa.string()) for n in self.job.names] + list(OUTPUT_FIELDS))
+            schema = pa.schema(
+                [(n, pa.string()) for n in self.job.names] + list(self.job.output_fields)
+            )
             pq.write_table(schema.empty_table(), str(self.staging))
         elif self._writer != "moved":
             self._writer.close()

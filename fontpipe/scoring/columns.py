@@ -16,8 +16,10 @@ from fontpipe.cube import lookup_p_black
 from fontpipe.rules import relative_luminance, relative_luminance_float32, text_contrast
 from fontpipe.schema import (
     CONTRAST_RATIO,
+    GAMUT_MAPPED,
     MODEL_VERSION,
     P_BLACK,
+    SRGB_HEX,
     TEXT_COLOR,
     TEXT_COLORS_BY_DECISION,
     WCAG_AA,
@@ -34,6 +36,27 @@ OUTPUT_FIELDS = (
     pa.field(MODEL_VERSION, pa.dictionary(pa.int8(), pa.string())),
 )
 OUTPUT_COLUMNS = tuple(f.name for f in OUTPUT_FIELDS)
+# Added after those when the colour is a text column (CSS strings).
+TEXT_OUTPUT_FIELDS = (pa.field(SRGB_HEX, pa.string()), pa.field(GAMUT_MAPPED, pa.bool_()))
+TEXT_OUTPUT_COLUMNS = tuple(f.name for f in TEXT_OUTPUT_FIELDS)
+
+# "#00" .. "#ff" as ASCII bytes, for building hex strings without a Python string per row.
+_HEX_PAIRS = np.frombuffer(
+    "".join(f"{v:02x}" for v in range(256)).encode(), dtype=np.uint8
+).reshape(256, 2)
+
+
+def srgb_hex_column(rgb: npt.NDArray[np.uint8]) -> pa.Array:
+    """`#rrggbb` for each (n, 3) uint8 colour, written straight into an Arrow string buffer."""
+    n = len(rgb)
+    data = np.empty((n, 7), dtype=np.uint8)
+    data[:, 0] = ord("#")
+    for channel in range(3):
+        data[:, 1 + 2 * channel : 3 + 2 * channel] = _HEX_PAIRS[rgb[:, channel]]
+    offsets = np.arange(0, 7 * n + 1, 7, dtype=np.int32)
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data.tobytes())]
+    )
 
 
 class Scorer:

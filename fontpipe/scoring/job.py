@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fontpipe.atomic import atomic_file, is_disk_full
+from fontpipe.colors import parse_backdrop
 from fontpipe.errors import FontpipeError
 from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
 from fontpipe.scoring.parse import detect_color_spec
@@ -55,6 +56,9 @@ class ScoreSummary:
     parts: int
     parts_reused: int
     model_version: str
+    gamut_mapped: int = 0  # CSS colours outside sRGB that were mapped into it
+    translucent: int = 0  # CSS colours with alpha, composited over the backdrop
+    backdrop: str = "#ffffff"
 
     @property
     def rows_per_second(self) -> float:
@@ -75,10 +79,11 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
     Nothing is left behind when a check fails: a directory created for the output is removed.
     """
     files = expand_inputs(inputs)
+    backdrop = parse_backdrop(config.backdrop)
     created_dir = check_output(files, out)
     try:
         version = open_version(version_path).name
-        names = _common_columns(files, output_format(out))
+        names = _common_columns(files, output_format(out), config.delimiter)
         try:
             spec = detect_color_spec(names, config.color_column, config.rgb_columns)
         except FontpipeError as exc:
@@ -119,15 +124,16 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
         output_format(out),
         config,
         created_dir,
+        backdrop,
     )
 
 
-def _common_columns(files: list[Path], out_format: str) -> list[str]:
+def _common_columns(files: list[Path], out_format: str, delimiter: str | None) -> list[str]:
     """The column names every input shares. Parquet output needs one schema, so there the column
     types must agree too: refused here, before any part runs, rather than failing at assembly."""
-    first = file_schema(files[0])
+    first = file_schema(files[0], delimiter)
     for file in files[1:]:
-        other = file_schema(file)
+        other = file_schema(file, delimiter)
         if other.names != first.names:
             raise FontpipeError(
                 f"{file}: columns {other.names} differ from {files[0]}'s {first.names}; "
@@ -245,6 +251,9 @@ def _assemble(
         parts=len(job.parts),
         parts_reused=reused,
         model_version=job.version,
+        gamut_mapped=sum(r.gamut_mapped for r in results),
+        translucent=sum(r.translucent for r in results),
+        backdrop="#{:02x}{:02x}{:02x}".format(*job.backdrop),
     )
 
 

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fontpipe.colors import parse_color_strings
+from fontpipe.colors import RGB, WHITE, parse_color_strings
 from fontpipe.errors import FontpipeError
 
 Scale = Literal["255", "1"]
@@ -48,6 +48,10 @@ class ParsedColors:
     rgb: npt.NDArray[np.float32] | npt.NDArray[np.uint8]  # (n, 3) in 0-255; invalid rows hold zeros
     on_grid: bool  # every valid colour has integer channels: the cube table answers them
     reasons: list[tuple[int, str, str, str]]  # (row index, column, value, reason) for invalid rows
+    # For a text column (CSS colours): which rows were mapped into sRGB, which were translucent
+    # and composited over the backdrop. None for channel columns, which are sRGB as given.
+    gamut_mapped: npt.NDArray[np.bool_] | None = None
+    translucent: npt.NDArray[np.bool_] | None = None
 
 
 def detect_color_spec(
@@ -86,10 +90,13 @@ def detect_color_spec(
 
 
 def parse_colors(
-    batch: pa.RecordBatch | pa.Table, spec: ColorSpec, scale: Scale | None
+    batch: pa.RecordBatch | pa.Table,
+    spec: ColorSpec,
+    scale: Scale | None,
+    backdrop: RGB = WHITE,
 ) -> ParsedColors:
     if spec.color_column:
-        return _parse_text_column(batch.column(spec.color_column), spec.color_column)
+        return _parse_text_column(batch.column(spec.color_column), spec.color_column, backdrop)
     assert spec.rgb_columns is not None
     return _parse_channels([batch.column(c) for c in spec.rgb_columns], spec.rgb_columns, scale)
 
@@ -140,12 +147,16 @@ def _plain_hex(text: pa.Array) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.ui
     return found, rgb
 
 
-def _parse_text_column(column: pa.Array | pa.ChunkedArray, name: str) -> ParsedColors:
+def _parse_text_column(
+    column: pa.Array | pa.ChunkedArray, name: str, backdrop: RGB = WHITE
+) -> ParsedColors:
     """Plain hex straight from the string buffer; every other string through the one grammar
     (`fontpipe.colors.parse_color`), once per distinct value."""
     text = _as_strings(column)
     plain, rgb = _plain_hex(text)
     valid = plain.copy()
+    mapped = np.zeros(len(text), dtype=bool)
+    translucent = np.zeros(len(text), dtype=bool)
     reasons: list[tuple[int, str, str, str]] = []
     rest_rows = np.flatnonzero(~plain)
     if len(rest_rows):
@@ -155,13 +166,25 @@ def _parse_text_column(column: pa.Array | pa.ChunkedArray, name: str) -> ParsedC
             zero_copy_only=False
         )
         values = distinct.to_pylist()
-        ok, distinct_rgb, why = parse_color_strings(values)
-        valid[rest_rows] = ok[position]
-        rgb[rest_rows] = distinct_rgb[position]
-        for row, at in zip(rest_rows[~ok[position]], position[~ok[position]], strict=True):
+        parsed = parse_color_strings(values, backdrop)
+        ok = parsed.valid[position]
+        valid[rest_rows] = ok
+        rgb[rest_rows] = parsed.rgb[position]
+        mapped[rest_rows] = parsed.gamut_mapped[position]
+        translucent[rest_rows] = parsed.translucent[position]
+        for row, at in zip(rest_rows[~ok], position[~ok], strict=True):
             value = values[at]
-            reasons.append((int(row), name, "" if value is None else str(value), why[int(at)]))
-    return ParsedColors(valid=valid, rgb=rgb, on_grid=True, reasons=reasons)
+            reasons.append(
+                (int(row), name, "" if value is None else str(value), parsed.reasons[int(at)])
+            )
+    return ParsedColors(
+        valid=valid,
+        rgb=rgb,
+        on_grid=True,
+        reasons=reasons,
+        gamut_mapped=mapped,
+        translucent=translucent,
+    )
 
 
 def _parse_channels(

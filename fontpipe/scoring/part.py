@@ -17,7 +17,14 @@ import pyarrow.parquet as pq
 from fontpipe.atomic import atomic_file
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import MODEL_VERSION, TEXT_COLOR, WCAG_AA, black_text
-from fontpipe.scoring.columns import OUTPUT_COLUMNS, Scorer, cached_scorer, score_columns
+from fontpipe.scoring.columns import (
+    OUTPUT_COLUMNS,
+    TEXT_OUTPUT_COLUMNS,
+    Scorer,
+    cached_scorer,
+    score_columns,
+    srgb_hex_column,
+)
 from fontpipe.scoring.parse import ParsedColors, parse_colors
 from fontpipe.scoring.plan import Part, ScoreJob
 from fontpipe.scoring.read import Chunk, invalid_utf8_rows, iter_part_chunks
@@ -33,6 +40,8 @@ class PartResult:
     rejected: int = 0
     black: int = 0
     aa: int = 0
+    gamut_mapped: int = 0  # CSS colours outside sRGB, mapped into it
+    translucent: int = 0  # CSS colours with alpha, composited over the backdrop
 
 
 def run_part(
@@ -101,7 +110,7 @@ def _score_chunk(
     result.read += batch.num_rows + len(chunk.malformed)
     bad_utf8 = invalid_utf8_rows(batch) if part.kind == "csv" else {}
     parsed = (
-        parse_colors(batch, job.spec, config.scale)
+        parse_colors(batch, job.spec, config.scale, job.backdrop)
         if batch.num_rows
         else ParsedColors(np.zeros(0, bool), np.zeros((0, 3), np.uint8), True, [])
     )
@@ -129,9 +138,15 @@ def _score_chunk(
     good = batch.filter(pa.array(valid)) if not valid.all() else batch
     rgb = parsed.rgb[valid]
     p_black = scorer.p_black(rgb, parsed.on_grid)
+    text_columns: list[pa.Array] = []
+    if parsed.gamut_mapped is not None and parsed.translucent is not None:
+        mapped = parsed.gamut_mapped[valid]
+        text_columns = [srgb_hex_column(rgb.astype(np.uint8, copy=False)), pa.array(mapped)]
+        result.gamut_mapped += int(np.count_nonzero(mapped))
+        result.translucent += int(np.count_nonzero(parsed.translucent[valid]))
     scored = pa.RecordBatch.from_arrays(
-        [*good.columns, *score_columns(rgb, p_black, job.version)],
-        names=[*good.schema.names, *OUTPUT_COLUMNS],
+        [*good.columns, *score_columns(rgb, p_black, job.version), *text_columns],
+        names=[*good.schema.names, *job.output_columns],
     )
     result.scored += scored.num_rows
     result.black += int(np.count_nonzero(black_text(p_black)))
@@ -156,7 +171,7 @@ def _open_writer(path: Path, out_format: str, schema: pa.Schema, final: bool) ->
 def parquet_output_options(schema: pa.Schema) -> dict[str, Any]:
     """Dictionary pages and statistics only where they pay: the input columns and the two
     dictionary columns. Trying to dictionary-encode random floats costs a third of the write."""
-    inputs = [n for n in schema.names if n not in OUTPUT_COLUMNS]
+    inputs = [n for n in schema.names if n not in OUTPUT_COLUMNS + TEXT_OUTPUT_COLUMNS]
     return {
         "compression": "snappy",
         "use_dictionary": [*inputs, TEXT_COLOR, MODEL_VERSION],

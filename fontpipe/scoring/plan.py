@@ -11,7 +11,7 @@ import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +19,14 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from fontpipe.errors import FontpipeError
+from fontpipe.scoring.formats import (
+    TOKEN_COLUMNS,
+    InputFormat,
+    InputKind,
+    csv_columns,
+    input_format,
+    jsonl_columns,
+)
 from fontpipe.scoring.parse import ColorSpec, Scale
 
 PARTS_FORMAT = "fontpipe-score-parts/1"
@@ -32,6 +40,10 @@ class ScoreConfig(BaseModel):
     color_column: str | None = None
     rgb_columns: tuple[str, str, str] | None = None
     scale: Scale | None = None
+    # Translucent CSS colours are composited over this (any opaque CSS colour).
+    backdrop: str = "white"
+    # CSV field separator; None sniffs it from each file's header among , ; tab and |.
+    delimiter: str | None = Field(None, min_length=1, max_length=1)
     part_rows: int = Field(2_000_000, gt=0)  # Parquet: row groups are grouped up to this many rows
     csv_part_bytes: int = Field(64 << 20, gt=0)
     batch_rows: int = Field(1 << 19, gt=0)  # rows read and scored at a time
@@ -41,12 +53,14 @@ class ScoreConfig(BaseModel):
 class Part:
     index: int
     file: str
-    kind: Literal["parquet", "csv"]
+    kind: InputKind
     first_row: int  # 0-based data-row number of the part's first row within its file
-    rows: int | None  # known for Parquet; None for CSV
+    rows: int | None  # known for Parquet; None for the text formats
     row_groups: tuple[int, ...] = ()
     byte_start: int = 0
-    byte_end: int = 0
+    byte_end: int = 0  # 0 with byte_start 0: the whole file, streamed (compressed CSV)
+    delimiter: str = ","
+    compression: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,20 @@ class ScoreJob:
     out_format: str
     config: ScoreConfig
     created_dir: Path | None = None  # made for the output by this job; removed if it fails
+    backdrop: tuple[int, int, int] = (255, 255, 255)  # translucent colours are composited on it
+
+    @property
+    def output_columns(self) -> tuple[str, ...]:
+        """The columns scoring adds after the input's own."""
+        from fontpipe.scoring.columns import OUTPUT_COLUMNS, TEXT_OUTPUT_COLUMNS
+
+        return OUTPUT_COLUMNS + (TEXT_OUTPUT_COLUMNS if self.spec.color_column else ())
+
+    @property
+    def output_fields(self) -> tuple[Any, ...]:
+        from fontpipe.scoring.columns import OUTPUT_FIELDS, TEXT_OUTPUT_FIELDS
+
+        return OUTPUT_FIELDS + (TEXT_OUTPUT_FIELDS if self.spec.color_column else ())
 
     def part_paths(self, index: int) -> PartPaths:
         stem = self.parts_dir / f"part-{index:06d}"
@@ -112,10 +140,13 @@ def output_format(path: Path) -> Literal["parquet", "csv"]:
     return found
 
 
-def input_kind(path: Path) -> Literal["parquet", "csv"]:
-    found = file_format(path)
+def input_kind(path: Path) -> InputFormat:
+    found = input_format(path)
     if found is None:
-        raise FontpipeError(f"{path}: not a .csv or .parquet file")
+        raise FontpipeError(
+            f"{path}: not an input file (.csv, .tsv, .csv.gz/.bz2/.zst, .parquet, .jsonl, "
+            ".json design tokens or .css)"
+        )
     return found
 
 
@@ -125,9 +156,11 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and file_format(p) is not None)
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and input_format(p) is not None
+            )
             if not found:
-                raise FontpipeError(f"{path}: directory holds no .csv or .parquet files")
+                raise FontpipeError(f"{path}: directory holds no palette files")
             files += found
         elif path.exists():
             files.append(path)
@@ -169,39 +202,23 @@ def check_output(files: list[Path], out: Path) -> Path | None:
     return created
 
 
-def csv_header(path: Path) -> list[str]:
-    """Column names from the first line alone, so a bad row further down cannot hide the header."""
-    import csv
-    import io
-
-    try:
-        with path.open("rb") as handle:
-            first = handle.readline(1 << 20)
-        if b"\r" in first.rstrip(b"\r\n"):
-            raise FontpipeError(
-                f"{path}: lines end with a carriage return alone (CR, old Mac style); "
-                "save the file with LF or CRLF line endings"
-            )
-        names = next(csv.reader(io.StringIO(first.decode("utf-8-sig"))), [])
-    except UnicodeDecodeError:
-        raise FontpipeError(f"{path}: the header line is not UTF-8") from None
-    except OSError as exc:
-        raise FontpipeError(f"{path}: unreadable CSV ({exc.strerror})") from None
-    names = [n.strip() for n in names]
-    if not names or not any(names):
-        raise FontpipeError(f"{path}: no header line; the first line must name the columns")
-    return names
-
-
-def file_schema(path: Path) -> pa.Schema:
-    """The columns a file yields: a CSV's are all text (values pass through unchanged)."""
-    if input_kind(path) == "csv":
-        schema = pa.schema([(name, pa.string()) for name in csv_header(path)])
-    else:
+def file_schema(path: Path, delimiter: str | None = None) -> pa.Schema:
+    """The columns a file yields: the text formats' are all text (values pass through as they
+    are written); Parquet's are its own."""
+    fmt = input_kind(path)
+    if fmt.kind == "parquet":
         try:
             schema = pq.read_schema(path).remove_metadata()
         except (pa.ArrowInvalid, OSError) as exc:
             raise FontpipeError(f"{path}: unreadable Parquet file ({exc})") from None
+    else:
+        if fmt.kind == "csv":
+            names = csv_columns(path, fmt, delimiter)[0]
+        elif fmt.kind == "jsonl":
+            names = jsonl_columns(path)
+        else:
+            names = list(TOKEN_COLUMNS)
+        schema = pa.schema([(name, pa.string()) for name in names])
     seen: set[str] = set()
     for name in schema.names:
         if name in seen:
@@ -210,17 +227,32 @@ def file_schema(path: Path) -> pa.Schema:
     return schema
 
 
-def file_columns(path: Path) -> list[str]:
-    return list(file_schema(path).names)
-
-
 def plan_parts(files: list[Path], config: ScoreConfig) -> list[Part]:
     parts: list[Part] = []
     for file in files:
-        if input_kind(file) == "parquet":
+        fmt = input_kind(file)
+        if fmt.kind == "parquet":
             parts += _parquet_parts(file, config, len(parts))
+        elif fmt.kind == "csv" and fmt.compression is None:
+            delimiter = csv_columns(file, fmt, config.delimiter)[1]
+            parts += _line_parts(file, config, len(parts), "csv", delimiter=delimiter)
+        elif fmt.kind == "jsonl":
+            parts += _line_parts(file, config, len(parts), "jsonl", header=False, quotes=False)
         else:
-            parts += _csv_parts(file, config, len(parts))
+            # Compressed CSV is streamed whole (no byte offsets into a compressed stream);
+            # design tokens and stylesheets are small and read whole.
+            delimiter = csv_columns(file, fmt, config.delimiter)[1] if fmt.kind == "csv" else ","
+            parts.append(
+                Part(
+                    len(parts),
+                    str(file),
+                    fmt.kind,
+                    0,
+                    None,
+                    delimiter=delimiter,
+                    compression=fmt.compression,
+                )
+            )
     return parts
 
 
@@ -251,19 +283,41 @@ def _parquet_parts(file: Path, config: ScoreConfig, start_index: int) -> list[Pa
     return parts
 
 
-def _csv_parts(file: Path, config: ScoreConfig, start_index: int) -> list[Part]:
+def _line_parts(
+    file: Path,
+    config: ScoreConfig,
+    start_index: int,
+    kind: InputKind,
+    *,
+    delimiter: str = ",",
+    header: bool = True,
+    quotes: bool = True,
+) -> list[Part]:
     """Byte ranges of about csv_part_bytes that start right after a record-ending newline.
 
-    A newline ends a record only outside quotes; in RFC 4180 CSV an even count of '"' before a
-    position means it is outside quotes (an escaped "" counts twice), so one scan of quote parity
-    finds safe split points and counts the records before each.
+    In CSV a newline ends a record only outside quotes; in RFC 4180 CSV an even count of '"'
+    before a position means it is outside quotes (an escaped "" counts twice), so one scan of
+    quote parity finds safe split points and counts the records before each. In JSON Lines
+    every newline ends a record (a JSON string cannot hold a raw newline), so `quotes` is off.
     """
     size = file.stat().st_size
-    with file.open("rb") as handle:
-        first_line = handle.readline()
-    header_end = len(first_line)
+    header_end = 0
+    if header:
+        with file.open("rb") as handle:
+            header_end = len(handle.readline())
     if size - header_end <= config.csv_part_bytes:
-        return [Part(start_index, str(file), "csv", 0, None, byte_start=header_end, byte_end=size)]
+        return [
+            Part(
+                start_index,
+                str(file),
+                kind,
+                0,
+                None,
+                byte_start=header_end,
+                byte_end=size,
+                delimiter=delimiter,
+            )
+        ]
     bounds = [header_end]
     records_before = [0]
     parity = 0
@@ -278,7 +332,11 @@ def _csv_parts(file: Path, config: ScoreConfig, start_index: int) -> list[Part]:
             if not block:
                 break
             data = np.frombuffer(block, dtype=np.uint8)
-            quote_parity = (np.cumsum(data == 34, dtype=np.int64) + parity) & 1
+            quote_parity = (
+                (np.cumsum(data == 34, dtype=np.int64) + parity) & 1
+                if quotes
+                else np.zeros(len(data), dtype=np.int64)
+            )
             record_ends = np.flatnonzero((data == 10) & (quote_parity == 0))
             while True:
                 offset_in_block = target - position
@@ -302,11 +360,12 @@ def _csv_parts(file: Path, config: ScoreConfig, start_index: int) -> list[Part]:
         Part(
             start_index + i,
             str(file),
-            "csv",
+            kind,
             records_before[i],
             None,
             byte_start=bounds[i],
             byte_end=bounds[i + 1],
+            delimiter=delimiter,
         )
         for i in range(len(bounds) - 1)
     ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fontpipe.scoring.formats import read_css_custom_properties, read_design_tokens
 from fontpipe.scoring.plan import Part, ScoreConfig
 
 
@@ -45,6 +48,18 @@ def iter_part_chunks(
     if part.kind == "csv" and tolerant:
         yield from iter_tolerant_csv_chunks(part, names, config)
         return
+    if part.kind == "jsonl":
+        yield from iter_jsonl_chunks(part, names, config)
+        return
+    if part.kind in ("tokens", "css"):
+        path = Path(part.file)
+        table = (
+            read_design_tokens(path) if part.kind == "tokens" else read_css_custom_properties(path)
+        )
+        for batch in table.to_batches():
+            start = part.first_row + 1
+            yield Chunk(batch, np.arange(start, start + batch.num_rows, dtype=np.int64))
+        return
     if part.kind == "parquet":
         parquet = pq.ParquetFile(part.file)
         row = part.first_row
@@ -71,12 +86,18 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
         invalid.append((int(row.number or 0), row.expected_columns, row.actual_columns, row.text))
         return "skip"
 
-    with pa.memory_map(part.file) as source:
-        data = source.read_at(part.byte_end - part.byte_start, part.byte_start)
-    if len(data) == 0:
-        return
+    if part.compression is not None:
+        # The whole file as a stream: decompressed block by block, the header line skipped.
+        source: Any = pa.input_stream(part.file, compression=part.compression)
+        skip = 1
+    else:
+        with pa.memory_map(part.file) as mapped:
+            data = mapped.read_at(part.byte_end - part.byte_start, part.byte_start)
+        if len(data) == 0:
+            return
+        source, skip = pa.BufferReader(data), 0
     with _handler_failures(on_invalid_row) as failures:
-        yield from _arrow_csv_chunks(part, names, data, on_invalid_row, invalid, failures)
+        yield from _arrow_csv_chunks(part, names, source, skip, on_invalid_row, invalid, failures)
 
 
 @contextlib.contextmanager
@@ -103,18 +124,22 @@ def _handler_failures(handler: Any) -> Iterator[list[BaseException]]:
 def _arrow_csv_chunks(
     part: Part,
     names: list[str],
-    data: Any,
+    source: Any,
+    skip_rows: int,
     on_invalid_row: Any,
     invalid: list[tuple[int, int, str, str]],
     failures: list[BaseException],
 ) -> Iterator[Chunk]:
     reader = pacsv.open_csv(
-        pa.BufferReader(data),
+        source,
         read_options=pacsv.ReadOptions(
-            column_names=names, use_threads=False, block_size=CSV_BLOCK_BYTES
+            column_names=names,
+            use_threads=False,
+            block_size=CSV_BLOCK_BYTES,
+            skip_rows=skip_rows,
         ),
         parse_options=pacsv.ParseOptions(
-            newlines_in_values=True, invalid_row_handler=on_invalid_row
+            delimiter=part.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid_row
         ),
         convert_options=_csv_convert_all_strings(names),
     )
@@ -183,16 +208,11 @@ def iter_tolerant_csv_chunks(part: Part, names: list[str], config: ScoreConfig) 
     """
     import csv
 
-    with pa.memory_map(part.file) as source:
-        data = source.read_at(part.byte_end - part.byte_start, part.byte_start)
     schema = pa.schema([(n, pa.string()) for n in names])
     good: list[list[str]] = []
     good_rows: list[int] = []
     malformed: list[tuple[int, str, str]] = []
-    lines = bytes(data).split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for offset, raw in enumerate(lines):
+    for offset, raw in enumerate(part_lines(part)):
         row = part.first_row + 1 + offset
         line = raw[:-1] if raw.endswith(b"\r") else raw
         if len(line) > MAX_LINE_BYTES:
@@ -210,7 +230,7 @@ def iter_tolerant_csv_chunks(part: Part, names: list[str], config: ScoreConfig) 
             malformed.append((row, line[:200].decode("utf-8", "replace"), "invalid UTF-8"))
             continue
         try:
-            fields = next(csv.reader([text], strict=True), [])
+            fields = next(csv.reader([text], delimiter=part.delimiter, strict=True), [])
         except csv.Error as exc:
             malformed.append((row, text[:200], f"malformed CSV ({exc})"))
             continue
@@ -240,3 +260,66 @@ def _strings_chunk(
         np.asarray(row_numbers, dtype=np.int64),
         malformed,
     )
+
+
+def part_lines(part: Part) -> Iterator[bytes]:
+    """The part's physical lines, without their line ends: its byte range, or for a compressed
+    file the whole decompressed stream after the header, read block by block."""
+    if part.compression is None:
+        with pa.memory_map(part.file) as source:
+            data = bytes(source.read_at(part.byte_end - part.byte_start, part.byte_start))
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        yield from lines
+        return
+    rest = b""
+    header_skipped = False
+    with pa.input_stream(part.file, compression=part.compression) as stream:
+        while block := stream.read(CSV_BLOCK_BYTES):
+            lines = (rest + block).split(b"\n")
+            rest = lines.pop()
+            if not header_skipped and lines:
+                lines, header_skipped = lines[1:], True
+            yield from lines
+    if rest and header_skipped:
+        yield rest
+
+
+def iter_jsonl_chunks(part: Part, names: list[str], config: ScoreConfig) -> Iterator[Chunk]:
+    """JSON Lines, one object per line, its values read as text against the first line's keys
+    (numbers too: a channel column parses them like CSV text). A line that is not a JSON object
+    becomes a malformed row with the reason; a missing key is an empty cell."""
+    schema = pa.schema([(n, pa.string()) for n in names])
+    good: list[list[str]] = []
+    good_rows: list[int] = []
+    malformed: list[tuple[int, str, str]] = []
+    for offset, raw in enumerate(part_lines(part)):
+        row = part.first_row + 1 + offset
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        if not line.strip():
+            malformed.append((row, "", "empty line"))
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, UnicodeDecodeError) as exc:
+            malformed.append((row, line[:200].decode("utf-8", "replace"), f"not JSON ({exc})"))
+            continue
+        if not isinstance(record, dict):
+            malformed.append((row, line[:200].decode("utf-8", "replace"), "not a JSON object"))
+            continue
+        good.append([_as_text(record.get(name)) for name in names])
+        good_rows.append(row)
+        if len(good) >= config.batch_rows:
+            yield _strings_chunk(good, good_rows, malformed, schema)
+            good, good_rows, malformed = [], [], []
+    if good or malformed:
+        yield _strings_chunk(good, good_rows, malformed, schema)
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
