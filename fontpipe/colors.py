@@ -214,6 +214,8 @@ def parse_color_argument(text: str, backdrop: RGB = WHITE) -> ParsedColor:
 
 def parse_backdrop(text: str) -> RGB:
     """The colour translucent backgrounds are composited over: any opaque CSS colour."""
+    if text.strip().lower() == "white":
+        return WHITE  # the default: no need to load the CSS parser for a quick look-up
     try:
         parsed = parse_color(text)
     except ColorSyntaxError as exc:

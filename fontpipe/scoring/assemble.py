@@ -11,6 +11,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fontpipe.atomic import atomic_file, staging_path
+from fontpipe.scoring.columns import CSV_WRITE_OPTIONS
 from fontpipe.scoring.part import REJECT_COLUMNS, parquet_output_options
 from fontpipe.scoring.plan import Part, ScoreJob
 
@@ -52,9 +53,7 @@ class OutputAssembler:
                 with pa.memory_map(str(piece)) as source:
                     table = pa.ipc.open_file(source).read_all()
                 self._csv.flush()
-                pacsv.write_csv(
-                    table, self._csv, write_options=pacsv.WriteOptions(include_header=False)
-                )
+                pacsv.write_csv(table, self._csv, write_options=CSV_WRITE_OPTIONS)
             return
         if not piece.stat().st_size:
             return

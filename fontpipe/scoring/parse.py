@@ -52,6 +52,7 @@ class ParsedColors:
     # and composited over the backdrop. None for channel columns, which are sRGB as given.
     gamut_mapped: npt.NDArray[np.bool_] | None = None
     translucent: npt.NDArray[np.bool_] | None = None
+    canonical_hex: bool = False  # the text column is all lowercase #rrggbb: it is its srgb_hex
 
 
 def detect_color_spec(
@@ -111,23 +112,37 @@ def _as_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     return column
 
 
-def _plain_hex(text: pa.Array) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint8]]:
+def _plain_hex(
+    text: pa.Array,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint8], bool]:
     """Rows that are exactly `#rrggbb` or `rrggbb`, decoded straight from the string buffer.
 
     The usual palette needs no regular expression at all; anything else (short hex, spaces, CSS,
-    errors) is left for the general path.
+    errors) is left for the general path. The flag says every value is already the canonical
+    lowercase `#rrggbb`, so the column itself can serve as `srgb_hex`.
     """
     n = len(text)
     found = np.zeros(n, dtype=bool)
     rgb = np.zeros((n, 3), dtype=np.uint8)
     if n == 0 or not (pa.types.is_string(text.type)):
-        return found, rgb
+        return found, rgb, False
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + n + 1]
     data = (
         np.frombuffer(text.buffers()[2], dtype=np.uint8)
         if text.buffers()[2]
         else np.zeros(0, np.uint8)
     )
+    if not text.null_count and offsets[-1] - offsets[0] == 7 * n:
+        # Every value is 7 bytes (a CSV of #rrggbb): the buffer is an (n, 7) matrix, decoded
+        # without gathering each row's bytes by offset (twice as fast on 10 M rows).
+        block = data[offsets[0] : offsets[-1]].reshape(n, 7)
+        if np.all(block[:, 0] == ord("#")):
+            digits = _NIBBLE[block[:, 1:]]
+            found = np.asarray((digits < 16).all(axis=1), dtype=bool)
+            rgb = digits[:, 0::2] * np.uint8(16) + digits[:, 1::2]
+            rgb[~found] = 0
+            upper = (block[:, 1:] >= ord("A")) & (block[:, 1:] <= ord("F"))
+            return found, rgb, bool(found.all()) and not upper.any()
     starts = offsets[:-1].astype(np.int64)
     lengths = np.diff(offsets)
     if text.null_count:
@@ -136,7 +151,7 @@ def _plain_hex(text: pa.Array) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.ui
     hashed[hashed] = data[starts[hashed]] == ord("#")
     candidates = np.flatnonzero(hashed | (lengths == 6))
     if not len(candidates):
-        return found, rgb
+        return found, rgb, False
     first = starts[candidates] + hashed[candidates]
     digits = _NIBBLE[data[first[:, None] + np.arange(6)]]
     ok = (digits < 16).all(axis=1)
@@ -144,7 +159,7 @@ def _plain_hex(text: pa.Array) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.ui
     digits = digits[ok]
     found[rows] = True
     rgb[rows] = digits[:, 0::2] * np.uint8(16) + digits[:, 1::2]
-    return found, rgb
+    return found, rgb, False
 
 
 def _parse_text_column(
@@ -153,7 +168,7 @@ def _parse_text_column(
     """Plain hex straight from the string buffer; every other string through the one grammar
     (`fontpipe.colors.parse_color`), once per distinct value."""
     text = _as_strings(column)
-    plain, rgb = _plain_hex(text)
+    plain, rgb, canonical = _plain_hex(text)
     valid = plain.copy()
     mapped = np.zeros(len(text), dtype=bool)
     translucent = np.zeros(len(text), dtype=bool)
@@ -184,6 +199,7 @@ def _parse_text_column(
         reasons=reasons,
         gamut_mapped=mapped,
         translucent=translucent,
+        canonical_hex=canonical,
     )
 
 

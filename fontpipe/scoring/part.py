@@ -18,6 +18,7 @@ from fontpipe.atomic import atomic_file
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import MODEL_VERSION, TEXT_COLOR, WCAG_AA, black_text
 from fontpipe.scoring.columns import (
+    CSV_WRITE_OPTIONS,
     OUTPUT_COLUMNS,
     TEXT_OUTPUT_COLUMNS,
     Scorer,
@@ -141,7 +142,13 @@ def _score_chunk(
     text_columns: list[pa.Array] = []
     if parsed.gamut_mapped is not None and parsed.translucent is not None:
         mapped = parsed.gamut_mapped[valid]
-        text_columns = [srgb_hex_column(rgb.astype(np.uint8, copy=False)), pa.array(mapped)]
+        srgb_hex = (
+            # Already `#rrggbb` lowercase, row for row: the input column is the srgb_hex column.
+            good.column(job.spec.color_column)
+            if parsed.canonical_hex and job.spec.color_column
+            else srgb_hex_column(rgb.astype(np.uint8, copy=False))
+        )
+        text_columns = [srgb_hex, pa.array(mapped)]
         result.gamut_mapped += int(np.count_nonzero(mapped))
         result.translucent += int(np.count_nonzero(parsed.translucent[valid]))
     scored = pa.RecordBatch.from_arrays(
@@ -157,9 +164,7 @@ def _score_chunk(
 def _open_writer(path: Path, out_format: str, schema: pa.Schema, final: bool) -> Any:
     if final and out_format == "csv":
         # The only part: the output's rows as they are; assembly adds the header.
-        return pacsv.CSVWriter(
-            str(path), schema, write_options=pacsv.WriteOptions(include_header=False)
-        )
+        return pacsv.CSVWriter(str(path), schema, write_options=CSV_WRITE_OPTIONS)
     if final:
         return pq.ParquetWriter(str(path), schema, **parquet_output_options(schema))
     # One of several parts: Arrow IPC costs about a memory copy to write and is read back
