@@ -8,6 +8,7 @@ import typer
 
 from cli.base import app, user_errors
 from cli.console import console
+from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
 
 models_app = typer.Typer(
@@ -69,17 +70,20 @@ def models_list(
 @user_errors
 def models_show(
     version: str = typer.Argument(..., help="A version name or champion."),
+    rule: str = typer.Option(
+        DEFAULT_ANSWER_RULE, help="Whose champion `champion` names: wcag, mean or yiq."
+    ),
     models_dir: Path | None = typer.Option(None),
 ) -> None:
     """Everything recorded about one version."""
     import json
 
-    from fontpipe.registry import champion, resolve_model
+    from fontpipe.registry import champions, resolve_model
     from fontpipe.versions import read_evaluation, read_metadata
 
-    path = resolve_model(version, _models_dir(models_dir))
+    path = resolve_model(version, _models_dir(models_dir), rule)
     shown = read_metadata(path).model_dump(mode="json")
-    shown["is_champion"] = champion(path.parent) == path.name
+    shown["is_champion"] = path.name in champions(path.parent).values()
     shown["evaluation"] = read_evaluation(path)
     console.print_json(json.dumps(shown, default=str))
 
@@ -89,22 +93,28 @@ def models_show(
 def models_promote(
     version: str = typer.Argument(...), models_dir: Path | None = typer.Option(None)
 ) -> None:
-    """Make a version the champion (its model file is verified first)."""
+    """Make a version the champion of its own rule (its model and cube table verified first)."""
     from fontpipe.registry import promote, resolve_model
 
     path = resolve_model(version, _models_dir(models_dir))
     entry = promote(path.parent, path.name)
-    console.print(f"champion: {entry['to']} (was {entry['from'] or 'none'})")
+    console.print(f"{entry['rule']} champion: {entry['to']} (was {entry['from'] or 'none'})")
 
 
 @models_app.command("rollback")
 @user_errors
-def models_rollback(models_dir: Path | None = typer.Option(None)) -> None:
-    """Make the previous champion the champion again."""
+def models_rollback(
+    rule: str | None = typer.Option(
+        None,
+        help="Whose champion to roll back: wcag, mean or yiq [default: the rule promoted last].",
+    ),
+    models_dir: Path | None = typer.Option(None),
+) -> None:
+    """Make a rule's previous champion its champion again."""
     from fontpipe.registry import rollback
 
-    entry = rollback(_models_dir(models_dir))
-    console.print(f"champion: {entry['to']} (rolled back from {entry['from']})")
+    entry = rollback(_models_dir(models_dir), rule)
+    console.print(f"{entry['rule']} champion: {entry['to']} (rolled back from {entry['from']})")
 
 
 @models_app.command("prune")

@@ -11,7 +11,7 @@ import typer
 from cli.base import app, parse_floats, user_errors
 from cli.console import console, err_console, progress_bar
 from fontpipe.errors import FontpipeError, build_config
-from fontpipe.schema import DEFAULT_RULE
+from fontpipe.schema import DEFAULT_ANSWER_RULE, DEFAULT_RULE
 from fontpipe.settings import Settings
 
 
@@ -184,7 +184,9 @@ def evaluate(
     from fontpipe.rules import get_rule
 
     settings = Settings.from_env()
-    version_path = resolve_model(model, models_dir or settings.models_dir)
+    version_path = resolve_model(
+        model, models_dir or settings.models_dir, rule or DEFAULT_ANSWER_RULE
+    )
     if rule is not None:
         get_rule(rule)
     if dataset is not None:
@@ -238,8 +240,12 @@ def retrain() -> None:
     with local_api_server():
         from flows.retrain import retrain as run_retrain
 
-        outcome = run_retrain()
-    console.print(retrain_summary_table(outcome))
+        report = run_retrain()
+    from fontpipe.promotion import outcome_line
+
+    console.print(retrain_summary_table(report))
+    for outcome in report.outcomes:
+        console.print(outcome_line(outcome), soft_wrap=True)
 
 
 @app.command()

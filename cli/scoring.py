@@ -11,6 +11,7 @@ import typer
 from cli.base import app, user_errors
 from cli.console import console, progress_bar
 from fontpipe.errors import FontpipeError, build_config
+from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
 
 
@@ -27,6 +28,10 @@ def score(
         ..., "--out", help="Output file; .parquet or .csv decides the format."
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
+    rule: str = typer.Option(
+        DEFAULT_ANSWER_RULE,
+        help="Whose champion answers for `--model champion`: wcag (readability), mean or yiq.",
+    ),
     on_error: str = typer.Option(
         "fail", help="fail: stop at the first bad value; quarantine: set bad rows aside."
     ),
@@ -65,7 +70,7 @@ def score(
                 f"--rgb-columns: expected three names like r,g,b, got {rgb_columns!r}"
             )
     settings = Settings.from_env()
-    version_path = resolve_model(model, models_dir or settings.models_dir)
+    version_path = resolve_model(model, models_dir or settings.models_dir, rule)
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
     config = build_config(
@@ -134,6 +139,10 @@ def predict(
         "oklch(), color(), names) or r,g,b; stdin when none.",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
+    rule: str = typer.Option(
+        DEFAULT_ANSWER_RULE,
+        help="Whose champion answers for `--model champion`: wcag (readability), mean or yiq.",
+    ),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
     backdrop: str = typer.Option(
         "white", help="Translucent colours are composited over this CSS colour."
@@ -144,7 +153,7 @@ def predict(
     from fontpipe.predict import predict_colors
     from fontpipe.registry import resolve_model
 
-    version_path = resolve_model(model, models_dir or Settings.from_env().models_dir)
+    version_path = resolve_model(model, models_dir or Settings.from_env().models_dir, rule)
     texts = colors or [line.strip() for line in sys.stdin if line.strip()]
     if not texts:
         raise FontpipeError("no colours given: pass them as arguments or one per line on stdin")
@@ -152,9 +161,19 @@ def predict(
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(show_header=True)
-    for column in ("colour", "P(black)", "text", "contrast", "swatch"):
-        table.add_column(column, justify="right" if column in {"P(black)", "contrast"} else "left")
+    table = Table(show_header=True, title=f"answered by {version_path.name}")
+    numeric = {"P(black)", "contrast", "black text", "white text"}
+    for column in (
+        "colour",
+        "P(black)",
+        "text",
+        "contrast",
+        "AA",
+        "black text",
+        "white text",
+        "swatch",
+    ):
+        table.add_column(column, justify="right" if column in numeric else "left")
     for row in predictions:
         swatch = Text(f" {row.text} ", style=f"{row.text_color} on {row.hex}")
         table.add_row(
@@ -162,6 +181,9 @@ def predict(
             f"{row.p_black:.4f}",
             row.text_color,
             f"{row.contrast_ratio:.2f}:1",
+            Text("pass", style="bold green") if row.wcag_aa else Text("FAIL", style="bold red"),
+            f"{row.contrast_black:.2f}:1",
+            f"{row.contrast_white:.2f}:1",
             swatch,
         )
     console.print(table)

@@ -6,7 +6,7 @@ from rich.table import Table
 
 from fontpipe.datasets import Dataset
 from fontpipe.evaluation.evaluate_version import EvaluationMetrics
-from fontpipe.promotion import RetrainOutcome
+from fontpipe.promotion import RetrainReport
 from fontpipe.schema import CUBE_SIZE, SPLITS
 from fontpipe.scoring.job import ScoreSummary
 from fontpipe.summaries import dataset_split_rows
@@ -84,6 +84,7 @@ def score_summary_table(summary: ScoreSummary) -> Table:
         ("rows rejected", f"{summary.rejected:,}"),
         ("black text / white text", f"{summary.black_share:.2%} / {1 - summary.black_share:.2%}"),
         ("WCAG AA (>= 4.5:1)", f"{summary.aa_share:.2%}"),
+        ("fails AA, other colour passes", f"{summary.other_passes_aa:,}"),
         ("rows/s", f"{summary.rows_per_second:,.0f}"),
         ("parts (reused)", f"{summary.parts} ({summary.parts_reused})"),
         ("outside sRGB, gamut-mapped", f"{summary.gamut_mapped:,}"),
@@ -95,20 +96,24 @@ def score_summary_table(summary: ScoreSummary) -> Table:
     return table
 
 
-def retrain_summary_table(outcome: RetrainOutcome) -> Table:
-    h = outcome.challenger_metrics
-    verdict = "[green]promoted" if outcome.promoted else "[yellow]not promoted"
-    table = Table(title="retrain", show_header=False)
-    table.add_column("", justify="left")
-    table.add_column("", justify="left")
-    rows = [
-        ("challenger", f"{outcome.challenger} {verdict}[/] ({outcome.reason})"),
-        ("champion", str(outcome.champion)),
-        ("cube errors", f"{h.errors:,} of {CUBE_SIZE:,} (accuracy {h.accuracy:.6%})"),
-        ("boundary-band accuracy", _share(h.boundary_accuracy)),
-        ("ECE / WCAG AA share", f"{h.ece:.5f} / {h.aa_share:.2%}"),
-        ("report", outcome.report),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
+def retrain_summary_table(report: RetrainReport) -> Table:
+    """One row per rule: the verdict, and the champion's figures a reader checks first."""
+    table = Table(title=f"retrain: one champion per rule, over all {CUBE_SIZE:,} colours")
+    for column in ("rule", "challenger", "champion", "cube errors", "AA share", "min contrast"):
+        table.add_column(
+            column,
+            justify="right" if column in {"cube errors", "AA share", "min contrast"} else "left",
+        )
+    for outcome in report.outcomes:
+        h = outcome.challenger_metrics if outcome.promoted else outcome.champion_metrics
+        h = h or outcome.challenger_metrics
+        verdict = "[green]promoted[/]" if outcome.promoted else "[yellow]not promoted[/]"
+        table.add_row(
+            outcome.rule,
+            f"{outcome.challenger} {verdict}",
+            str(outcome.champion),
+            f"{h.errors:,}",
+            f"{h.aa_share:.2%}",
+            f"{h.min_contrast:.2f}:1",
+        )
     return table

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from fontpipe.evaluation.evaluate_version import EvaluationMetrics, evaluate_version
 from fontpipe.evaluation.report import check_report_target, default_report_path, write_report
 from fontpipe.registry import resolve_model
+from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
 from fontpipe.summaries import evaluation_markdown
 from fontpipe.train import OriginalRecipe
@@ -85,7 +86,9 @@ def evaluate_model(
     recipe: OriginalRecipe | None = None,
 ) -> EvaluationReport:
     settings = Settings.from_env()
-    version_path = resolve_model(model, Path(models_dir) if models_dir else settings.models_dir)
+    version_path = resolve_model(
+        model, Path(models_dir) if models_dir else settings.models_dir, rule or DEFAULT_ANSWER_RULE
+    )
     target = check_report_target(
         Path(report) if report else default_report_path(settings.reports_dir, version_path.name)
     )

@@ -16,7 +16,7 @@ from fontpipe.evaluation.evaluate_version import cube_headline
 from fontpipe.evaluation.metrics import Headline
 from fontpipe.evaluation.report import default_report_path
 from fontpipe.generate import GenerateConfig
-from fontpipe.promotion import PromotionPolicy, RetrainOutcome
+from fontpipe.promotion import PromotionPolicy, RetrainOutcome, RetrainReport, outcome_line
 from fontpipe.registry import (
     PromotionOutcome,
     PrunePlan,
@@ -26,6 +26,8 @@ from fontpipe.registry import (
     promote_if_better,
     prune_versions,
 )
+from fontpipe.rules import get_rule
+from fontpipe.schema import RULE_NAMES
 from fontpipe.settings import Settings
 from fontpipe.summaries import retrain_markdown
 from fontpipe.train import OriginalRecipe, TrainConfig
@@ -67,24 +69,30 @@ def retention_task(models_dir: str, policy: RetentionPolicy) -> PrunePlan:
 
 
 @task(name="publish-retrain-summary")
-def publish_retrain_summary(outcome: RetrainOutcome, pruned: PrunePlan) -> None:
+def publish_retrain_summary(report: RetrainReport, pruned: PrunePlan) -> None:
     kept = f"{len(pruned.kept) + len(pruned.protected)} versions kept"
     removed = (
         f"{len(pruned.removed)} deleted, {len(pruned.cube_tables_dropped)} cube tables dropped"
     )
     create_markdown_artifact(
         key="retrain-summary",
-        markdown=retrain_markdown(outcome) + f"- registry: {kept}; {removed}\n",
+        markdown="\n".join(retrain_markdown(o) for o in report.outcomes)
+        + f"\n- registry: {kept}; {removed}\n",
     )
-    create_table_artifact(
-        key="retrain-metrics",
-        table=[{"model": "challenger", **outcome.challenger_metrics.model_dump()}]
-        + (
-            [{"model": "champion before", **outcome.champion_metrics.model_dump()}]
-            if outcome.champion_metrics
-            else []
-        ),
-    )
+    rows = []
+    for outcome in report.outcomes:
+        rows.append(
+            {"rule": outcome.rule, "model": "challenger", **outcome.challenger_metrics.model_dump()}
+        )
+        if outcome.champion_metrics:
+            rows.append(
+                {
+                    "rule": outcome.rule,
+                    "model": "champion before",
+                    **outcome.champion_metrics.model_dump(),
+                }
+            )
+    create_table_artifact(key="retrain-metrics", table=rows)
 
 
 @flow(name="retrain", log_prints=True)
@@ -95,34 +103,56 @@ def retrain(
     baseline: bool = True,
     recipe: OriginalRecipe = OriginalRecipe(),
     retention: RetentionPolicy = RetentionPolicy(),
+    rules: tuple[str, ...] = RULE_NAMES,
+) -> RetrainReport:
+    """Keep every rule's champion current: one champion/challenger round per rule in `rules`
+    (each a subflow, on `generate` with that rule), then the retention policy."""
+    for rule in rules:
+        get_rule(rule)  # an unknown name fails here, before any work
+    outcomes = [
+        retrain_rule(generate.model_copy(update={"rule": rule}), train, policy, baseline, recipe)
+        for rule in rules
+    ]
+    pruned = retention_task(str(Settings.from_env().models_dir), retention)
+    report = RetrainReport(outcomes=outcomes)
+    publish_retrain_summary(report, pruned)
+    for outcome in outcomes:
+        print(outcome_line(outcome))
+    return report
+
+
+@flow(name="retrain_rule", log_prints=True)
+def retrain_rule(
+    generate: GenerateConfig,
+    train: TrainConfig,
+    policy: PromotionPolicy,
+    baseline: bool,
+    recipe: OriginalRecipe,
 ) -> RetrainOutcome:
+    """One rule's round: data, a challenger, its evaluation, the comparison with that rule's
+    champion, promotion only if better."""
     settings = Settings.from_env()
     models_dir = settings.models_dir
     dataset = make_dataset(generate, str(default_dataset_path(settings.datasets_dir, generate)))
     challenger = train_model_task(dataset.path, train, str(models_dir))
     publish_training_summary(challenger)
     twin = drop_identical_task(str(models_dir), challenger)
-    if twin is not None:
-        outcome = RetrainOutcome(
-            challenger=challenger.name,
-            promoted=False,
-            reason=f"identical to the champion {twin} (same weights); not stored twice",
-            previous_champion=twin,
-            champion=twin,
-            challenger_metrics=cube_headline(models_dir / twin, generate.rule),
-            champion_metrics=None,
-            report=str(default_report_path(settings.reports_dir, twin)),
-            dataset=dataset.path,
-        )
-    else:
-        outcome = evaluate_and_promote(
+    if twin is None:
+        return evaluate_and_promote(
             challenger, dataset.path, generate.rule, policy, recipe if baseline else None, settings
         )
-    pruned = retention_task(str(models_dir), retention)
-    publish_retrain_summary(outcome, pruned)
-    verdict = "promoted" if outcome.promoted else "not promoted"
-    print(f"challenger {outcome.challenger}: {verdict} ({outcome.reason})")
-    return outcome
+    return RetrainOutcome(
+        rule=generate.rule,
+        challenger=challenger.name,
+        promoted=False,
+        reason=f"identical to the champion {twin} (same weights); not stored twice",
+        previous_champion=twin,
+        champion=twin,
+        challenger_metrics=cube_headline(models_dir / twin, generate.rule),
+        champion_metrics=None,
+        report=str(default_report_path(settings.reports_dir, twin)),
+        dataset=dataset.path,
+    )
 
 
 def evaluate_and_promote(
@@ -140,11 +170,12 @@ def evaluate_and_promote(
     headline = assessed.metrics.headline
     promotion = promote_task(str(settings.models_dir), challenger, headline, rule, policy)
     return RetrainOutcome(
+        rule=rule,
         challenger=challenger.name,
         promoted=promotion.decision.promote,
         reason=promotion.decision.reason,
         previous_champion=promotion.previous_champion,
-        champion=champion(settings.models_dir),
+        champion=champion(settings.models_dir, rule),
         challenger_metrics=headline,
         champion_metrics=promotion.previous_headline,
         report=str(report),

@@ -16,6 +16,7 @@ from prefect.futures import wait
 
 from fontpipe.errors import FontpipeError
 from fontpipe.registry import resolve_model
+from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.scoring.job import PartRunner, ScoreSummary, prepare_job, run_job
 from fontpipe.scoring.part import PartResult, run_part
 from fontpipe.scoring.plan import Part, ScoreConfig, ScoreJob
@@ -141,12 +142,13 @@ def score_palettes_flow(
     models_dir: str | None = None,
     dask_address: str | None = None,
     verbose: bool = False,
+    rule: str = DEFAULT_ANSWER_RULE,
 ) -> ScoreSummary:
-    """Score palette files. With `dask_address` (tcp://host:port or local-cluster) the parts run
+    """Score palette files (with `rule`'s champion unless `model` names a version). With `dask_address` (tcp://host:port or local-cluster) the parts run
     on that Dask cluster; otherwise each part is a Prefect task here."""
     started = time.perf_counter()
     version_path = resolve_model(
-        model, Path(models_dir) if models_dir else Settings.from_env().models_dir
+        model, Path(models_dir) if models_dir else Settings.from_env().models_dir, rule
     )
     if dask_address and dask_address != "local-cluster":
         check_scheduler_reachable(dask_address)  # before any file is written

@@ -15,7 +15,7 @@ import numpy as np
 from fontpipe.colors import RGB, WHITE, parse_color_argument
 from fontpipe.cube import lookup_p_black
 from fontpipe.rules import text_contrast_ratio
-from fontpipe.schema import black_text, text_color_name
+from fontpipe.schema import WCAG_AA_RATIO, black_text, text_color_name
 from fontpipe.versions import ensure_cube_table, open_version
 
 
@@ -25,7 +25,13 @@ class Prediction:
     rgb: RGB
     p_black: float
     text_color: str
-    contrast_ratio: float
+    contrast_ratio: float  # of the chosen text
+    contrast_black: float
+    contrast_white: float
+
+    @property
+    def wcag_aa(self) -> bool:
+        return self.contrast_ratio >= WCAG_AA_RATIO
 
     @property
     def hex(self) -> str:
@@ -40,14 +46,17 @@ def predict_colors(version_path: Path, texts: list[str], backdrop: RGB = WHITE) 
     rgb = np.asarray(colours, dtype=np.uint8).reshape(-1, 3)
     p_black = lookup_p_black(table, rgb)
     black = black_text(p_black)
-    contrast = text_contrast_ratio(rgb, black)
+    on_black = text_contrast_ratio(rgb, True)
+    on_white = text_contrast_ratio(rgb, False)
     return [
         Prediction(
             text=text,
             rgb=colour,
             p_black=float(p_black[i]),
             text_color=text_color_name(bool(black[i])),
-            contrast_ratio=float(contrast[i]),
+            contrast_ratio=float(on_black[i] if black[i] else on_white[i]),
+            contrast_black=float(on_black[i]),
+            contrast_white=float(on_white[i]),
         )
         for i, (text, colour) in enumerate(zip(texts, colours, strict=True))
     ]

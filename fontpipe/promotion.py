@@ -19,6 +19,9 @@ class PromotionPolicy(BaseModel):
 
     tie_breaker: Literal["boundary_accuracy", "ece", "none"] = "boundary_accuracy"
     never_drop_accuracy: bool = True
+    # Readability guard: never promote a challenger whose WCAG AA share or minimum contrast over
+    # the cube is below the champion's, whatever its error count against the rule.
+    never_drop_readability: bool = True
     # Errors the challenger must save over the champion to win outright (1: any improvement).
     min_error_improvement: int = 1
 
@@ -47,6 +50,18 @@ def decide_promotion(
             False,
             f"cube accuracy would drop ({challenger.accuracy:.6%} < {champion.accuracy:.6%})",
         )
+    if policy.never_drop_readability:
+        if challenger.aa_share < champion.aa_share:
+            return Decision(
+                False,
+                f"WCAG AA share would drop ({challenger.aa_share:.4%} < {champion.aa_share:.4%})",
+            )
+        if challenger.min_contrast < champion.min_contrast:
+            return Decision(
+                False,
+                f"minimum contrast would drop ({challenger.min_contrast:.3f}:1 < "
+                f"{champion.min_contrast:.3f}:1)",
+            )
     if k_err - c_err >= policy.min_error_improvement:
         return Decision(True, f"fewer cube errors ({c_err:,} < {k_err:,})")
     if c_err != k_err:
@@ -73,10 +88,11 @@ def decide_promotion(
 
 
 class RetrainOutcome(BaseModel):
-    """One champion/challenger round of the retrain pipeline, as its flow returns it."""
+    """One rule's champion/challenger round of the retrain pipeline."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    rule: str
     challenger: str
     promoted: bool
     reason: str
@@ -86,3 +102,24 @@ class RetrainOutcome(BaseModel):
     champion_metrics: Headline | None  # the champion before, on the challenger's terms
     report: str
     dataset: str
+
+
+class RetrainReport(BaseModel):
+    """The retrain pipeline's result: one round per rule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcomes: list[RetrainOutcome]
+
+    def for_rule(self, rule: str) -> RetrainOutcome:
+        return next(o for o in self.outcomes if o.rule == rule)
+
+
+def outcome_line(outcome: RetrainOutcome) -> str:
+    """One line per rule: the verdict and the figures a reader checks first."""
+    h = outcome.challenger_metrics
+    verdict = "promoted" if outcome.promoted else "kept the champion"
+    return (
+        f"{outcome.rule}: {verdict}; champion {outcome.champion}: {h.errors:,} cube errors, "
+        f"AA share {h.aa_share:.2%}, minimum contrast {h.min_contrast:.2f}:1 ({outcome.reason})"
+    )

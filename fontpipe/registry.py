@@ -19,10 +19,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fontpipe.atomic import write_json_atomic
+from fontpipe.atomic import write_json_atomic, write_text_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.metrics import Headline
 from fontpipe.promotion import Decision, PromotionPolicy, decide_promotion
+from fontpipe.schema import DEFAULT_RULE
 from fontpipe.versions import (
     CUBE_FILE,
     ModelVersion,
@@ -43,15 +44,36 @@ LOCK_FILE = ".registry.lock"
 CHAMPION = "champion"  # the reference that names the current champion
 
 
-def champion(models_dir: Path) -> str | None:
-    """The champion: the last promotion in `promotions.jsonl`, the registry's one source of truth.
+def champion(models_dir: Path, rule: str | None = None) -> str | None:
+    """The champion of `rule`: its last promotion in `promotions.jsonl`, the registry's one
+    source of truth. Each labelling rule has a champion of its own; with `rule` None, the most
+    recently promoted champion of any rule.
 
-    The `champion` pointer file is derived from it (written after each log entry, for people and
-    tools that read one small file); it is only consulted by a registry that has no log yet.
+    The pointer files (`champion-<rule>`) are derived from the log, written after each entry for
+    people and tools that read one small file; the legacy `champion` pointer of a registry from
+    before rules had champions of their own is only consulted while there is no log.
     """
-    history = promotion_history(models_dir)
-    if history:
-        return str(history[-1]["to"])
+    for entry in reversed(promotion_history(models_dir)):
+        if rule is None or entry["rule"] == rule:
+            return str(entry["to"])
+    legacy = _legacy_pointer(models_dir)
+    if legacy is not None and (rule is None or _rule_of(models_dir, legacy, {}) == rule):
+        return legacy
+    return None
+
+
+def champions(models_dir: Path) -> dict[str, str]:
+    """Every rule's champion."""
+    found: dict[str, str] = {}
+    for entry in promotion_history(models_dir):
+        found[entry["rule"]] = str(entry["to"])
+    legacy = _legacy_pointer(models_dir)
+    if not found and legacy is not None:
+        found[_rule_of(models_dir, legacy, {})] = legacy
+    return found
+
+
+def _legacy_pointer(models_dir: Path) -> str | None:
     pointer = models_dir / CHAMPION_FILE
     if not pointer.exists():
         return None
@@ -61,13 +83,27 @@ def champion(models_dir: Path) -> str | None:
         raise FontpipeError(f"{pointer}: corrupt champion pointer ({exc})") from None
 
 
-def resolve_model(reference: str, models_dir: Path) -> Path:
-    """`champion`, a version name, or a path to a version directory -> that directory."""
+def _rule_of(models_dir: Path, version: str, cache: dict[str, str]) -> str:
+    """A version's rule, from its metadata. A version deleted before promotions recorded their
+    rule was trained on the only rule there was then, the default."""
+    if version not in cache:
+        try:
+            cache[version] = read_metadata(version_dir(models_dir, version)).rule
+        except FontpipeError:
+            cache[version] = DEFAULT_RULE
+    return cache[version]
+
+
+def resolve_model(reference: str, models_dir: Path, rule: str | None = None) -> Path:
+    """`champion` (of `rule`), a version name, or a path to a version directory -> that
+    directory."""
     if reference == CHAMPION:
-        version = champion(models_dir)
+        version = champion(models_dir, rule)
         if version is None:
+            which = f"{rule} " if rule else ""
             raise FontpipeError(
-                f"no champion model in {models_dir} yet: train one, or run the retrain pipeline"
+                f"no {which}champion model in {models_dir} yet: run `fontpipe retrain` (it trains "
+                "a champion for every rule), or name another rule or a model version"
             )
         return version_dir(models_dir, version)
     candidate = Path(reference)
@@ -82,20 +118,24 @@ def resolve_model(reference: str, models_dir: Path) -> Path:
 
 
 def promotion_history(models_dir: Path) -> list[dict[str, Any]]:
-    """Every promotion, oldest first. A last line cut short by a crash mid-append is no promotion:
-    the pointer is only replaced after the line is complete."""
+    """Every promotion, oldest first, each with its `rule` (filled in from the version's metadata
+    for entries written before promotions recorded it). A last line cut short by a crash
+    mid-append is no promotion: the pointer is only replaced after the line is complete."""
     path = models_dir / PROMOTIONS_FILE
     if not path.exists():
         return []
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     entries = []
+    rules: dict[str, str] = {}
     for number, line in enumerate(lines, start=1):
         try:
-            entries.append(json.loads(line))
+            entry = json.loads(line)
         except json.JSONDecodeError:
             if number == len(lines):
                 break  # torn by a crash during the append
             raise FontpipeError(f"{path}: line {number} is not JSON; the log is damaged") from None
+        entry.setdefault("rule", _rule_of(models_dir, str(entry["to"]), rules))
+        entries.append(entry)
     return entries
 
 
@@ -112,10 +152,14 @@ def set_champion(
     """Point the champion at `version` (verified first) and log the promotion. Caller holds the lock."""
     if not is_version_dir(version_dir(models_dir, version)):
         raise FontpipeError(f"model version {version!r} does not exist in {models_dir}")
-    check_promotable(open_version(version_dir(models_dir, version)), metrics)
-    previous = champion(models_dir)
+    promoted = open_version(version_dir(models_dir, version))
+    check_promotable(promoted, metrics)
+    _migrate(models_dir)
+    rule = promoted.rule
+    previous = champion(models_dir, rule)
     entry = {
         "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "rule": rule,
         "from": previous,
         "to": version,
         "reason": reason,
@@ -129,8 +173,35 @@ def set_champion(
         log.write(json.dumps(entry) + "\n")
         log.flush()
         os.fsync(log.fileno())
-    write_json_atomic(models_dir / CHAMPION_FILE, {"version": version, "since": entry["at"]})
+    write_json_atomic(
+        models_dir / f"{CHAMPION_FILE}-{rule}", {"version": version, "since": entry["at"]}
+    )
     return entry
+
+
+def _migrate(models_dir: Path) -> None:
+    """A registry from before rules had champions of their own: write each log entry's rule into
+    the log (history kept whole) and retire the single `champion` pointer. Caller holds the lock."""
+    log_path = models_dir / PROMOTIONS_FILE
+    legacy = models_dir / CHAMPION_FILE
+    if log_path.exists():
+        raw = [line for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if any('"rule"' not in line for line in raw):
+            entries = promotion_history(models_dir)
+            write_text_atomic(log_path, "".join(json.dumps(e) + "\n" for e in entries))
+    elif legacy.exists():
+        version = _legacy_pointer(models_dir)
+        if version is not None:
+            entry = {
+                "at": None,
+                "rule": _rule_of(models_dir, version, {}),
+                "from": None,
+                "to": version,
+                "reason": "champion before per-rule champions",
+            }
+            write_text_atomic(log_path, json.dumps(entry) + "\n")
+    if legacy.exists():
+        legacy.unlink()
 
 
 def _end_torn_line(log_path: Path) -> None:
@@ -162,30 +233,44 @@ def check_promotable(version: ModelVersion, headline: Headline | None = None) ->
 
 
 def promote(models_dir: Path, version: str, reason: str = "promoted by hand") -> dict[str, Any]:
+    """Make `version` the champion of its own rule."""
     with registry_lock(models_dir):
-        if champion(models_dir) == version:
-            raise FontpipeError(f"{version} is already the champion")
+        if not is_version_dir(version_dir(models_dir, version)):
+            raise FontpipeError(f"model version {version!r} does not exist in {models_dir}")
+        rule = read_metadata(version_dir(models_dir, version)).rule
+        if champion(models_dir, rule) == version:
+            raise FontpipeError(f"{version} is already the {rule} champion")
         return set_champion(models_dir, version, reason)
 
 
-def rollback_target(models_dir: Path) -> str | None:
-    """The version `rollback` would make champion: the one the current champion replaced."""
-    current = champion(models_dir)
+def _rule_or_latest(models_dir: Path, rule: str | None) -> str | None:
+    if rule is not None:
+        return rule
+    history = promotion_history(models_dir)
+    return str(history[-1]["rule"]) if history else None
+
+
+def rollback_target(models_dir: Path, rule: str | None = None) -> str | None:
+    """The version `rollback` would make champion of `rule` (default: the rule promoted last):
+    the one its current champion replaced."""
+    rule = _rule_or_latest(models_dir, rule)
+    current = champion(models_dir, rule)
     for entry in reversed(promotion_history(models_dir)):
-        if entry["to"] == current and entry["from"]:
+        if entry["rule"] == rule and entry["to"] == current and entry["from"]:
             return str(entry["from"])
     return None
 
 
-def rollback(models_dir: Path) -> dict[str, Any]:
-    """Make the champion before the current one champion again."""
+def rollback(models_dir: Path, rule: str | None = None) -> dict[str, Any]:
+    """Make the champion of `rule` before the current one champion again."""
     with registry_lock(models_dir):
-        current = champion(models_dir)
+        rule = _rule_or_latest(models_dir, rule)
+        current = champion(models_dir, rule)
         if current is None:
             raise FontpipeError("no champion to roll back from")
-        target = rollback_target(models_dir)
+        target = rollback_target(models_dir, rule)
         if target is None:
-            raise FontpipeError(f"{current} has no previous champion to roll back to")
+            raise FontpipeError(f"{current} has no previous {rule} champion to roll back to")
         return set_champion(models_dir, target, f"rollback from {current}")
 
 
@@ -218,13 +303,13 @@ def prune_versions(
     """Delete all but the newest `keep_versions` versions besides the champion and the rollback
     target, under the registry lock (so a promotion running meanwhile is never pruned)."""
     with registry_lock(models_dir):
-        protected = {}
-        current = champion(models_dir)
-        if current is not None:
-            protected[current] = "champion"
-        target = rollback_target(models_dir)
-        if target is not None:
-            protected.setdefault(target, "rollback target")
+        protected: dict[str, str] = {}
+        for rule, current in sorted(champions(models_dir).items()):
+            protected[current] = f"{rule} champion"
+        for rule in sorted(champions(models_dir)):
+            target = rollback_target(models_dir, rule)
+            if target is not None:
+                protected.setdefault(target, f"{rule} rollback target")
         others = [v for v in reversed(list_versions(models_dir)) if v not in protected]
         kept, removed = others[: policy.keep_versions], others[policy.keep_versions :]
         dropped = [
@@ -249,7 +334,7 @@ def _size(path: Path) -> int:
 def identical_to_champion(models_dir: Path, challenger: ModelVersion) -> str | None:
     """The champion's name when `challenger` has exactly its weights (it would answer the same
     for every colour), else None."""
-    current = champion(models_dir)
+    current = champion(models_dir, challenger.rule)
     if current is None or current == challenger.name or challenger.metadata.weights_sha256 is None:
         return None
     other = read_metadata(version_dir(models_dir, current))
@@ -276,7 +361,7 @@ def promote_if_better(
     inside the lock, so a champion promoted by a concurrent run meanwhile is the one compared.
     """
     with registry_lock(models_dir):
-        current = champion(models_dir)
+        current = champion(models_dir, challenger.rule)
         current_headline = (
             None
             if current is None
@@ -304,7 +389,7 @@ class VersionSummary:
 
 def version_summaries(models_dir: Path) -> list[VersionSummary]:
     """One row per version: newest first, champion marked."""
-    current = champion(models_dir)
+    current = set(champions(models_dir).values())
     rows = []
     for version in reversed(list_versions(models_dir)):
         meta = read_metadata(version_dir(models_dir, version))
@@ -312,7 +397,7 @@ def version_summaries(models_dir: Path) -> list[VersionSummary]:
         rows.append(
             VersionSummary(
                 version=version,
-                champion=version == current,
+                champion=version in current,
                 created=meta.created,
                 rule=meta.rule,
                 epochs=meta.epochs_run,

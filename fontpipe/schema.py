@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 
 # The rule a dataset is labelled by when none is named: the original question's.
 DEFAULT_RULE: Final = "mean"
+# The rule whose champion answers look-ups and scoring when none is named: WCAG contrast, the one
+# rule of the three that is about readability (the mean rule picks text under AA for a fifth of
+# all colours).
+DEFAULT_ANSWER_RULE: Final = "wcag"
+RULE_NAMES: Final = ("mean", "wcag", "yiq")
 
 # Colour channels, 0-255. uint8 for integer sampling, float32 for the original question's
 # continuous sampling.
@@ -53,6 +58,13 @@ TEXT_COLOR: Final = "text_color"
 CONTRAST_RATIO: Final = "contrast_ratio"
 WCAG_AA: Final = "wcag_aa"
 MODEL_VERSION: Final = "model_version"
+# Both text colours' contrast on the background, AAA for the chosen one (7:1), and a warning:
+# the chosen text fails AA while the other colour would pass (possible under mean and yiq).
+CONTRAST_BLACK: Final = "contrast_black"
+CONTRAST_WHITE: Final = "contrast_white"
+WCAG_AAA: Final = "wcag_aaa"
+OTHER_PASSES_AA: Final = "other_passes_aa"
+WCAG_AAA_RATIO: Final = 7.0
 # For CSS colour strings: the sRGB colour actually scored (after gamut mapping and compositing
 # over the backdrop), and whether the colour lay outside sRGB.
 SRGB_HEX: Final = "srgb_hex"

@@ -16,15 +16,20 @@ import pyarrow.csv as pacsv
 from fontpipe.cube import lookup_p_black
 from fontpipe.rules import relative_luminance, relative_luminance_float32, text_contrast
 from fontpipe.schema import (
+    CONTRAST_BLACK,
     CONTRAST_RATIO,
+    CONTRAST_WHITE,
     GAMUT_MAPPED,
     MODEL_VERSION,
+    OTHER_PASSES_AA,
     P_BLACK,
     SRGB_HEX,
     TEXT_COLOR,
     TEXT_COLORS_BY_DECISION,
     WCAG_AA,
     WCAG_AA_RATIO,
+    WCAG_AAA,
+    WCAG_AAA_RATIO,
     black_text,
 )
 from fontpipe.versions import ModelVersion, ensure_cube_table, load_keras_model, open_version
@@ -32,8 +37,12 @@ from fontpipe.versions import ModelVersion, ensure_cube_table, load_keras_model,
 OUTPUT_FIELDS = (
     pa.field(P_BLACK, pa.float32()),
     pa.field(TEXT_COLOR, pa.dictionary(pa.int8(), pa.string())),
+    pa.field(CONTRAST_BLACK, pa.float32()),
+    pa.field(CONTRAST_WHITE, pa.float32()),
     pa.field(CONTRAST_RATIO, pa.float32()),
     pa.field(WCAG_AA, pa.bool_()),
+    pa.field(WCAG_AAA, pa.bool_()),
+    pa.field(OTHER_PASSES_AA, pa.bool_()),
     pa.field(MODEL_VERSION, pa.dictionary(pa.int8(), pa.string())),
 )
 OUTPUT_COLUMNS = tuple(f.name for f in OUTPUT_FIELDS)
@@ -103,28 +112,57 @@ def cached_scorer(version_path: str) -> Scorer:
 _AA_RECHECK = 1e-4
 
 
+def _exact_at_thresholds(
+    contrast: npt.NDArray[np.float32],
+    rgb: npt.NDArray[Any],
+    black: npt.NDArray[np.bool_] | bool,
+) -> npt.NDArray[np.float32]:
+    """float32 contrasts, with those within _AA_RECHECK of 4.5:1 or 7:1 recomputed in float64,
+    so every verdict against a WCAG threshold is the exact one."""
+    near = np.flatnonzero(
+        (np.abs(contrast - np.float32(WCAG_AA_RATIO)) < _AA_RECHECK)
+        | (np.abs(contrast - np.float32(WCAG_AAA_RATIO)) < _AA_RECHECK)
+    )
+    if len(near):
+        side = black[near] if isinstance(black, np.ndarray) else black
+        exact = text_contrast(np.asarray(relative_luminance(rgb[near])), side)
+        contrast = contrast.copy()
+        # Stored as the float32 nearest the exact value, but on the exact value's side of the
+        # threshold: the verdict columns and the number never disagree.
+        contrast[near] = exact
+        for threshold in (WCAG_AA_RATIO, WCAG_AAA_RATIO):
+            below = exact < threshold
+            bumped = contrast[near] >= np.float32(threshold)
+            fix = below & bumped
+            contrast[near[fix]] = np.nextafter(np.float32(threshold), np.float32(0))
+    return contrast
+
+
 def score_columns(
     rgb: npt.NDArray[Any], p_black: npt.NDArray[np.float32], version: str
 ) -> list[pa.Array]:
+    """The output columns of OUTPUT_FIELDS for scored colours, in that order."""
     black = black_text(p_black)
     if rgb.dtype == np.uint8:
         luminance = relative_luminance_float32(rgb)
     else:
         luminance = relative_luminance(rgb).astype(np.float32)
-    contrast = text_contrast(luminance, black)
-    aa = contrast >= WCAG_AA_RATIO
-    near = np.flatnonzero(np.abs(contrast - np.float32(WCAG_AA_RATIO)) < _AA_RECHECK)
-    if len(near):
-        exact = text_contrast(np.asarray(relative_luminance(rgb[near])), black[near])
-        contrast[near] = exact
-        aa[near] = exact >= WCAG_AA_RATIO
+    on_black = _exact_at_thresholds(text_contrast(luminance, True), rgb, True)
+    on_white = _exact_at_thresholds(text_contrast(luminance, False), rgb, False)
+    chosen = np.where(black, on_black, on_white)
+    other = np.where(black, on_white, on_black)
+    aa = chosen >= WCAG_AA_RATIO
     n = len(p_black)
     return [
         pa.array(p_black, type=pa.float32()),
         pa.DictionaryArray.from_arrays(
             pa.array(black.view(np.int8)), pa.array(list(TEXT_COLORS_BY_DECISION))
         ),
-        pa.array(contrast, type=pa.float32()),
+        pa.array(on_black, type=pa.float32()),
+        pa.array(on_white, type=pa.float32()),
+        pa.array(chosen, type=pa.float32()),
         pa.array(aa),
+        pa.array(chosen >= WCAG_AAA_RATIO),
+        pa.array(~aa & (other >= WCAG_AA_RATIO)),
         pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([version])),
     ]

@@ -56,6 +56,7 @@ class ScoreSummary:
     parts: int
     parts_reused: int
     model_version: str
+    other_passes_aa: int = 0  # rows whose chosen text fails AA though the other colour passes
     gamut_mapped: int = 0  # CSS colours outside sRGB that were mapped into it
     translucent: int = 0  # CSS colours with alpha, composited over the backdrop
     backdrop: str = "#ffffff"
@@ -251,6 +252,7 @@ def _assemble(
         parts=len(job.parts),
         parts_reused=reused,
         model_version=job.version,
+        other_passes_aa=sum(r.other_passes_aa for r in results),
         gamut_mapped=sum(r.gamut_mapped for r in results),
         translucent=sum(r.translucent for r in results),
         backdrop="#{:02x}{:02x}{:02x}".format(*job.backdrop),

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from fontpipe.atomic import atomic_file
 from fontpipe.errors import FontpipeError
-from fontpipe.schema import MODEL_VERSION, TEXT_COLOR, WCAG_AA, black_text
+from fontpipe.schema import MODEL_VERSION, OTHER_PASSES_AA, TEXT_COLOR, WCAG_AA, black_text
 from fontpipe.scoring.columns import (
     CSV_WRITE_OPTIONS,
     OUTPUT_COLUMNS,
@@ -41,6 +41,7 @@ class PartResult:
     rejected: int = 0
     black: int = 0
     aa: int = 0
+    other_passes_aa: int = 0  # the chosen text fails AA where the other colour would pass
     gamut_mapped: int = 0  # CSS colours outside sRGB, mapped into it
     translucent: int = 0  # CSS colours with alpha, composited over the backdrop
 
@@ -158,6 +159,7 @@ def _score_chunk(
     result.scored += scored.num_rows
     result.black += int(np.count_nonzero(black_text(p_black)))
     result.aa += int(pc.sum(scored.column(WCAG_AA)).as_py() or 0)
+    result.other_passes_aa += int(pc.sum(scored.column(OTHER_PASSES_AA)).as_py() or 0)
     return scored
 
 

@@ -22,6 +22,7 @@ TINY_RETRAIN = {
     "generate": {"rows": 4000, "sampling": "boundary", "seed": 3},
     "train": {"epochs": 1, "inputs": {"batch_size": 128}, "device": "cpu"},
     "baseline": False,
+    "rules": ["mean"],
 }
 
 
@@ -184,7 +185,7 @@ def test_real_server_schedules_and_runs_retrain(tmp_path):
             and "no_such_parameter" in report["bad_parameter_error"]
         )
         assert report["champion_untouched"]
-        assert (tmp_path / "data" / "models" / "champion").exists()
+        assert (tmp_path / "data" / "models" / "champion-mean").exists()
     finally:
         if served is not None:
             _stop(served)
@@ -228,7 +229,7 @@ with get_client(sync_client=True) as client:
         time.sleep(1)
 
 run = run_deployment("retrain/retrain", timeout=360, poll_interval=2)
-champion_file = Path(os.environ["FONTPIPE_DATA"]) / "models" / "champion"
+champion_file = Path(os.environ["FONTPIPE_DATA"]) / "models" / "champion-mean"
 champion_before = champion_file.read_bytes() if champion_file.exists() else b""
 
 # A mistyped parameter: the run must not go ahead with defaults, and must say why.

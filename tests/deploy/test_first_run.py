@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -33,8 +32,20 @@ def test_retrain_succeeds_first_time_with_an_empty_home(tmp_path):
     assert "Traceback" not in output, output[-3000:]
     assert "database is locked" not in output
     assert (home / ".prefect").is_dir()  # it really started from an empty Prefect home
-    champion = json.loads((data / "models" / "champion").read_text())["version"]
-    assert (data / "models" / champion / "model.keras").exists()
+    # WCAG-first answers by default: the colour the mean rule got wrong reads black.
+    answer = subprocess.run(
+        [str(fontpipe), "predict", "#00ff7e"], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert answer.returncode == 0, answer.stderr
+    (row,) = [line for line in answer.stdout.splitlines() if "#00ff7e" in line and ":1" in line]
+    assert "black" in row and "pass" in row
+    from fontpipe.registry import champions
+
+    # A champion for every rule, and one line per rule with its figures.
+    assert sorted(champions(data / "models")) == ["mean", "wcag", "yiq"]
+    for rule, version in champions(data / "models").items():
+        assert (data / "models" / version / "model.keras").exists()
+        assert f"{rule}: " in done.stdout and "AA share" in done.stdout
 
 
 def test_a_sigkilled_retrain_leaves_no_prefect_server_behind(tmp_path):

@@ -28,6 +28,7 @@ TINY_RETRAIN = {
     "generate": {"rows": 4000, "sampling": "boundary", "seed": 3},
     "train": {"epochs": 1, "inputs": {"batch_size": 128}, "device": "cpu"},
     "baseline": False,
+    "rules": ["mean"],
 }
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -203,12 +204,17 @@ def test_retrain_and_score_reach_completed_through_a_worker(postgres, tmp_path):
             retrained,
             (logs / "worker.log").read_text()[-4000:],
         )
-        champion = json.loads((data / "models" / "champion").read_text())["version"]
+        champion = json.loads((data / "models" / "champion-mean").read_text())["version"]
         palette = tmp_path / "palette.csv"
         palette.write_text("color\n#ffffff\n#000000\n#336699\n")
         scored = run(
             "score_palettes/score-palettes",
-            {"inputs": [str(palette)], "out": str(tmp_path / "scored.csv"), "model": "champion"},
+            {
+                "inputs": [str(palette)],
+                "out": str(tmp_path / "scored.csv"),
+                "model": "champion",
+                "rule": "mean",
+            },
         )
         assert scored["state"] == "COMPLETED", (scored, (logs / "worker.log").read_text()[-4000:])
         lines = (tmp_path / "scored.csv").read_text().splitlines()

@@ -9,11 +9,13 @@ GOOD = {
     "generate": GenerateConfig(rows=40_000, sampling="boundary", seed=1),
     "train": TrainConfig(epochs=3, inputs=InputConfig(batch_size=256), device="cpu"),
     "baseline": False,
+    "rules": ("mean",),
 }
 WORSE = {
     "generate": GenerateConfig(rows=1_000, seed=2),
     "train": TrainConfig(epochs=1, inputs=InputConfig(batch_size=64), device="cpu"),
     "baseline": False,
+    "rules": ("mean",),
 }
 
 
@@ -24,14 +26,14 @@ def test_retrain_promotes_then_refuses_a_worse_model_and_rollback_restores(
 
     from flows.retrain import retrain
 
-    first = retrain(**GOOD)
+    (first,) = retrain(**GOOD).outcomes
     models = data_root / "models"
     assert first.promoted and first.reason == "no champion yet"
     assert champion(models) == first.challenger
     assert (data_root / "reports" / first.challenger / "report.html").exists()
     assert "promoted" in str(Artifact.get("retrain-summary").data)
 
-    second = retrain(**WORSE)
+    (second,) = retrain(**WORSE).outcomes
     assert not second.promoted, second.reason
     assert second.challenger_metrics.errors > first.challenger_metrics.errors
     assert champion(models) == first.challenger
@@ -63,9 +65,10 @@ def test_an_identical_challenger_is_not_stored_twice_and_retention_prunes(
         ),
         "baseline": False,
         "retention": RetentionPolicy(keep_versions=0),
+        "rules": ("mean",),
     }
-    first = retrain(**same)
-    second = retrain(**same)
+    (first,) = retrain(**same).outcomes
+    (second,) = retrain(**same).outcomes
     models = data_root / "models"
     assert first.promoted and not second.promoted
     assert "identical to the champion" in second.reason
@@ -74,3 +77,25 @@ def test_an_identical_challenger_is_not_stored_twice_and_retention_prunes(
     assert Artifact.get("training-history") is not None  # the retrain flow publishes it too
     assert "|m| <" in str(Artifact.get("evaluation-bands").data)
     assert "Written to" in str(Artifact.get("evaluation-report").data)
+
+
+def test_each_rule_has_its_own_champion(prefect_harness, data_root):
+    """A wcag challenger is compared with the wcag champion, never with the mean one, and the
+    retrain flow keeps one champion per rule."""
+    from flows.retrain import retrain
+    from fontpipe.registry import champions
+
+    tiny = {
+        "generate": GenerateConfig(rows=8_000, sampling="boundary", seed=4),
+        "train": TrainConfig(epochs=1, inputs=InputConfig(batch_size=256), device="cpu"),
+        "baseline": False,
+    }
+    report = retrain(**tiny, rules=("mean", "wcag"))
+    models = data_root / "models"
+    assert [o.rule for o in report.outcomes] == ["mean", "wcag"]
+    assert all(o.promoted and o.reason == "no champion yet" for o in report.outcomes)
+    assert champions(models) == {o.rule: o.challenger for o in report.outcomes}
+    # A second wcag round is measured against the wcag champion only.
+    (again,) = retrain(**tiny, rules=("wcag",)).outcomes
+    assert again.previous_champion == report.for_rule("wcag").challenger
+    assert champion(models, "mean") == report.for_rule("mean").challenger

@@ -59,14 +59,14 @@ def test_promote_rollback_and_history(registry):
 def test_promoting_a_tampered_or_missing_model_leaves_the_champion(registry):
     models, (a, b, _) = registry
     promote(models, a)
-    pointer = (models / "champion").read_bytes()
+    pointer = (models / "champion-mean").read_bytes()
     with (models / b / "model.keras").open("ab") as handle:
         handle.write(b"tampered")
     with pytest.raises(FontpipeError, match="checksum mismatch"):
         promote(models, b)
     with pytest.raises(FontpipeError, match="does not exist"):
         promote(models, "20990101-000000-ffffff")
-    assert (models / "champion").read_bytes() == pointer
+    assert (models / "champion-mean").read_bytes() == pointer
     assert len(promotion_history(models)) == 1
 
 
@@ -93,7 +93,7 @@ def test_concurrent_promotions_keep_the_registry_consistent(registry):
     for before, after in itertools.pairwise(history):
         assert after["from"] == before["to"]
     assert champion(models) == history[-1]["to"]
-    assert json.loads((models / "champion").read_text())["version"] in (a, b)
+    assert json.loads((models / "champion-mean").read_text())["version"] in (a, b)
 
 
 def test_models_cli(registry):
@@ -102,7 +102,9 @@ def test_models_cli(registry):
     assert runner.invoke(app, ["models", "promote", b, "--models-dir", str(models)]).exit_code == 0
     listed = runner.invoke(app, ["models", "list", "--models-dir", str(models)])
     assert listed.exit_code == 0 and "★" in listed.output
-    shown = runner.invoke(app, ["models", "show", "champion", "--models-dir", str(models)])
+    shown = runner.invoke(
+        app, ["models", "show", "champion", "--rule", "mean", "--models-dir", str(models)]
+    )
     assert shown.exit_code == 0 and b in shown.output and '"is_champion": true' in shown.output
     back = runner.invoke(app, ["models", "rollback", "--models-dir", str(models)])
     assert back.exit_code == 0 and champion(models) == a

@@ -329,16 +329,35 @@ def test_channel_columns_nan_empty_and_out_of_range_are_quarantined(tiny_version
 @pytest.mark.slow
 def test_fast_contrast_and_index_are_exact_over_the_whole_cube():
     from fontpipe.cube import cube_index, iter_cube_chunks
-    from fontpipe.scoring.columns import score_columns
+    from fontpipe.scoring.columns import OUTPUT_COLUMNS, score_columns
 
     for start, rgb in iter_cube_chunks():
         np.testing.assert_array_equal(cube_index(rgb), np.arange(start, start + len(rgb)))
         for black in (True, False):
-            columns = score_columns(rgb, np.full(len(rgb), 0.9 if black else 0.1, np.float32), "v")
+            columns = dict(
+                zip(
+                    OUTPUT_COLUMNS,
+                    score_columns(rgb, np.full(len(rgb), 0.9 if black else 0.1, np.float32), "v"),
+                    strict=True,
+                )
+            )
             exact = text_contrast_ratio(rgb, np.full(len(rgb), black))
-            np.testing.assert_allclose(columns[2].to_numpy(), exact, rtol=1e-6)
-            # The AA verdict is exact WCAG for every colour, not float32's approximation.
-            np.testing.assert_array_equal(columns[3].to_numpy(zero_copy_only=False), exact >= 4.5)
+            other = text_contrast_ratio(rgb, np.full(len(rgb), not black))
+            np.testing.assert_allclose(columns["contrast_ratio"].to_numpy(), exact, rtol=1e-6)
+            on_black = columns["contrast_black" if black else "contrast_white"].to_numpy()
+            np.testing.assert_array_equal(on_black, columns["contrast_ratio"].to_numpy())
+            # Every verdict is exact WCAG for every colour, not float32's approximation, and the
+            # stored number is never on the other side of a threshold from its verdict.
+            aa = columns["wcag_aa"].to_numpy(zero_copy_only=False)
+            np.testing.assert_array_equal(aa, exact >= 4.5)
+            np.testing.assert_array_equal(columns["contrast_ratio"].to_numpy() >= 4.5, aa)
+            np.testing.assert_array_equal(
+                columns["wcag_aaa"].to_numpy(zero_copy_only=False), exact >= 7
+            )
+            np.testing.assert_array_equal(
+                columns["other_passes_aa"].to_numpy(zero_copy_only=False),
+                (exact < 4.5) & (other >= 4.5),
+            )
 
 
 def test_malformed_rows_keep_their_row_numbers_across_blocks(tiny_version, tmp_path, monkeypatch):
@@ -371,3 +390,30 @@ def test_malformed_rows_keep_their_row_numbers_across_blocks(tiny_version, tmp_p
         score_files(
             [str(source)], tmp_path / "o2.csv", tiny_version, ScoreConfig(csv_part_bytes=20_000)
         )
+
+
+def test_every_row_carries_both_contrasts_and_the_verdicts_of_the_formulas(tiny_version, tmp_path):
+    rgb = np.random.default_rng(7).integers(0, 256, (5_000, 3), dtype=np.uint8)
+    source = tmp_path / "palette.parquet"
+    pq.write_table(pa.table({"r": rgb[:, 0], "g": rgb[:, 1], "b": rgb[:, 2]}), source)
+    summary = score_files([str(source)], tmp_path / "out.parquet", tiny_version, ScoreConfig())
+    out = pq.read_table(tmp_path / "out.parquet")
+    black = np.asarray(out.column("text_color").to_pylist()) == "black"
+    on_black = text_contrast_ratio(rgb, np.ones(len(rgb), bool))
+    on_white = text_contrast_ratio(rgb, np.zeros(len(rgb), bool))
+    chosen = np.where(black, on_black, on_white)
+    other = np.where(black, on_white, on_black)
+    np.testing.assert_allclose(out.column("contrast_black").to_numpy(), on_black, rtol=1e-6)
+    np.testing.assert_allclose(out.column("contrast_white").to_numpy(), on_white, rtol=1e-6)
+    np.testing.assert_allclose(out.column("contrast_ratio").to_numpy(), chosen, rtol=1e-6)
+    np.testing.assert_array_equal(
+        out.column("wcag_aa").to_numpy(zero_copy_only=False), chosen >= 4.5
+    )
+    np.testing.assert_array_equal(
+        out.column("wcag_aaa").to_numpy(zero_copy_only=False), chosen >= 7
+    )
+    warn = (chosen < 4.5) & (other >= 4.5)
+    np.testing.assert_array_equal(
+        out.column("other_passes_aa").to_numpy(zero_copy_only=False), warn
+    )
+    assert summary.other_passes_aa == int(warn.sum()) > 0  # the tiny model is a mean-rule one

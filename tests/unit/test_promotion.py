@@ -46,3 +46,16 @@ def test_policy_is_configurable():
     assert not decide_promotion(
         head(12, band=1.0), head(11), PromotionPolicy(never_drop_accuracy=False)
     ).promote
+
+
+def test_a_challenger_that_reads_worse_is_never_promoted():
+    champion = head(10)
+    fewer_errors_less_readable = head(5).model_copy(update={"aa_share": 0.79})
+    decision = decide_promotion(fewer_errors_less_readable, champion, PromotionPolicy())
+    assert not decision.promote and "AA share would drop" in decision.reason
+    lower_floor = head(5).model_copy(update={"min_contrast": 1.2})
+    decision = decide_promotion(lower_floor, champion, PromotionPolicy())
+    assert not decision.promote and "minimum contrast would drop" in decision.reason
+    assert decide_promotion(
+        lower_floor, champion, PromotionPolicy(never_drop_readability=False)
+    ).promote
