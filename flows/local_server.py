@@ -111,6 +111,8 @@ def local_api_server() -> Iterator[str | None]:
                 )
             time.sleep(0.2)
         os.environ["PREFECT_API_URL"] = api
+        # This server serves no UI, so "View at http://..." lines would point nowhere.
+        os.environ.setdefault("PREFECT_UI_URL", "")
         yield api
     finally:
         # Stopped at interpreter exit, not here: Prefect's log and event services drain to the

@@ -44,6 +44,14 @@ def cube_colours(start: int, stop: int) -> npt.NDArray[np.uint8]:
     return rgb
 
 
+def cube_colours_of(indices: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+    """The colours at the given cube positions, as (n, 3) uint8."""
+    index = np.asarray(indices, dtype=np.int64)
+    return np.stack([(index >> 16) & 0xFF, (index >> 8) & 0xFF, index & 0xFF], axis=1).astype(
+        np.uint8
+    )
+
+
 def iter_cube_chunks(chunk: int = CUBE_CHUNK) -> Iterator[tuple[int, npt.NDArray[np.uint8]]]:
     for start in range(0, CUBE_SIZE, chunk):
         yield start, cube_colours(start, min(start + chunk, CUBE_SIZE))

@@ -15,12 +15,16 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
-from fontpipe.cube import CubeTable, cube_colours, cube_index, iter_cube_chunks
+from fontpipe.cube import CubeTable, cube_colours, cube_colours_of, cube_index, iter_cube_chunks
 from fontpipe.rules import RULES, Rule, relative_luminance, text_contrast
 from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO, black_text, text_color_name
 
 RELIABILITY_BINS = 10
 WORST_ERRORS = 24
+# The worst errors shown are drawn from this many candidates, at most two per hue: 24 bricks of
+# nearly the same red tell a reader less than 24 mistakes across the wheel.
+WORST_CANDIDATES = 8 * WORST_ERRORS
+PER_HUE = 2
 
 
 class _Frozen(BaseModel):
@@ -130,6 +134,40 @@ class SplitEvaluation(_Frozen):
     confusion: Confusion
 
 
+def hue_buckets(indices: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Cube colours -> twelve 30-degree HSV hue buckets (0-11), greys in bucket 12."""
+    rgb = cube_colours_of(indices).astype(np.float64)
+    high, low = rgb.max(axis=1), rgb.min(axis=1)
+    spread = np.where(high > low, high - low, 1.0)
+    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    hue = np.select(
+        [high == r, high == g],
+        [((g - b) / spread) % 6, (b - r) / spread + 2],
+        (r - g) / spread + 4,
+    )
+    return np.where(high > low, (hue * 2).astype(np.int64) % 12, 12)
+
+
+def diverse_worst(indices: npt.NDArray[np.int64], margins: npt.NDArray[np.float64]) -> list[int]:
+    """Positions of up to WORST_ERRORS errors, largest |margin| first, at most PER_HUE per hue
+    bucket while others remain; then the next largest, whatever their hue."""
+    by_margin = [int(i) for i in np.argsort(-margins, kind="stable")]
+    buckets = hue_buckets(indices) if len(indices) else np.zeros(0, np.int64)
+    taken: list[int] = []
+    per_bucket: dict[int, int] = {}
+    for position in by_margin:
+        bucket = int(buckets[position])
+        if per_bucket.get(bucket, 0) < PER_HUE and len(taken) < WORST_ERRORS:
+            taken.append(position)
+            per_bucket[bucket] = per_bucket.get(bucket, 0) + 1
+    for position in by_margin:
+        if len(taken) >= WORST_ERRORS:
+            break
+        if position not in taken:
+            taken.append(position)
+    return sorted(taken, key=lambda p: -margins[p])
+
+
 def _band_labels(edges: tuple[float, ...]) -> list[str]:
     labels = [f"|m| < {edges[0]:g}"]
     labels += [f"{lo:g} <= |m| < {hi:g}" for lo, hi in itertools.pairwise(edges)]
@@ -187,8 +225,8 @@ class _CubeTally:
         if len(wrong):
             self.worst_index = np.concatenate([self.worst_index, wrong + start])
             self.worst_margin = np.concatenate([self.worst_margin, np.abs(margin[wrong])])
-            if len(self.worst_index) > WORST_ERRORS:
-                keep = np.argsort(-self.worst_margin, kind="stable")[:WORST_ERRORS]
+            if len(self.worst_index) > WORST_CANDIDATES:
+                keep = np.argsort(-self.worst_margin, kind="stable")[:WORST_CANDIDATES]
                 self.worst_index, self.worst_margin = (
                     self.worst_index[keep],
                     self.worst_margin[keep],
@@ -227,7 +265,7 @@ def evaluate_cube(table: CubeTable, rule: Rule) -> CubeEvaluation:
     near_total = int(tally.band_total[:inside].sum())
     near_correct = int(tally.band_correct[:inside].sum())
     reliability, ece = tally.reliability()
-    order = np.argsort(-tally.worst_margin, kind="stable")
+    order = diverse_worst(tally.worst_index, tally.worst_margin)
     return CubeEvaluation(
         rule=rule.name,
         colours=CUBE_SIZE,
@@ -252,7 +290,7 @@ def evaluate_cube(table: CubeTable, rule: Rule) -> CubeEvaluation:
             accuracy=near_correct / near_total if near_total else None,
         ),
         margin_unit=rule.margin_unit,
-        worst_errors=[colour_entry(int(i), table, rule) for i in tally.worst_index[order]],
+        worst_errors=[colour_entry(int(tally.worst_index[p]), table, rule) for p in order],
         reliability=reliability,
         ece=ece,
         grey_ramp=grey_ramp(table),

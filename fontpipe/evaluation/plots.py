@@ -77,31 +77,47 @@ def reliability_png(evaluations: dict[str, dict[str, Any]]) -> str:
 def decision_maps_png(
     table: CubeTable, rule: Rule, blue_levels: tuple[int, ...] = (0, 85, 170, 255)
 ) -> str:
-    """P(black) over the red-green plane at several blue levels; the rule's true boundary in red."""
+    """The red-green plane at several blue levels, drawn in the real background colours, with
+    "Aa" in the text colour the model picks on a grid of them; the model's boundary as a solid
+    line, the rule's as a dashed one."""
     plt = _pyplot()
     cube = np.asarray(table).reshape(256, 256, 256)  # [r, g, b]
-    fig, axes = plt.subplots(1, len(blue_levels), figsize=(3.1 * len(blue_levels), 3.3))
+    columns = 2
+    rows = -(-len(blue_levels) // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(4.6 * columns, 4.6 * rows), constrained_layout=True, squeeze=False
+    )
     grid_r, grid_g = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
-    image = None
-    for ax, blue in zip(axes, blue_levels, strict=True):
-        image = ax.imshow(
-            cube[:, :, blue].astype(np.float32),
-            origin="lower",
-            cmap="gray",
-            vmin=0,
-            vmax=1,
-            extent=(0, 255, 0, 255),
-        )
-        rgb = np.stack([grid_r, grid_g, np.full_like(grid_r, blue)], axis=-1).astype(np.uint8)
-        margin = rule.margin(rgb)
+    labels = np.linspace(16, 240, 8).astype(int)
+    for ax, blue in zip(axes.ravel(), blue_levels, strict=False):
+        background = np.stack([grid_r, grid_g, np.full_like(grid_r, blue)], axis=-1)
+        ax.imshow(background.astype(np.uint8), origin="lower", extent=(0, 255, 0, 255))
+        p_black = cube[:, :, blue].astype(np.float32)
+        if p_black.min() < 0.5 < p_black.max():
+            ax.contour(
+                np.arange(256), np.arange(256), p_black, levels=[0.5], colors="#111", linewidths=1.4
+            )
+        margin = rule.margin(background.astype(np.uint8))
         if margin.min() < 0 < margin.max():
             ax.contour(
-                np.arange(256), np.arange(256), margin, levels=[0], colors="red", linewidths=1
+                np.arange(256),
+                np.arange(256),
+                margin,
+                levels=[0],
+                colors="#eee",
+                linewidths=1.2,
+                linestyles="dashed",
             )
-        ax.set_title(f"blue = {blue}", fontsize=9)
-        ax.set_xlabel("green")
-        ax.set_ylabel("red")
-    fig.colorbar(image, ax=axes, shrink=0.8, label="P(black)")
+        for r in labels:
+            for g in labels:
+                colour = "black" if cube[r, g, blue] > 0.5 else "white"
+                ax.text(g, r, "Aa", color=colour, ha="center", va="center", fontsize=7)
+        ax.set_title(f"blue = {blue}", fontsize=10)
+        ax.set_xlabel("green", fontsize=9)
+        ax.set_ylabel("red", fontsize=9)
+        ax.tick_params(labelsize=8)
+    for ax in axes.ravel()[len(blue_levels) :]:
+        ax.set_visible(False)
     return _png(fig)
 
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fontpipe.atomic import staging_path, write_files_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.evaluate_version import Evaluation
@@ -72,7 +74,7 @@ def render_report(evaluation: Evaluation) -> str:
         generated=m["generated"],
         headline=headline_rows,
         boundary_band_label=f"|m| < {cube['boundary_band']['max_abs_margin']:g}",
-        beats_recipe=m.get("beats_original_recipe", False),
+        beats_recipe=m.get("beats_original_recipe"),
         verdict=verdict,
         bands=cube["bands"],
         recipe_bands=recipe["bands"] if recipe else None,
@@ -82,8 +84,10 @@ def render_report(evaluation: Evaluation) -> str:
         ece=cube["ece"],
         grey_flip=cube["grey_ramp"]["flip_at"],
         grey_flips=cube["grey_ramp"]["flips"],
-        samples=[s.model_dump() for s in sample_colours(evaluation.table)],
-        worst=cube["worst_errors"],
+        samples=[_with_contrasts(s.model_dump()) for s in sample_colours(evaluation.table)],
+        worst=[_with_contrasts(s) for s in cube["worst_errors"]],
+        rule_limits=RULE_LIMITS.get(evaluation.rule.name, ""),
+        model_card=_model_card(m),
         rule_agreement=cube["rule_agreement"],
         wcag=cube["wcag"],
         test_split=m["test_split"],
@@ -110,11 +114,69 @@ def write_report(evaluation: Evaluation, report: Path) -> Path:
     return metrics_path
 
 
+# What each rule is, and is not, for the model card.
+RULE_LIMITS = {
+    "mean": (
+        "The original question's rule: black text when the mean of r, g and b is above half. "
+        "It is not an accessibility rule: for about a fifth of all colours the text it picks "
+        "fails WCAG AA (4.5:1) where the other colour would pass. Use it as a baseline."
+    ),
+    "wcag": (
+        "WCAG 2.x: the text colour (black or white) with the higher contrast ratio. The better "
+        "of the two always reaches about 4.58:1, so a model that follows this rule keeps every "
+        "background at AA for normal text. Use this one to choose readable text."
+    ),
+    "yiq": (
+        "YIQ luma, a common web heuristic (luma >= 128 means black text). Close to perceived "
+        "brightness but not a contrast guarantee: some answers fail AA."
+    ),
+}
+
+
+def _with_contrasts(entry: dict[str, Any]) -> dict[str, Any]:
+    """A swatch entry with both text colours' contrast and AA verdicts, for the badges."""
+    from fontpipe.rules import text_contrast_ratio
+    from fontpipe.schema import WCAG_AA_RATIO
+
+    rgb = np.asarray([entry["rgb"]], dtype=np.uint8)
+    on_black = float(text_contrast_ratio(rgb, [True])[0])
+    on_white = float(text_contrast_ratio(rgb, [False])[0])
+    return {
+        **entry,
+        "on_black": on_black,
+        "on_white": on_white,
+        "black_aa": on_black >= WCAG_AA_RATIO,
+        "white_aa": on_white >= WCAG_AA_RATIO,
+    }
+
+
+def _model_card(m: dict[str, Any]) -> list[tuple[str, str]]:
+    meta, h = m["model_metadata"], m["headline"]
+    rows = meta["dataset"]["rows"]
+    return [
+        ("intended use", "Choosing black or white text for a background colour (8-bit sRGB)."),
+        ("rule learned", f"{meta['rule']}: {RULE_LIMITS.get(meta['rule'], '')}"),
+        (
+            "data",
+            f"{sum(rows.values()):,} generated colours ({meta['dataset']['sampling']} sampling), "
+            f"labelled by the {meta['dataset']['rule']} rule; train/val/test "
+            f"{rows.get('train', 0):,} / {rows.get('val', 0):,} / {rows.get('test', 0):,}.",
+        ),
+        (
+            "metrics",
+            f"{h['errors']:,} disagreements with the rule over all {m['cube']['colours']:,} "
+            f"colours; {100 * h['aa_share']:.2f}% of answers reach WCAG AA; minimum contrast "
+            f"{h['min_contrast']:.2f}:1.",
+        ),
+        ("model", f"{meta['config']['model']['hidden']} ReLU network; {meta.get('device')}."),
+    ]
+
+
 def _recipe_verdict(m: dict[str, Any]) -> str:
     cube = m["cube"]
     recipe = m["baselines"].get("original_recipe")
     if recipe is None:
-        verdict = "No original-recipe baseline was computed for this report."
+        verdict = "No original-recipe baseline was trained for this report (it is optional)."
     elif m["beats_original_recipe"]:
         verdict = (
             f"This model beats the original recipe: {cube['errors']:,} errors over the cube against "

@@ -20,6 +20,7 @@ from fontpipe.train import OriginalRecipe, TrainConfig, train_version
 
 TINY_RECIPE = OriginalRecipe(rows=2_000, steps=60)
 SECTIONS = {
+    "model-card",
     "headline",
     "bands",
     "calibration",
@@ -135,7 +136,11 @@ def _chromium() -> str | None:
 CHECK_IMAGES = """
 <script>
 window.addEventListener("load", () => {
-  const broken = [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length;
+  // Broken: not loaded, or laid out with no size on the page.
+  const broken = [...document.images].filter(i => {
+    const box = i.getBoundingClientRect();
+    return !i.complete || i.naturalWidth === 0 || box.width === 0 || box.height === 0;
+  }).length;
   document.body.setAttribute("data-images", document.images.length + ":" + broken);
 });
 </script>
@@ -168,12 +173,12 @@ def test_report_renders_in_headless_chromium_without_broken_images(report, tmp_p
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert 'data-images="4:0"' in done.stdout  # four images, none broken
-    screenshot = tmp_path / "shot.png"
+    screenshot = tmp_path / "shot.png"  # the whole page: tall enough for every section
     subprocess.run(
         [
             browser,
             *flags[:-1],
-            "--window-size=1200,3000",
+            "--window-size=1200,9000",
             f"--screenshot={screenshot}",
             Path(target).as_uri(),
         ],
