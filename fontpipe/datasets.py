@@ -24,13 +24,13 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict
 
 from fontpipe import __version__
 from fontpipe.atomic import atomic_directory
 from fontpipe.errors import FontpipeError
 from fontpipe.generate import GenerateConfig, default_dataset_name, iter_chunks
 from fontpipe.schema import CHANNELS, LABEL, SPLIT, SPLITS, Sampling, Split
+from fontpipe.versions import DatasetInfo
 
 if TYPE_CHECKING:
     # pyarrow.dataset costs ~60 MB of RSS at import; writers never need it, so readers import it
@@ -56,16 +56,9 @@ def dataset_schema(sampling: Sampling | str) -> pa.Schema:
     return pa.schema([(c, channel) for c in CHANNELS] + [(LABEL, pa.int8())])
 
 
-class DatasetRef(BaseModel):
-    """What later steps need to know of a dataset, passed between tasks instead of a dict."""
+class DatasetRef(DatasetInfo):
+    """A dataset as the generate step hands it on: its record, and whether it was reused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    path: str
-    fingerprint: str
-    rule: str
-    sampling: str
-    rows: dict[str, int]
     reused: bool = False
 
 
@@ -94,15 +87,17 @@ class Dataset:
     def split_files(self, split: Split) -> list[Path]:
         return [self.path / f for f in self.manifest["splits"][split]["files"]]
 
-    def ref(self, *, reused: bool = False) -> DatasetRef:
-        return DatasetRef(
+    def info(self) -> DatasetInfo:
+        return DatasetInfo(
             path=str(self.path),
             fingerprint=self.fingerprint,
             rule=self.rule,
             sampling=self.sampling,
             rows={s: self.split_rows(s) for s in SPLITS},
-            reused=reused,
         )
+
+    def ref(self, *, reused: bool = False) -> DatasetRef:
+        return DatasetRef(**self.info().model_dump(), reused=reused)
 
     def arrow(self) -> pads.Dataset:
         """The whole dataset as a pyarrow dataset with the `split` partition column."""

@@ -33,7 +33,6 @@ from fontpipe.inputs import InputConfig, make_dataset
 from fontpipe.model import ModelConfig, build_model
 from fontpipe.schema import DEFAULT_RULE, SPLITS
 from fontpipe.versions import (
-    DatasetInfo,
     ModelVersion,
     TrainingRecord,
     checkpoint_dir,
@@ -227,13 +226,7 @@ def training_record(
     last = history_rows[-1] if history_rows else {}
     return TrainingRecord(
         config=config.model_dump(mode="json"),
-        dataset=DatasetInfo(
-            path=str(dataset.path),
-            fingerprint=dataset.fingerprint,
-            rule=dataset.rule,
-            sampling=dataset.sampling,
-            rows={s: dataset.split_rows(s) for s in SPLITS},
-        ),
+        dataset=dataset.info(),
         rule=dataset.rule,
         device=plan.description,
         replicas=plan.replicas,

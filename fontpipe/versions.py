@@ -51,6 +51,10 @@ HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lea
 
 
 class DatasetInfo(BaseModel):
+    """What a model version records of the dataset it was trained on. Declared here, not in
+    `fontpipe.datasets` (which builds it, and extends it as DatasetRef): importing that module
+    would load Arrow into every quick look-up, which opens a version but never a dataset."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     path: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,6 +199,43 @@ def invalid_utf8_rows(batch: pa.RecordBatch) -> dict[int, str]:
 MAX_LINE_BYTES = 1 << 20
 
 
+class _BadLine(Exception):
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(reason)
+        self.text, self.reason = text, reason
+
+
+def _shown(line: bytes, limit: int = 200) -> str:
+    return line[:limit].decode("utf-8", "replace")
+
+
+def _line_chunks(
+    part: Part,
+    names: list[str],
+    config: ScoreConfig,
+    fields_of: Callable[[bytes], list[str]],
+) -> Iterator[Chunk]:
+    """A part read one physical line at a time: `fields_of` turns a line into the row's text
+    fields, or raises _BadLine, which makes it a malformed row with its reason."""
+    schema = pa.schema([(n, pa.string()) for n in names])
+    good: list[list[str]] = []
+    good_rows: list[int] = []
+    malformed: list[tuple[int, str, str]] = []
+    for offset, raw in enumerate(part_lines(part)):
+        row = part.first_row + 1 + offset
+        try:
+            good.append(fields_of(raw[:-1] if raw.endswith(b"\r") else raw))
+        except _BadLine as bad:
+            malformed.append((row, bad.text, bad.reason))
+            continue
+        good_rows.append(row)
+        if len(good) >= config.batch_rows:
+            yield _strings_chunk(good, good_rows, malformed, schema)
+            good, good_rows, malformed = [], [], []
+    if good or malformed:
+        yield _strings_chunk(good, good_rows, malformed, schema)
+
+
 def iter_tolerant_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Iterator[Chunk]:
     """A CSV part read one physical line at a time, for the parts that Arrow's parser gives up on
     as a whole (binary bytes that open a quote never closed, a line longer than its block). Every
@@ -208,44 +245,24 @@ def iter_tolerant_csv_chunks(part: Part, names: list[str], config: ScoreConfig) 
     """
     import csv
 
-    schema = pa.schema([(n, pa.string()) for n in names])
-    good: list[list[str]] = []
-    good_rows: list[int] = []
-    malformed: list[tuple[int, str, str]] = []
-    for offset, raw in enumerate(part_lines(part)):
-        row = part.first_row + 1 + offset
-        line = raw[:-1] if raw.endswith(b"\r") else raw
+    def fields_of(line: bytes) -> list[str]:
         if len(line) > MAX_LINE_BYTES:
-            malformed.append(
-                (
-                    row,
-                    line[:80].decode("utf-8", "replace") + "…",
-                    f"line longer than {MAX_LINE_BYTES >> 20} MiB ({len(line):,} bytes)",
-                )
-            )
-            continue
+            limit = f"line longer than {MAX_LINE_BYTES >> 20} MiB ({len(line):,} bytes)"
+            raise _BadLine(_shown(line, 80) + "…", limit)
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
-            malformed.append((row, line[:200].decode("utf-8", "replace"), "invalid UTF-8"))
-            continue
+            raise _BadLine(_shown(line), "invalid UTF-8") from None
         try:
             fields = next(csv.reader([text], delimiter=part.delimiter, strict=True), [])
         except csv.Error as exc:
-            malformed.append((row, text[:200], f"malformed CSV ({exc})"))
-            continue
+            raise _BadLine(text[:200], f"malformed CSV ({exc})") from None
         if len(fields) != len(names):
-            malformed.append(
-                (row, text[:200], f"wrong column count (expected {len(names)}, got {len(fields)})")
-            )
-            continue
-        good.append(fields)
-        good_rows.append(row)
-        if len(good) >= config.batch_rows:
-            yield _strings_chunk(good, good_rows, malformed, schema)
-            good, good_rows, malformed = [], [], []
-    if good or malformed:
-        yield _strings_chunk(good, good_rows, malformed, schema)
+            wrong = f"wrong column count (expected {len(names)}, got {len(fields)})"
+            raise _BadLine(text[:200], wrong)
+        return fields
+
+    yield from _line_chunks(part, names, config, fields_of)
 
 
 def _strings_chunk(
@@ -290,31 +307,19 @@ def iter_jsonl_chunks(part: Part, names: list[str], config: ScoreConfig) -> Iter
     """JSON Lines, one object per line, its values read as text against the first line's keys
     (numbers too: a channel column parses them like CSV text). A line that is not a JSON object
     becomes a malformed row with the reason; a missing key is an empty cell."""
-    schema = pa.schema([(n, pa.string()) for n in names])
-    good: list[list[str]] = []
-    good_rows: list[int] = []
-    malformed: list[tuple[int, str, str]] = []
-    for offset, raw in enumerate(part_lines(part)):
-        row = part.first_row + 1 + offset
-        line = raw[:-1] if raw.endswith(b"\r") else raw
+
+    def fields_of(line: bytes) -> list[str]:
         if not line.strip():
-            malformed.append((row, "", "empty line"))
-            continue
+            raise _BadLine("", "empty line")
         try:
             record = json.loads(line)
         except (ValueError, UnicodeDecodeError) as exc:
-            malformed.append((row, line[:200].decode("utf-8", "replace"), f"not JSON ({exc})"))
-            continue
+            raise _BadLine(_shown(line), f"not JSON ({exc})") from None
         if not isinstance(record, dict):
-            malformed.append((row, line[:200].decode("utf-8", "replace"), "not a JSON object"))
-            continue
-        good.append([_as_text(record.get(name)) for name in names])
-        good_rows.append(row)
-        if len(good) >= config.batch_rows:
-            yield _strings_chunk(good, good_rows, malformed, schema)
-            good, good_rows, malformed = [], [], []
-    if good or malformed:
-        yield _strings_chunk(good, good_rows, malformed, schema)
+            raise _BadLine(_shown(line), "not a JSON object")
+        return [_as_text(record.get(name)) for name in names]
+
+    yield from _line_chunks(part, names, config, fields_of)
 
 
 def _as_text(value: Any) -> str:
