@@ -49,3 +49,16 @@ def tiny_version(tmp_path_factory):
     )
     ensure_cube_table(version)
     return version.path
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """A small generated boundary dataset in four files per split (pipelines and training)."""
+    from fontpipe.datasets import write_dataset
+    from fontpipe.generate import GenerateConfig
+
+    dataset, _ = write_dataset(
+        GenerateConfig(rows=20_000, sampling="boundary", rows_per_file=5_000, seed=3),
+        tmp_path_factory.mktemp("ds") / "tiny",
+    )
+    return dataset

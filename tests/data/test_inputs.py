@@ -13,15 +13,6 @@ from fontpipe.generate import GenerateConfig
 from fontpipe.inputs import InputConfig, make_dataset
 
 
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory):
-    dataset, _ = write_dataset(
-        GenerateConfig(rows=20_000, sampling="boundary", rows_per_file=5_000, seed=3),
-        tmp_path_factory.mktemp("ds") / "tiny",
-    )
-    return dataset
-
-
 def _colours(pipeline):
     rows = Counter()
     for rgb, label in pipeline:

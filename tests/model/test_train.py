@@ -17,15 +17,6 @@ from fontpipe.train import TrainConfig, train_model, train_version
 from fontpipe.versions import HISTORY_FILE, METADATA_FILE, MODEL_FILE, load_version, read_history
 
 
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory):
-    dataset, _ = write_dataset(
-        GenerateConfig(rows=20_000, sampling="boundary", rows_per_file=5_000, seed=3),
-        tmp_path_factory.mktemp("ds") / "tiny",
-    )
-    return dataset
-
-
 def quick(**overrides):
     values = {"epochs": 2, "inputs": InputConfig(batch_size=256), "device": "cpu"}
     values.update(overrides)
