@@ -102,6 +102,7 @@ class Evaluation:
     metrics: EvaluationMetrics
 
 
+# About 60 lines: the evaluation's steps in order, each a call, with their timings.
 def evaluate_version(
     version_path: Path,
     *,

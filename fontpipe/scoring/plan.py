@@ -283,6 +283,58 @@ def _parquet_parts(file: Path, config: ScoreConfig, start_index: int) -> list[Pa
     return parts
 
 
+def _split_points(
+    file: Path, header_end: int, part_bytes: int, quotes: bool
+) -> tuple[list[int], list[int]]:
+    """Byte offsets where parts start (the first right after the header), each about
+    `part_bytes` after the one before and right after a record-ending newline, and the number of
+    records before each."""
+    bounds = [header_end]
+    records_before = [0]
+    parity = 0
+    records = 0
+    target = header_end + part_bytes
+    block_size = 8 << 20
+    with file.open("rb") as handle:
+        handle.seek(header_end)
+        position = header_end
+        while True:
+            block = handle.read(block_size)
+            if not block:
+                break
+            if parity == 0 and not (quotes and b'"' in block):
+                # No quote open and none in the block (the usual palette): every newline ends a
+                # record, found with bytes.find/count (memchr) instead of a parity scan.
+                while (offset_in_block := max(target - position, 0)) < len(block):
+                    split = block.find(b"\n", offset_in_block)
+                    if split < 0:
+                        break
+                    bounds.append(position + split + 1)
+                    records_before.append(records + block.count(b"\n", 0, split + 1))
+                    target = position + split + 1 + part_bytes
+                records += block.count(b"\n")
+                position += len(block)
+                continue
+            data = np.frombuffer(block, dtype=np.uint8)
+            quote_parity = (np.cumsum(data == 34, dtype=np.int64) + parity) & 1
+            record_ends = np.flatnonzero((data == 10) & (quote_parity == 0))
+            while True:
+                offset_in_block = target - position
+                if offset_in_block >= len(block):
+                    break
+                candidates = record_ends[record_ends >= max(offset_in_block, 0)]
+                if not len(candidates):
+                    break
+                split = int(candidates[0])
+                bounds.append(position + split + 1)
+                records_before.append(records + int(np.count_nonzero(record_ends < split + 1)))
+                target = position + split + 1 + part_bytes
+            records += len(record_ends)
+            parity = int(quote_parity[-1])
+            position += len(block)
+    return bounds, records_before
+
+
 def _line_parts(
     file: Path,
     config: ScoreConfig,
@@ -318,49 +370,7 @@ def _line_parts(
                 delimiter=delimiter,
             )
         ]
-    bounds = [header_end]
-    records_before = [0]
-    parity = 0
-    records = 0
-    target = header_end + config.csv_part_bytes
-    block_size = 8 << 20
-    with file.open("rb") as handle:
-        handle.seek(header_end)
-        position = header_end
-        while True:
-            block = handle.read(block_size)
-            if not block:
-                break
-            if parity == 0 and not (quotes and b'"' in block):
-                # No quote open and none in the block (the usual palette): every newline ends a
-                # record, found with bytes.find/count (memchr) instead of a parity scan.
-                while (offset_in_block := max(target - position, 0)) < len(block):
-                    split = block.find(b"\n", offset_in_block)
-                    if split < 0:
-                        break
-                    bounds.append(position + split + 1)
-                    records_before.append(records + block.count(b"\n", 0, split + 1))
-                    target = position + split + 1 + config.csv_part_bytes
-                records += block.count(b"\n")
-                position += len(block)
-                continue
-            data = np.frombuffer(block, dtype=np.uint8)
-            quote_parity = (np.cumsum(data == 34, dtype=np.int64) + parity) & 1
-            record_ends = np.flatnonzero((data == 10) & (quote_parity == 0))
-            while True:
-                offset_in_block = target - position
-                if offset_in_block >= len(block):
-                    break
-                candidates = record_ends[record_ends >= max(offset_in_block, 0)]
-                if not len(candidates):
-                    break
-                split = int(candidates[0])
-                bounds.append(position + split + 1)
-                records_before.append(records + int(np.count_nonzero(record_ends < split + 1)))
-                target = position + split + 1 + config.csv_part_bytes
-            records += len(record_ends)
-            parity = int(quote_parity[-1])
-            position += len(block)
+    bounds, records_before = _split_points(file, header_end, config.csv_part_bytes, quotes)
     if bounds[-1] >= size:
         bounds.pop()
         records_before.pop()
