@@ -304,9 +304,10 @@ def prune_versions(
     target, under the registry lock (so a promotion running meanwhile is never pruned)."""
     with registry_lock(models_dir):
         protected: dict[str, str] = {}
-        for rule, current in sorted(champions(models_dir).items()):
+        current_champions = sorted(champions(models_dir).items())
+        for rule, current in current_champions:
             protected[current] = f"{rule} champion"
-        for rule in sorted(champions(models_dir)):
+        for rule, _ in current_champions:
             target = rollback_target(models_dir, rule)
             if target is not None:
                 protected.setdefault(target, f"{rule} rollback target")

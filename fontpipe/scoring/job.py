@@ -25,7 +25,6 @@ from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
 from fontpipe.scoring.parse import detect_color_spec
 from fontpipe.scoring.part import PartResult, run_part
 from fontpipe.scoring.plan import (
-    JOB_FILE,
     PARTS_FORMAT,
     Part,
     ScoreConfig,
@@ -94,26 +93,7 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
         if created_dir is not None:
             shutil.rmtree(created_dir, ignore_errors=True)
         raise
-    parts_dir = parts_dir_for(out)
-    _remove_stale_staging(out)
-    fingerprint = job_fingerprint(files, out, version, config)
-    job_file = parts_dir / JOB_FILE
-    if parts_dir.exists():
-        try:
-            previous = json.loads(job_file.read_text())["fingerprint"]
-        except (OSError, ValueError, KeyError):
-            previous = None
-        if previous != fingerprint:
-            shutil.rmtree(parts_dir)  # another job's leftovers: inputs, model or options changed
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    if not job_file.exists():
-        with atomic_file(job_file) as staging:
-            staging.write_text(
-                json.dumps(
-                    {"format": PARTS_FORMAT, "fingerprint": fingerprint, "parts": len(parts)}
-                )
-            )
-    return ScoreJob(
+    job = ScoreJob(
         files,
         out,
         version_path,
@@ -121,12 +101,30 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
         names,
         spec,
         parts,
-        parts_dir,
+        parts_dir_for(out),
         output_format(out),
         config,
         created_dir,
         backdrop,
     )
+    _remove_stale_staging(out)
+    fingerprint = job_fingerprint(files, out, version, config)
+    if job.parts_dir.exists():
+        try:
+            previous = json.loads(job.job_file.read_text())["fingerprint"]
+        except (OSError, ValueError, KeyError):
+            previous = None
+        if previous != fingerprint:
+            shutil.rmtree(job.parts_dir)  # another job's leftovers: inputs, model or options
+    job.parts_dir.mkdir(parents=True, exist_ok=True)
+    if not job.job_file.exists():
+        with atomic_file(job.job_file) as staging:
+            staging.write_text(
+                json.dumps(
+                    {"format": PARTS_FORMAT, "fingerprint": fingerprint, "parts": len(parts)}
+                )
+            )
+    return job
 
 
 def _common_columns(files: list[Path], out_format: str, delimiter: str | None) -> list[str]:
