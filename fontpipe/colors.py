@@ -30,6 +30,7 @@ exactly, is pure Python with no dependencies, and is maintained against the livi
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -89,8 +90,23 @@ class ParsedColor:
         return "#{:02x}{:02x}{:02x}".format(*self.rgb)
 
 
+@dataclass(frozen=True)
+class _OutOfGamut:
+    """A parsed colour outside sRGB, to be mapped into it together with others."""
+
+    oklab: tuple[float, float, float]
+    alpha: float
+
+
 def parse_color(text: str, backdrop: RGB = WHITE) -> ParsedColor:
     """One colour string -> the 8-bit sRGB it puts behind the text, or ColorSyntaxError."""
+    found = _parse_one(text, backdrop)
+    if isinstance(found, _OutOfGamut):
+        return _map_out_of_gamut([found], backdrop)[0]
+    return found
+
+
+def _parse_one(text: str, backdrop: RGB) -> ParsedColor | _OutOfGamut:
     value = text.strip()
     if not value:
         raise ColorSyntaxError("empty cell")
@@ -127,7 +143,7 @@ def _parse_simple(value: str) -> tuple[tuple[float, float, float], float] | None
     return None
 
 
-def _parse_css(value: str, backdrop: RGB) -> ParsedColor:
+def _parse_css(value: str, backdrop: RGB) -> ParsedColor | _OutOfGamut:
     function = _FUNCTION.fullmatch(value)
     name = function.group(1).lower() if function else None
     if function is None and "(" in value:
@@ -147,6 +163,7 @@ def _parse_css(value: str, backdrop: RGB) -> ParsedColor:
     return _to_srgb(color, backdrop)
 
 
+_TRANSPARENT = "fully transparent: there is no background to read text on"
 _COLOR_CLASS: Any = None
 
 
@@ -162,26 +179,39 @@ def _coloraide(text: str) -> Any:
         return None
 
 
-def _to_srgb(color: Any, backdrop: RGB) -> ParsedColor:
+def _to_srgb(color: Any, backdrop: RGB) -> ParsedColor | _OutOfGamut:
     alpha = color.alpha()
     alpha = 1.0 if alpha != alpha else float(alpha)  # NaN ("none") means opaque
+    if alpha <= 0:
+        raise ColorSyntaxError(_TRANSPARENT)
     srgb = color.convert("srgb")
     # Outside sRGB by more than half an 8-bit step: nearer than that, mapping and rounding give
     # the same byte (the D65 white point written in XYZ lands 1e-4 outside, for one).
-    mapped = not srgb.in_gamut(tolerance=0.5 / 255)
-    if mapped:
-        # CSS Color 4 gamut mapping: OkLCh chroma reduction to within deltaEOK 0.02.
-        srgb.fit("srgb", method="oklch-chroma")
+    if not srgb.in_gamut(tolerance=0.5 / 255):
+        lab = color.convert("oklab").coords(nans=False)
+        return _OutOfGamut((float(lab[0]), float(lab[1]), float(lab[2])), alpha)
     coords = [min(max(float(c), 0.0), 1.0) if c == c else 0.0 for c in srgb.coords()]
     rgb = (coords[0] * 255, coords[1] * 255, coords[2] * 255)
-    return _composited(rgb, alpha, mapped, backdrop)
+    return _composited(rgb, alpha, False, backdrop)
+
+
+def _map_out_of_gamut(colors: Sequence[_OutOfGamut], backdrop: RGB) -> list[ParsedColor]:
+    """CSS Color 4 gamut mapping (OkLCh chroma reduction to within deltaEOK 0.02), for all of
+    them in one vectorised search."""
+    from fontpipe.gamut import map_into_srgb
+
+    srgb = map_into_srgb(np.array([c.oklab for c in colors], dtype=np.float64)) * 255
+    return [
+        _composited((row[0], row[1], row[2]), color.alpha, True, backdrop)
+        for row, color in zip(srgb.tolist(), colors, strict=True)
+    ]
 
 
 def _composited(
     rgb: tuple[float, float, float], alpha: float, mapped: bool, backdrop: RGB
 ) -> ParsedColor:
     if alpha <= 0:
-        raise ColorSyntaxError("fully transparent: there is no background to read text on")
+        raise ColorSyntaxError(_TRANSPARENT)
     if alpha < 1:
         # Source-over in sRGB, as browsers paint a translucent background over what is behind.
         r, g, b = (alpha * c + (1 - alpha) * k for c, k in zip(rgb, backdrop, strict=True))
@@ -240,6 +270,7 @@ class ParsedStrings:
 # with a few thousand distinct strings is parsed a few thousand times, not once per chunk.
 _CACHE: dict[tuple[str, RGB], ParsedColor | str] = {}
 _CACHE_LIMIT = 1_000_000
+_CACHE_FILL = threading.Lock()
 
 
 def parse_color_strings(values: Sequence[str | None], backdrop: RGB = WHITE) -> ParsedStrings:
@@ -250,19 +281,40 @@ def parse_color_strings(values: Sequence[str | None], backdrop: RGB = WHITE) -> 
     mapped = np.zeros(n, dtype=bool)
     translucent = np.zeros(n, dtype=bool)
     reasons: dict[int, str] = {}
+    missing: list[str] = [v for v in values if v is not None and (v, backdrop) not in _CACHE]
+    if missing:
+        # Parts scored on parallel threads meet the same palette at once: one thread parses
+        # (ColorAide is pure Python, so two would only take turns) and the other finds the
+        # cache filled.
+        with _CACHE_FILL:
+            found: dict[str, ParsedColor | _OutOfGamut | str] = {}
+            for text in missing:
+                if (text, backdrop) in _CACHE or text in found:
+                    continue
+                try:
+                    found[text] = _parse_one(text, backdrop)
+                except ColorSyntaxError as exc:
+                    found[text] = str(exc)
+            pending = {v: f for v, f in found.items() if isinstance(f, _OutOfGamut)}
+            if pending:
+                in_gamut = _map_out_of_gamut(list(pending.values()), backdrop)
+                found.update(zip(pending, in_gamut, strict=True))
+            for text, outcome in found.items():
+                if len(_CACHE) >= _CACHE_LIMIT:
+                    break
+                assert not isinstance(outcome, _OutOfGamut)
+                _CACHE[(text, backdrop)] = outcome
     for i, value in enumerate(values):
         if value is None:
             reasons[i] = "empty cell"
             continue
         key = (value, backdrop)
         result = _CACHE.get(key)
-        if result is None:
+        if result is None:  # beyond the cache's limit: parsed here, not kept
             try:
                 result = parse_color(value, backdrop)
             except ColorSyntaxError as exc:
                 result = str(exc)
-            if len(_CACHE) < _CACHE_LIMIT:
-                _CACHE[key] = result
         if isinstance(result, str):
             reasons[i] = result
             continue

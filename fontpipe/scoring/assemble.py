@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fontpipe.atomic import atomic_file, staging_path
-from fontpipe.scoring.columns import CSV_WRITE_OPTIONS
-from fontpipe.scoring.part import REJECT_COLUMNS, parquet_output_options
+from fontpipe.scoring.part import REJECT_COLUMNS, csv_header, csv_quote, parquet_output_options
 from fontpipe.scoring.plan import Part, ScoreJob
 
 
@@ -29,6 +28,7 @@ class OutputAssembler:
         self.next_index = 0
         self._writer: Any = None
         self._csv: Any = None
+        self._first_piece_size = 0  # bytes of the CSV part moved into the staging file
 
     def append_ready(self, finished: set[int]) -> None:
         while (
@@ -40,20 +40,8 @@ class OutputAssembler:
 
     def _append(self, part: Part) -> None:
         piece = self.job.part_paths(part.index).output
-        only_part = len(self.job.parts) == 1
         if self.job.out_format == "csv":
-            if self._csv is None:
-                self._csv = self.staging.open("wb")
-                columns = [*self.job.names, *self.job.output_columns]
-                self._csv.write((",".join(csv_quote(c) for c in columns) + "\n").encode())
-            if only_part:
-                with piece.open("rb") as source:
-                    shutil.copyfileobj(source, self._csv, 4 << 20)
-            elif piece.stat().st_size:
-                with pa.memory_map(str(piece)) as source:
-                    table = pa.ipc.open_file(source).read_all()
-                self._csv.flush()
-                pacsv.write_csv(table, self._csv, write_options=CSV_WRITE_OPTIONS)
+            self._append_csv(piece)
             return
         if not piece.stat().st_size:
             return
@@ -69,13 +57,26 @@ class OutputAssembler:
                 )
             self._writer.write_table(table)
 
+    def _append_csv(self, piece: Path) -> None:
+        """CSV parts are finished text (the first starts with the header), so the output is
+        the first part renamed plus the others' bytes appended in the kernel: the output's bytes
+        are written once or copied, never formatted again. Writing is what a CSV job waits on."""
+        if self._csv is None:
+            self._first_piece_size = piece.stat().st_size
+            os.replace(piece, self.staging)
+            # Not "ab": copy_file_range refuses a target opened for appending.
+            self._csv = self.staging.open("r+b")
+            self._csv.seek(0, os.SEEK_END)
+            return
+        self._csv.flush()
+        with piece.open("rb") as source:
+            append_file(source, self._csv)
+
     def finish(self) -> None:
         if self._csv is not None:
             self._csv.close()
         elif self.job.out_format == "csv":
-            self.staging.write_text(
-                ",".join(csv_quote(c) for c in [*self.job.names, *self.job.output_columns]) + "\n"
-            )
+            self.staging.write_bytes(csv_header(self.job))
         elif self._writer is None:
             schema = pa.schema(
                 [(n, pa.string()) for n in self.job.names] + list(self.job.output_fields)
@@ -88,13 +89,33 @@ class OutputAssembler:
     def abandon(self) -> None:
         if self._csv is not None:
             self._csv.close()
+            # Give the first part its file back, as it was, so a rerun reuses it.
+            os.truncate(self.staging, self._first_piece_size)
+            os.replace(self.staging, self.job.part_paths(self.job.parts[0].index).output)
+            return
         if self._writer not in (None, "moved"):
             self._writer.close()
         self.staging.unlink(missing_ok=True)
 
 
-def csv_quote(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
+def append_file(source: BinaryIO, target: BinaryIO) -> None:
+    """Append one file's bytes to another: os.copy_file_range copies inside the kernel, a plain
+    copy where the filesystem or platform has no such call."""
+    try:
+        size = os.fstat(source.fileno()).st_size
+        copied = 0
+        while copied < size:
+            step = os.copy_file_range(source.fileno(), target.fileno(), size - copied)
+            if step == 0:
+                break
+            copied += step
+        if copied == size:
+            return
+        source.seek(copied)
+    except (AttributeError, OSError):
+        source.seek(0)
+        target.seek(0, os.SEEK_END)
+    shutil.copyfileobj(source, target, 4 << 20)
 
 
 def write_rejects_file(job: ScoreJob) -> None:

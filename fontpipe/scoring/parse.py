@@ -53,6 +53,7 @@ class ParsedColors:
     gamut_mapped: npt.NDArray[np.bool_] | None = None
     translucent: npt.NDArray[np.bool_] | None = None
     canonical_hex: bool = False  # the text column is all lowercase #rrggbb: it is its srgb_hex
+    srgb_hex: pa.Array | None = None  # `#rrggbb` per row, when parsing made it on the way
 
 
 def detect_color_spec(
@@ -174,14 +175,20 @@ def _parse_text_column(
     translucent = np.zeros(len(text), dtype=bool)
     reasons: list[tuple[int, str, str, str]] = []
     rest_rows = np.flatnonzero(~plain)
+    srgb_hex: pa.Array | None = None
     if len(rest_rows):
-        rest = text.take(pa.array(rest_rows))
-        distinct = pc.unique(rest)
-        position = pc.index_in(rest, value_set=distinct, skip_nulls=False).to_numpy(
-            zero_copy_only=False
-        )
-        values = distinct.to_pylist()
+        rest = text if len(rest_rows) == len(text) else text.take(pa.array(rest_rows))
+        # One hash pass gives both the distinct strings and each row's position among them.
+        encoded = pc.dictionary_encode(rest, null_encoding="encode")
+        position = encoded.indices.to_numpy(zero_copy_only=False)
+        values = encoded.dictionary.to_pylist()
         parsed = parse_color_strings(values, backdrop)
+        if len(rest_rows) == len(text):
+            # No plain hex at all (a CSS palette): srgb_hex per distinct string, then a take.
+            distinct_hex = pa.array(
+                ["#{:02x}{:02x}{:02x}".format(*c) for c in parsed.rgb.tolist()], pa.string()
+            )
+            srgb_hex = distinct_hex.take(encoded.indices)
         ok = parsed.valid[position]
         valid[rest_rows] = ok
         rgb[rest_rows] = parsed.rgb[position]
@@ -200,6 +207,7 @@ def _parse_text_column(
         gamut_mapped=mapped,
         translucent=translucent,
         canonical_hex=canonical,
+        srgb_hex=srgb_hex,
     )
 
 

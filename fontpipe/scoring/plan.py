@@ -315,9 +315,14 @@ def _split_points(
                 records += block.count(b"\n")
                 position += len(block)
                 continue
+            # A newline ends a record when an even number of quotes precedes it: count the
+            # quotes before each newline by a binary search over the quotes' positions, which
+            # costs far less than a running sum over every byte of the block.
             data = np.frombuffer(block, dtype=np.uint8)
-            quote_parity = (np.cumsum(data == 34, dtype=np.int64) + parity) & 1
-            record_ends = np.flatnonzero((data == 10) & (quote_parity == 0))
+            quote_at = np.flatnonzero(data == 34)
+            newline_at = np.flatnonzero(data == 10)
+            quotes_before = np.searchsorted(quote_at, newline_at)
+            record_ends = newline_at[((quotes_before + parity) & 1) == 0]
             while True:
                 offset_in_block = target - position
                 if offset_in_block >= len(block):
@@ -330,7 +335,7 @@ def _split_points(
                 records_before.append(records + int(np.count_nonzero(record_ends < split + 1)))
                 target = position + split + 1 + part_bytes
             records += len(record_ends)
-            parity = int(quote_parity[-1])
+            parity = (parity + len(quote_at)) & 1
             position += len(block)
     return bounds, records_before
 

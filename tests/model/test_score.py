@@ -417,3 +417,66 @@ def test_every_row_carries_both_contrasts_and_the_verdicts_of_the_formulas(tiny_
         out.column("other_passes_aa").to_numpy(zero_copy_only=False), warn
     )
     assert summary.other_passes_aa == int(warn.sum()) > 0  # the tiny model is a mean-rule one
+
+
+def test_csv_contrasts_print_rounded_but_never_at_a_threshold_they_missed():
+    from fontpipe.scoring.columns import contrast_csv_text
+
+    values = np.array(
+        [20.999998, 4.5, np.nextafter(np.float32(4.5), np.float32(0)), 4.49996, 6.99996, 1.23456],
+        dtype=np.float32,
+    )
+    printed = [str(v) for v in contrast_csv_text(values).to_pylist()]
+    assert printed == ["21.0000", "4.5000", "4.4999", "4.4999", "6.9999", "1.2346"]
+
+
+def _hex_csv(path, rows, seed=3):
+    rgb = np.random.default_rng(seed).integers(0, 256, (rows, 3), dtype=np.uint8)
+    hexes = ["#{:02x}{:02x}{:02x}".format(*c) for c in rgb]
+    pacsv.write_csv(pa.table({"id": np.arange(rows), "color": hexes}), path)
+
+
+def test_csv_output_is_the_same_from_one_part_or_many_and_after_a_failed_assembly(
+    tiny_version, tmp_path, monkeypatch
+):
+    """CSV parts are finished text and the first becomes the output's start; a failure after
+    that gives the first part its file back, and a rerun reuses every part."""
+    import fontpipe.scoring.assemble as assemble
+
+    source = tmp_path / "palette.csv"
+    _hex_csv(source, 60_000)
+    one = score_files([str(source)], tmp_path / "one.csv", tiny_version, ScoreConfig())
+    assert one.parts == 1
+    small = ScoreConfig(csv_part_bytes=200_000, batch_rows=5_000)
+
+    calls = {"n": 0}
+    real_append = assemble.append_file
+
+    def failing_append(source_file, target):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk went away")
+        real_append(source_file, target)
+
+    monkeypatch.setattr(assemble, "append_file", failing_append)
+    out = tmp_path / "many.csv"
+    with pytest.raises(RuntimeError):
+        score_files([str(source)], out, tiny_version, small)
+    assert not out.exists()
+    monkeypatch.setattr(assemble, "append_file", real_append)
+    resumed = score_files([str(source)], out, tiny_version, small)
+    assert resumed.parts > 3 and resumed.parts_reused == resumed.parts
+    assert out.read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+    # A crash between moving the first part and finishing leaves its marker without its file:
+    # that part is scored again, not trusted.
+    again = tmp_path / "again.csv"
+    with pytest.raises(RuntimeError):
+        calls["n"] = 0
+        monkeypatch.setattr(assemble, "append_file", failing_append)
+        monkeypatch.setattr(assemble.OutputAssembler, "abandon", lambda self: None)
+        score_files([str(source)], again, tiny_version, small)
+    monkeypatch.undo()
+    rerun = score_files([str(source)], again, tiny_version, small)
+    assert rerun.parts_reused == rerun.parts - 1
+    assert again.read_bytes() == (tmp_path / "one.csv").read_bytes()

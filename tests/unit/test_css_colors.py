@@ -104,3 +104,29 @@ def test_a_three_row_table_of_css_colours():
     np.testing.assert_array_equal(parsed.translucent, [False, True, False])
     assert tuple(parsed.rgb[1]) == (128, 0, 0)  # half red over the black backdrop
     assert "hsl()" in parsed.reasons[0][3]
+
+
+def test_vectorised_gamut_mapping_gives_coloraides_bytes_for_every_space():
+    """The batched CSS gamut mapping and ColorAide's `oklch-chroma` fit, colour by colour, agree
+    to the byte on random colours from every wide-gamut notation the grammar accepts."""
+    from coloraide import Color
+
+    from fontpipe.colors import parse_color_strings
+
+    rng = np.random.default_rng(4)
+    texts = []
+    for _ in range(400):
+        light, c, h = rng.uniform(0, 1.02), rng.uniform(0, 0.45), rng.uniform(0, 360)
+        texts.append(f"oklch({light:.4f} {c:.4f} {h:.2f})")
+        r, g, b = rng.uniform(-0.1, 1.1, 3)
+        texts.append(f"color(display-p3 {r:.4f} {g:.4f} {b:.4f})")
+        texts.append(f"color(rec2020 {r:.4f} {g:.4f} {b:.4f})")
+        texts.append(f"lch({light * 100:.2f}% {c * 330:.2f} {h:.2f})")
+    parsed = parse_color_strings(texts)
+    assert parsed.valid.all() and parsed.gamut_mapped.sum() > 800
+    for i, text in enumerate(texts):
+        srgb = Color(text).convert("srgb")
+        if not srgb.in_gamut(tolerance=0.5 / 255):
+            srgb.fit("srgb", method="oklch-chroma")
+        expected = [round(min(max(float(c), 0.0), 1.0) * 255) for c in srgb.coords(nans=False)]
+        assert parsed.rgb[i].tolist() == expected, text
