@@ -193,7 +193,10 @@ def evaluate(
         from fontpipe.datasets import open_dataset
 
         open_dataset(dataset)
-    from fontpipe.evaluation.evaluate_version import evaluate_version
+    from fontpipe.evaluation.evaluate_version import (
+        compare_evaluation_with_champion,
+        evaluate_version,
+    )
     from fontpipe.evaluation.report import (
         check_report_target,
         default_report_path,
@@ -214,8 +217,12 @@ def evaluate(
             recipe=None if not baseline else _default_recipe(),
             progress=lambda step: status.update(f"evaluating: {step}"),
         )
+        status.update("comparing with the champion")
+        comparison = compare_evaluation_with_champion(
+            models_dir or settings.models_dir, evaluation.metrics
+        )
         status.update("writing the report")
-        metrics_path = write_report(evaluation, target)
+        metrics_path = write_report(evaluation, target, comparison)
     from cli.tables import evaluation_summary_table
 
     console.print(evaluation_summary_table(evaluation.metrics))

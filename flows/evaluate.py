@@ -8,8 +8,18 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel, ConfigDict
 
-from fontpipe.evaluation.evaluate_version import EvaluationMetrics, evaluate_version
-from fontpipe.evaluation.report import check_report_target, default_report_path, write_report
+from fontpipe.evaluation.evaluate_version import (
+    EvaluationMetrics,
+    compare_evaluation_with_champion,
+    evaluate_version,
+)
+from fontpipe.evaluation.report import (
+    check_report_target,
+    default_report_path,
+    write_comparison,
+    write_report,
+)
+from fontpipe.promotion import ChampionComparison
 from fontpipe.registry import resolve_model
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
@@ -100,8 +110,17 @@ def evaluate_model(
         (recipe or OriginalRecipe()) if baseline else None,
     )
     publish_evaluation(assessed)
+    compare_task(str(models_dir if models_dir else settings.models_dir), assessed)
     print(f"report written to {assessed.report}")
     return assessed
+
+
+@task(name="compare-with-champion")
+def compare_task(models_dir: str, assessed: EvaluationReport) -> ChampionComparison:
+    """The report's champion section: what promotion would decide, nothing promoted."""
+    comparison = compare_evaluation_with_champion(Path(models_dir), assessed.metrics)
+    write_comparison(Path(assessed.report), comparison)
+    return comparison
 
 
 if __name__ == "__main__":

@@ -14,9 +14,15 @@ from flows.train import publish_training_summary, train_model_task
 from fontpipe.datasets import default_dataset_path
 from fontpipe.evaluation.evaluate_version import cube_headline
 from fontpipe.evaluation.metrics import Headline
-from fontpipe.evaluation.report import default_report_path
+from fontpipe.evaluation.report import default_report_path, write_comparison
 from fontpipe.generate import GenerateConfig
-from fontpipe.promotion import PromotionPolicy, RetrainOutcome, RetrainReport, outcome_line
+from fontpipe.promotion import (
+    ChampionComparison,
+    PromotionPolicy,
+    RetrainOutcome,
+    RetrainReport,
+    outcome_line,
+)
 from fontpipe.registry import (
     PromotionOutcome,
     PrunePlan,
@@ -52,6 +58,11 @@ def promote_task(
         lambda current: cube_headline(current, rule),
         policy,
     )
+
+
+@task(name="record-decision-in-report")
+def record_decision_task(report: str, comparison: ChampionComparison) -> None:
+    write_comparison(Path(report), comparison)
 
 
 @task(name="drop-identical-challenger")
@@ -169,6 +180,19 @@ def evaluate_and_promote(
     publish_evaluation(assessed)
     headline = assessed.metrics.headline
     promotion = promote_task(str(settings.models_dir), challenger, headline, rule, policy)
+    record_decision_task(
+        str(report),
+        ChampionComparison(
+            rule=rule,
+            challenger=challenger.name,
+            champion=promotion.previous_champion,
+            challenger_metrics=headline,
+            champion_metrics=promotion.previous_headline,
+            promote=promotion.decision.promote,
+            reason=promotion.decision.reason,
+            acted=True,
+        ),
+    )
     return RetrainOutcome(
         rule=rule,
         challenger=challenger.name,

@@ -87,6 +87,23 @@ def decide_promotion(
     return Decision(False, f"same cube errors ({c_err:,}) and no tie-breaker")
 
 
+class ChampionComparison(BaseModel):
+    """A model beside its rule's champion, as the report shows it: the figures promotion
+    compared and what it decided. `acted` is False where nothing was promoted (an evaluation
+    only compares)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str
+    challenger: str
+    champion: str | None
+    challenger_metrics: Headline
+    champion_metrics: Headline | None
+    promote: bool
+    reason: str
+    acted: bool
+
+
 class RetrainOutcome(BaseModel):
     """One rule's champion/challenger round of the retrain pipeline."""
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fontpipe.atomic import write_json_atomic, write_text_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.metrics import Headline
-from fontpipe.promotion import Decision, PromotionPolicy, decide_promotion
+from fontpipe.promotion import ChampionComparison, Decision, PromotionPolicy, decide_promotion
 from fontpipe.schema import DEFAULT_RULE
 from fontpipe.versions import (
     CUBE_FILE,
@@ -372,6 +372,47 @@ def promote_if_better(
         if decision.promote:
             set_champion(models_dir, challenger.name, decision.reason, metrics=challenger_headline)
         return PromotionOutcome(decision, current, current_headline)
+
+
+def compare_with_champion(
+    models_dir: Path,
+    version: str,
+    headline: Headline,
+    rule: str,
+    champion_headline: Callable[[ModelVersion], Headline],
+    policy: PromotionPolicy,
+) -> ChampionComparison:
+    """What promotion would decide for `version` against its rule's champion, without
+    promoting: for an evaluation's report."""
+    current = champion(models_dir, rule)
+    if current is None or current == version:
+        reason = (
+            f"this model is the champion of the {rule} rule"
+            if current
+            else f"the {rule} rule has no champion yet; a first model is promoted when it is sound"
+        )
+        return ChampionComparison(
+            rule=rule,
+            challenger=version,
+            champion=current,
+            challenger_metrics=headline,
+            champion_metrics=None,
+            promote=current is None,
+            reason=reason,
+            acted=False,
+        )
+    current_headline = champion_headline(open_version(version_dir(models_dir, current)))
+    decision = decide_promotion(headline, current_headline, policy)
+    return ChampionComparison(
+        rule=rule,
+        challenger=version,
+        champion=current,
+        challenger_metrics=headline,
+        champion_metrics=current_headline,
+        promote=decision.promote,
+        reason=decision.reason,
+        acted=False,
+    )
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from fontpipe.evaluation.metrics import (
     evaluate_split,
     rule_cube_table,
 )
-from fontpipe.promotion import PromotionPolicy, decide_promotion
+from fontpipe.promotion import ChampionComparison, PromotionPolicy, decide_promotion
 from fontpipe.rules import Rule, get_rule
 from fontpipe.train import OriginalRecipe, train_original_recipe
 from fontpipe.versions import (
@@ -193,3 +193,20 @@ def cube_headline(version: ModelVersion | Path, rule_name: str) -> Headline:
     # open_version verifies the model: never compare against (or keep) a tampered champion.
     verified = version if isinstance(version, ModelVersion) else open_version(version)
     return evaluate_cube(ensure_cube_table(verified), get_rule(rule_name)).headline()
+
+
+def compare_evaluation_with_champion(
+    models_dir: Path, metrics: EvaluationMetrics, policy: PromotionPolicy | None = None
+) -> ChampionComparison:
+    """An evaluated version beside its rule's champion, on the same rule: what promotion would
+    decide (nothing is promoted)."""
+    from fontpipe.registry import compare_with_champion
+
+    return compare_with_champion(
+        models_dir,
+        metrics.version,
+        metrics.headline,
+        metrics.rule,
+        lambda current: cube_headline(current, metrics.rule),
+        policy or PromotionPolicy(),
+    )

@@ -134,3 +134,31 @@ def grey_ramp_png(evaluations: dict[str, dict[str, Any]]) -> str:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _png(fig)
+
+
+def training_curves_png(history: list[dict[str, float]]) -> str | None:
+    """Loss and accuracy per epoch, training against validation; None without a history."""
+    if not history:
+        return None
+    plt = _pyplot()
+    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
+    epochs = [int(row.get("epoch", i + 1)) for i, row in enumerate(history)]
+    for ax, metric, label in ((loss_ax, "loss", "loss"), (accuracy_ax, "accuracy", "accuracy")):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = [row.get(prefix + metric) for row in history]
+            points = [(e, v) for e, v in zip(epochs, values, strict=True) if v is not None]
+            if points:
+                ax.plot(
+                    [e for e, _ in points],
+                    [v for _, v in points],
+                    style,
+                    marker="o",
+                    label="validation" if prefix else "training",
+                )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    loss_ax.set_yscale("log")
+    fig.tight_layout()
+    return _png(fig)

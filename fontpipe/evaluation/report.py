@@ -13,6 +13,8 @@ from fontpipe.atomic import staging_path, write_files_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.evaluate_version import Evaluation
 from fontpipe.evaluation.metrics import sample_colours
+from fontpipe.promotion import ChampionComparison
+from fontpipe.versions import read_history
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
@@ -41,9 +43,37 @@ def check_report_target(report: Path) -> Path:
     return report
 
 
-def render_report(evaluation: Evaluation) -> str:
+def _templates() -> Any:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
+    return Environment(
+        loader=PackageLoader("fontpipe", "templates"), autoescape=select_autoescape(["html"])
+    )
+
+
+def champion_section(comparison: ChampionComparison | None) -> str:
+    """The report's champion-against-challenger section body."""
+    return str(_templates().get_template("champion.html").render(comparison=comparison))
+
+
+# The champion section sits between these markers, so a decision taken after the report was
+# written (the retrain flow promotes after evaluating) is filled in without redrawing figures.
+_CHAMPION_START, _CHAMPION_END = "<!--champion-->", "<!--/champion-->"
+
+
+def write_comparison(report: Path, comparison: ChampionComparison) -> bool:
+    """Put `comparison` into an existing report's champion section, atomically; False when the
+    report has no such section (written by an older version)."""
+    html = Path(report).read_text(encoding="utf-8")
+    start, end = html.find(_CHAMPION_START), html.find(_CHAMPION_END)
+    if start < 0 or end < start:
+        return False
+    section = _CHAMPION_START + "\n" + champion_section(comparison) + "\n"
+    write_files_atomic({Path(report): html[:start] + section + html[end:]})
+    return True
+
+
+def render_report(evaluation: Evaluation, comparison: ChampionComparison | None = None) -> str:
     from fontpipe.evaluation import plots
 
     # The template reads plain JSON values, the same ones metrics.json holds.
@@ -63,47 +93,52 @@ def render_report(evaluation: Evaluation) -> str:
     recipe = m["baselines"].get("original_recipe")
     verdict = _recipe_verdict(m)
     metadata_rows = _metadata_rows(m)
-    environment = Environment(
-        loader=PackageLoader("fontpipe", "templates"), autoescape=select_autoescape(["html"])
-    )
-    return environment.get_template("report.html").render(
-        version=evaluation.version.name,
-        rule=evaluation.rule.name,
-        rule_description=evaluation.rule.description,
-        colours=cube["colours"],
-        generated=m["generated"],
-        headline=headline_rows,
-        boundary_band_label=f"|m| < {cube['boundary_band']['max_abs_margin']:g}",
-        beats_recipe=m.get("beats_original_recipe"),
-        verdict=verdict,
-        bands=cube["bands"],
-        recipe_bands=recipe["bands"] if recipe else None,
-        margin_unit=cube["margin_unit"],
-        confusion=cube["confusion"],
-        reliability=cube["reliability"],
-        ece=cube["ece"],
-        grey_flip=cube["grey_ramp"]["flip_at"],
-        grey_flips=cube["grey_ramp"]["flips"],
-        samples=[_with_contrasts(s.model_dump()) for s in sample_colours(evaluation.table)],
-        worst=[_with_contrasts(s) for s in cube["worst_errors"]],
-        rule_limits=RULE_LIMITS.get(evaluation.rule.name, ""),
-        model_card=_model_card(m),
-        rule_agreement=cube["rule_agreement"],
-        wcag=cube["wcag"],
-        test_split=m["test_split"],
-        metadata_rows=metadata_rows,
-        plots={
-            "bands": plots.accuracy_by_band_png(curves),
-            "reliability": plots.reliability_png(curves),
-            "decision_maps": plots.decision_maps_png(evaluation.table, evaluation.rule),
-            "grey_ramp": plots.grey_ramp_png(curves),
-        },
+    return str(
+        _templates()
+        .get_template("report.html")
+        .render(
+            version=evaluation.version.name,
+            rule=evaluation.rule.name,
+            rule_description=evaluation.rule.description,
+            colours=cube["colours"],
+            generated=m["generated"],
+            headline=headline_rows,
+            boundary_band_label=f"|m| < {cube['boundary_band']['max_abs_margin']:g}",
+            beats_recipe=m.get("beats_original_recipe"),
+            verdict=verdict,
+            bands=cube["bands"],
+            recipe_bands=recipe["bands"] if recipe else None,
+            margin_unit=cube["margin_unit"],
+            confusion=cube["confusion"],
+            reliability=cube["reliability"],
+            ece=cube["ece"],
+            grey_flip=cube["grey_ramp"]["flip_at"],
+            grey_flips=cube["grey_ramp"]["flips"],
+            samples=[_with_contrasts(s.model_dump()) for s in sample_colours(evaluation.table)],
+            worst=[_with_contrasts(s) for s in cube["worst_errors"]],
+            rule_limits=RULE_LIMITS.get(evaluation.rule.name, ""),
+            model_card=_model_card(m),
+            rule_agreement=cube["rule_agreement"],
+            wcag=cube["wcag"],
+            test_split=m["test_split"],
+            metadata_rows=metadata_rows,
+            champion_html=champion_section(comparison),
+            plots={
+                "bands": plots.accuracy_by_band_png(curves),
+                "reliability": plots.reliability_png(curves),
+                "decision_maps": plots.decision_maps_png(evaluation.table, evaluation.rule),
+                "grey_ramp": plots.grey_ramp_png(curves),
+                "training": plots.training_curves_png(read_history(evaluation.version)),
+            },
+        )
     )
 
 
-def write_report(evaluation: Evaluation, report: Path) -> Path:
+def write_report(
+    evaluation: Evaluation, report: Path, comparison: ChampionComparison | None = None
+) -> Path:
     """The HTML report and `metrics.json` beside it, each written atomically; returns the metrics path."""
-    html = render_report(evaluation)
+    html = render_report(evaluation, comparison)
     metrics_path = report.parent / METRICS_FILE
     metrics = evaluation.metrics.model_dump(mode="json", exclude_none=False)
     if metrics["beats_original_recipe"] is None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import html
+
 from fontpipe.generate import GenerateConfig
 from fontpipe.inputs import InputConfig
 from fontpipe.registry import champion, promote, promotion_history, rollback
@@ -37,6 +39,11 @@ def test_retrain_promotes_then_refuses_a_worse_model_and_rollback_restores(
     assert not second.promoted, second.reason
     assert second.challenger_metrics.errors > first.challenger_metrics.errors
     assert champion(models) == first.challenger
+    # The challenger's report shows the champion beside it, with the decision and its reason.
+    section = (data_root / "reports" / second.challenger / "report.html").read_text()
+    section = section.split("<!--champion-->")[1].split("<!--/champion-->")[0]
+    assert first.challenger in section and second.challenger in section
+    assert "Not promoted: " + html.escape(second.reason, quote=False) in section
 
     promote(models, second.challenger, "to test rollback")
     rollback(models)

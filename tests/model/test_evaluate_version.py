@@ -4,6 +4,7 @@ import base64
 import json
 import shutil
 import subprocess
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,6 +23,8 @@ TINY_RECIPE = OriginalRecipe(rows=2_000, steps=60)
 SECTIONS = {
     "model-card",
     "headline",
+    "champion",
+    "training",
     "bands",
     "calibration",
     "decision-maps",
@@ -76,7 +79,7 @@ def test_report_has_every_section_and_embedded_png_images(report):
     parser = _Collector()
     parser.feed(html)
     assert parser.sections >= SECTIONS
-    assert len(parser.images) == 4
+    assert len(parser.images) == 5  # bands, calibration, decision maps, grey ramp, training
     for src in parser.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -172,7 +175,7 @@ def test_report_renders_in_headless_chromium_without_broken_images(report, tmp_p
         [browser, *flags, probe.as_uri()], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert 'data-images="4:0"' in done.stdout  # four images, none broken
+    assert 'data-images="5:0"' in done.stdout  # five images, none broken
     screenshot = tmp_path / "shot.png"  # the whole page: tall enough for every section
     subprocess.run(
         [
@@ -187,3 +190,51 @@ def test_report_renders_in_headless_chromium_without_broken_images(report, tmp_p
         check=True,
     )
     assert screenshot.stat().st_size > 20_000  # a real rendering, not a blank page
+
+
+def test_training_curves_come_from_the_versions_history(report):
+    from fontpipe.evaluation import plots
+    from fontpipe.versions import read_history
+
+    assessment, target = report
+    history = read_history(assessment.version)
+    assert [row["epoch"] for row in history] == [1.0, 2.0]
+    assert plots.training_curves_png(history) in target.read_text()
+    assert plots.training_curves_png([]) is None
+
+
+def test_champion_section_is_filled_with_the_decision_and_its_reason(report, tmp_path):
+    from fontpipe.evaluation.metrics import Headline
+    from fontpipe.evaluation.report import write_comparison
+    from fontpipe.promotion import ChampionComparison, PromotionPolicy, decide_promotion
+
+    assessment, target = report
+    html = target.read_text()
+    assert "Not compared" in html  # written without a comparison
+    copy = tmp_path / "report.html"
+    copy.write_text(html)
+    challenger = assessment.metrics.headline
+    champion = Headline(
+        accuracy=1.0, errors=0, boundary_accuracy=1.0, ece=0.0, aa_share=1.0, min_contrast=4.58
+    )
+    decision = decide_promotion(challenger, champion, PromotionPolicy())
+    assert not decision.promote
+    comparison = ChampionComparison(
+        rule=assessment.metrics.rule,
+        challenger=assessment.version.name,
+        champion="20260101-000000-abcdef",
+        challenger_metrics=challenger,
+        champion_metrics=champion,
+        promote=decision.promote,
+        reason=decision.reason,
+        acted=True,
+    )
+    assert write_comparison(copy, comparison)
+    filled = copy.read_text()
+    assert "Not compared" not in filled and "20260101-000000-abcdef" in filled
+    assert "Not promoted: " + escape(decision.reason, quote=False) in filled
+    assert f"{challenger.errors:,}" in filled
+    # Everything outside the section is untouched, and the section can be filled again.
+    assert filled.split("<!--champion-->")[0] == html.split("<!--champion-->")[0]
+    assert filled.split("<!--/champion-->")[1] == html.split("<!--/champion-->")[1]
+    assert write_comparison(copy, comparison) and copy.read_text() == filled
