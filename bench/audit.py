@@ -165,7 +165,7 @@ def main() -> None:
 
         def zero_byte_checkpoint() -> str:
             from fontpipe.datasets import open_dataset
-            from fontpipe.train import TrainConfig
+            from fontpipe.training import TrainConfig
             from fontpipe.versions import checkpoint_dir
 
             key = TrainConfig(epochs=1).run_key(open_dataset(work / "ds").fingerprint)

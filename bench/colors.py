@@ -59,8 +59,8 @@ def make_model(work: Path) -> Path:
     code = (
         "import sys; from pathlib import Path\n"
         "from fontpipe.datasets import write_dataset\n"
-        "from fontpipe.generate import GenerateConfig\n"
-        "from fontpipe.train import TrainConfig, train_version\n"
+        "from fontpipe.generation import GenerateConfig\n"
+        "from fontpipe.training import TrainConfig, train_version\n"
         "from fontpipe.versions import ensure_cube_table\n"
         "w = Path(sys.argv[1])\n"
         "d, _ = write_dataset(GenerateConfig(rows=50_000, sampling='boundary'), w / 'ds')\n"

@@ -62,8 +62,8 @@ def run_once(source: Path, args: list[str]) -> tuple[float, float]:
 
 def make_model(work: Path) -> Path:
     from fontpipe.datasets import write_dataset
-    from fontpipe.generate import GenerateConfig
-    from fontpipe.train import TrainConfig, train_version
+    from fontpipe.generation import GenerateConfig
+    from fontpipe.training import TrainConfig, train_version
     from fontpipe.versions import ensure_cube_table
 
     dataset, _ = write_dataset(GenerateConfig(rows=50_000, sampling="boundary"), work / "ds")

@@ -22,9 +22,9 @@ from _common import peak_rss_mb, print_table
 from fontpipe.cube import compute_cube_table
 from fontpipe.datasets import write_dataset
 from fontpipe.evaluation.metrics import evaluate_cube
-from fontpipe.generate import GenerateConfig
+from fontpipe.generation import GenerateConfig
 from fontpipe.rules import RULES
-from fontpipe.train import TrainConfig, train_model
+from fontpipe.training import TrainConfig, train_model
 
 
 def naive(model) -> tuple[float, int]:

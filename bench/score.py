@@ -74,8 +74,8 @@ def make_inputs(work: Path, sizes: list[int], csv_rows: int) -> dict[str, Path]:
 
 def make_model(work: Path) -> Path:
     from fontpipe.datasets import write_dataset
-    from fontpipe.generate import GenerateConfig
-    from fontpipe.train import TrainConfig, train_version
+    from fontpipe.generation import GenerateConfig
+    from fontpipe.training import TrainConfig, train_version
     from fontpipe.versions import ensure_cube_table
 
     dataset, _ = write_dataset(GenerateConfig(rows=200_000, sampling="boundary"), work / "ds")

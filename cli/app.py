@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from cli import models, pipeline, scoring  # noqa: F401  (registers the commands)
+from cli import about, models, pipeline, scoring  # noqa: F401  (registers the commands)
 from cli.base import app
 from cli.console import err_console
 

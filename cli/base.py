@@ -12,19 +12,38 @@ import typer
 from cli.console import err_console
 from fontpipe.errors import FontpipeError
 
+# Plain (not rich-markup) help: "[default: ...]" in a help text is shown as written instead of
+# being taken for markup, and flags read as flags.
 app = typer.Typer(
     name="fontpipe",
     help="Learn whether black or white text reads best on any background colour.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        import fontpipe
+
+        print(f"fontpipe {fontpipe.__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _group() -> None:
+def _group(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print fontpipe's version and exit (`fontpipe version` lists its libraries too).",
+    ),
+) -> None:
     """Learn whether black or white text reads best on any background colour."""
 
 
@@ -47,3 +66,20 @@ def parse_floats(text: str, option: str) -> tuple[float, ...]:
         return tuple(float(part) for part in text.split(","))
     except ValueError:
         raise FontpipeError(f"{option}: expected comma-separated numbers, got {text!r}") from None
+
+
+def json_option() -> Any:
+    return typer.Option(
+        False,
+        "--json",
+        help="Print one JSON document on stdout instead of tables (schemas in schemas/).",
+    )
+
+
+def emit_json(payload: Any) -> None:
+    """One JSON document on stdout, for programs: no colour, no wrapping, one line."""
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(payload, default=str) + "\n")
+    sys.stdout.flush()

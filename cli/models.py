@@ -6,13 +6,16 @@ from pathlib import Path
 
 import typer
 
-from cli.base import app, user_errors
+from cli.base import app, emit_json, json_option, user_errors
+from cli.choices import ExportFormat, Rule
 from cli.console import console
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
 
 models_app = typer.Typer(
-    help="The model registry: versions, the champion, promotions.", no_args_is_help=True
+    help="The model registry: versions, the champion, promotions.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(models_app, name="models")
 
@@ -25,13 +28,21 @@ def _models_dir(models_dir: Path | None) -> Path:
 @user_errors
 def models_list(
     models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+    as_json: bool = json_option(),
 ) -> None:
-    """Versions, newest first, with their metrics; the champion is marked."""
+    """Versions, newest first, with their metrics; each rule's champion is marked."""
+    from dataclasses import asdict
+
     from rich.table import Table
 
     from fontpipe.registry import version_summaries
 
     rows = version_summaries(_models_dir(models_dir))
+    if as_json:
+        emit_json(
+            {"models_dir": str(_models_dir(models_dir)), "versions": [asdict(r) for r in rows]}
+        )
+        return
     if not rows:
         console.print(f"no model versions in {_models_dir(models_dir)} yet")
         return
@@ -70,10 +81,9 @@ def models_list(
 @user_errors
 def models_show(
     version: str = typer.Argument(..., help="A version name or champion."),
-    rule: str = typer.Option(
-        DEFAULT_ANSWER_RULE, help="Whose champion `champion` names: wcag, mean or yiq."
-    ),
+    rule: Rule = typer.Option(Rule(DEFAULT_ANSWER_RULE), help="Whose champion `champion` names."),
     models_dir: Path | None = typer.Option(None),
+    as_json: bool = json_option(),
 ) -> None:
     """Everything recorded about one version."""
     import json
@@ -81,10 +91,13 @@ def models_show(
     from fontpipe.registry import champions, resolve_model
     from fontpipe.versions import read_evaluation, read_metadata
 
-    path = resolve_model(version, _models_dir(models_dir), rule)
+    path = resolve_model(version, _models_dir(models_dir), rule.value)
     shown = read_metadata(path).model_dump(mode="json")
     shown["is_champion"] = path.name in champions(path.parent).values()
     shown["evaluation"] = read_evaluation(path)
+    if as_json:
+        emit_json(shown)
+        return
     console.print_json(json.dumps(shown, default=str))
 
 
@@ -104,16 +117,15 @@ def models_promote(
 @models_app.command("rollback")
 @user_errors
 def models_rollback(
-    rule: str | None = typer.Option(
-        None,
-        help="Whose champion to roll back: wcag, mean or yiq [default: the rule promoted last].",
+    rule: Rule | None = typer.Option(
+        None, help="Whose champion to roll back [default: the rule promoted last]."
     ),
     models_dir: Path | None = typer.Option(None),
 ) -> None:
     """Make a rule's previous champion its champion again."""
     from fontpipe.registry import rollback
 
-    entry = rollback(_models_dir(models_dir), rule)
+    entry = rollback(_models_dir(models_dir), rule.value if rule else None)
     console.print(f"{entry['rule']} champion: {entry['to']} (rolled back from {entry['from']})")
 
 
@@ -151,3 +163,47 @@ def models_prune(
         f"{verb} {len(plan.removed)} versions, {len(plan.cube_tables_dropped)} cube tables: "
         f"{plan.bytes_freed / 1e6:,.1f} MB {'to free' if plan.dry_run else 'freed'}"
     )
+
+
+@app.command("export")
+@user_errors
+def export(
+    model: str = typer.Argument(..., help="champion, a version name, or a version directory."),
+    export_format: ExportFormat = typer.Option(
+        ...,
+        "--format",
+        help="savedmodel (TF Serving), onnx (ONNX Runtime), tflite (LiteRT, mobile) or json "
+        "(weights plus a "
+        "dependency-free JavaScript function, written beside it as <name>.js).",
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Where the export goes (a directory for savedmodel)."
+    ),
+    rule: Rule = typer.Option(Rule(DEFAULT_ANSWER_RULE), help="Whose champion `champion` names."),
+    models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+    as_json: bool = json_option(),
+) -> None:
+    """Export a model version for TF Serving, mobile or a web page."""
+    from fontpipe.export import export_model, javascript_name
+    from fontpipe.quiet import quiet_tensorflow
+    from fontpipe.registry import resolve_model
+    from fontpipe.versions import open_version
+
+    quiet_tensorflow()
+    version = open_version(resolve_model(model, _models_dir(models_dir), rule.value))
+    written = export_model(version, export_format.value, out)
+    extra = (
+        [str(written.with_name(javascript_name(written)))] if export_format.value == "json" else []
+    )
+    if as_json:
+        emit_json(
+            {
+                "model_version": version.name,
+                "format": export_format.value,
+                "paths": [str(written), *extra],
+            }
+        )
+        return
+    console.print(f"exported {version.name} ({version.rule}) as {export_format.value}: {written}")
+    for path in extra:
+        console.print(f"JavaScript: {path}")

@@ -8,7 +8,8 @@ from typing import Any
 
 import typer
 
-from cli.base import app, parse_floats, user_errors
+from cli.base import app, emit_json, json_option, parse_floats, user_errors
+from cli.choices import Architecture, Rule, Sampling, Schedule
 from cli.console import console, err_console, progress_bar
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.schema import DEFAULT_ANSWER_RULE, DEFAULT_RULE
@@ -20,8 +21,12 @@ from fontpipe.settings import Settings
 @user_errors
 def generate(
     rows: int = typer.Option(1_000_000, help="Total rows over all splits (10_000_000 works)."),
-    rule: str = typer.Option(DEFAULT_RULE, help="Labelling rule: mean, wcag or yiq."),
-    sampling: str = typer.Option("uniform-int", help="uniform-int, uniform-float or boundary."),
+    rule: Rule = typer.Option(Rule(DEFAULT_RULE), help="Labelling rule."),
+    sampling: Sampling = typer.Option(
+        Sampling.uniform_int,
+        help="How colours are drawn; cube: the train split is every colour once, val and test "
+        "are uniform.",
+    ),
     seed: int = typer.Option(0, help="Seed; the same seed gives the same bytes."),
     out: Path | None = typer.Option(
         None, help="Dataset directory [default: data/datasets/<name>]."
@@ -43,18 +48,15 @@ def generate(
 ) -> None:
     """Generate a seeded, labelled RGB dataset as partitioned Parquet with a manifest."""
     from fontpipe.datasets import check_dataset_target, default_dataset_path, write_dataset
-    from fontpipe.generate import parse_generate_config
-    from fontpipe.schema import SAMPLINGS
+    from fontpipe.generation import parse_generate_config
 
-    if sampling not in SAMPLINGS:
-        raise FontpipeError(f"unknown sampling {sampling!r}: choose one of {', '.join(SAMPLINGS)}")
     fractions = parse_floats(splits, "--splits")
     if len(fractions) != 3:
         raise FontpipeError(f"--splits: expected three fractions train,val,test, got {splits!r}")
     config = parse_generate_config(
         rows=rows,
-        rule=rule,
-        sampling=sampling,
+        rule=rule.value,
+        sampling=sampling.value,
         seed=seed,
         split_fractions=fractions,
         boundary_share=boundary_share,
@@ -104,9 +106,14 @@ def train(
     dataset: Path = typer.Option(..., help="A dataset directory made by `fontpipe generate`."),
     epochs: int = typer.Option(3, help="Most epochs (early stopping may end sooner)."),
     batch_size: int = typer.Option(512, help="Rows per training step."),
-    hidden: str = typer.Option("10,10,5", help="Hidden ReLU layer widths."),
-    lr: float = typer.Option(0.01, "--lr", help="Initial Adam learning rate."),
-    schedule: str = typer.Option("cosine", help="cosine, exponential or constant."),
+    architecture: Architecture = typer.Option(
+        Architecture.mlp,
+        help="mlp: the ReLU network, trained by Adam; channel-tables: a learned table per "
+        "channel, fitted by Newton's method (exact on a `cube` dataset).",
+    ),
+    hidden: str = typer.Option("10,10,5", help="mlp: hidden ReLU layer widths."),
+    lr: float = typer.Option(0.01, "--lr", help="mlp: initial Adam learning rate."),
+    schedule: Schedule = typer.Option(Schedule.cosine, help="mlp: learning-rate schedule."),
     device: str = typer.Option("auto", help="auto, cpu, gpu, or devices like /cpu:0,/cpu:1."),
     seed: int = typer.Option(0, help="Seed for weights and shuffling."),
     deterministic: bool = typer.Option(
@@ -122,13 +129,11 @@ def train(
     from fontpipe.inputs import InputConfig
     from fontpipe.model import ModelConfig
     from fontpipe.quiet import quiet_tensorflow
-    from fontpipe.train import parse_train_config
+    from fontpipe.training import parse_train_config
 
-    if schedule not in {"cosine", "exponential", "constant"}:
-        raise FontpipeError(
-            f"--schedule: expected cosine, exponential or constant, got {schedule!r}"
-        )
-    model_config = build_config(ModelConfig, hidden=parse_hidden(hidden))
+    model_config = build_config(
+        ModelConfig, architecture=architecture.value, hidden=parse_hidden(hidden)
+    )
     input_config = build_config(
         InputConfig, batch_size=batch_size, memory_budget_mb=memory_budget_mb
     )
@@ -137,7 +142,7 @@ def train(
         inputs=input_config,
         epochs=epochs,
         learning_rate=lr,
-        schedule=schedule,
+        schedule=schedule.value,
         device=device,
         seed=seed,
         deterministic=deterministic,
@@ -145,10 +150,13 @@ def train(
     opened = open_dataset(dataset)
     quiet_tensorflow()
     from cli.progress import training_progress
-    from fontpipe.train import train_version
+    from fontpipe.training import train_version
 
-    steps = max(opened.split_rows("train") // batch_size, 1)
-    progress, callback = training_progress(epochs, steps)
+    if architecture is Architecture.channel_tables:
+        progress, callback = training_progress(config.max_newton_steps, 1, unit="Newton step")
+    else:
+        steps = max(opened.split_rows("train") // batch_size, 1)
+        progress, callback = training_progress(epochs, steps)
     with progress:
         version = train_version(
             opened,
@@ -167,7 +175,9 @@ def train(
 @user_errors
 def evaluate(
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
-    rule: str | None = typer.Option(None, help="Rule to score against [default: the model's own]."),
+    rule: Rule | None = typer.Option(
+        None, help="Rule to score against [default: the model's own]."
+    ),
     dataset: Path | None = typer.Option(
         None, help="Also score this dataset's held-out test split."
     ),
@@ -178,17 +188,16 @@ def evaluate(
         True, help="Train the original recipe in the same run as a reference."
     ),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
+    as_json: bool = json_option(),
 ) -> None:
     """Evaluate a model on all 16,777,216 colours and write an HTML report plus metrics.json."""
     from fontpipe.registry import resolve_model
-    from fontpipe.rules import get_rule
 
     settings = Settings.from_env()
+    rule_name = rule.value if rule else None
     version_path = resolve_model(
-        model, models_dir or settings.models_dir, rule or DEFAULT_ANSWER_RULE
+        model, models_dir or settings.models_dir, rule_name or DEFAULT_ANSWER_RULE
     )
-    if rule is not None:
-        get_rule(rule)
     if dataset is not None:
         from fontpipe.datasets import open_dataset
 
@@ -212,7 +221,7 @@ def evaluate(
     with err_console.status("evaluating") as status:
         evaluation = evaluate_version(
             version_path,
-            rule_name=rule,
+            rule_name=rule_name,
             dataset_path=dataset,
             recipe=None if not baseline else _default_recipe(),
             progress=lambda step: status.update(f"evaluating: {step}"),
@@ -223,6 +232,21 @@ def evaluate(
         )
         status.update("writing the report")
         metrics_path = write_report(evaluation, target, comparison)
+    if as_json:
+        metrics = evaluation.metrics
+        emit_json(
+            {
+                "version": metrics.version,
+                "rule": metrics.rule,
+                "headline": metrics.headline.model_dump(),
+                "bands": [band.model_dump() for band in metrics.cube.bands],
+                "beats_original_recipe": metrics.beats_original_recipe,
+                "champion": comparison.model_dump(mode="json"),
+                "report": str(target),
+                "metrics": str(metrics_path),
+            }
+        )
+        return
     from cli.tables import evaluation_summary_table
 
     console.print(evaluation_summary_table(evaluation.metrics))
@@ -230,26 +254,58 @@ def evaluate(
 
 
 def _default_recipe() -> Any:
-    from fontpipe.train import OriginalRecipe
+    from fontpipe.training import OriginalRecipe
 
     return OriginalRecipe()
 
 
 @app.command()
 @user_errors
-def retrain() -> None:
-    """Run the retrain pipeline once with defaults (what `make run` does)."""
+def retrain(
+    rule: list[Rule] | None = typer.Option(
+        None, help="Retrain only this rule's champion (repeat for more) [default: every rule]."
+    ),
+    as_json: bool = json_option(),
+) -> None:
+    """Run the retrain pipeline once with defaults (what `make run` does): for each rule, data,
+    a challenger, its evaluation and promotion only if it beats that rule's champion."""
+    import os
+
     from cli.tables import retrain_summary_table
     from flows.local_server import local_api_server
+    from fontpipe.schema import RULE_NAMES
 
+    # Prefect's per-task log lines are for a server's UI; here a status line says where the run
+    # is, and the summary says what it did. Set before Prefect is imported.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    rules = tuple(r.value for r in rule) if rule else RULE_NAMES
+    started = time.perf_counter()
     # The server is tied to this process (see flows.local_server); flows are imported inside,
     # after the API URL is set, because Prefect reads its settings once.
-    with local_api_server():
+    with (
+        err_console.status("retrain: starting the local Prefect API") as status,
+        local_api_server(),
+    ):
         from flows.retrain import retrain as run_retrain
+        from flows.retrain import retrain_progress
 
-        report = run_retrain()
+        def show(current: str, step: str) -> None:
+            position = rules.index(current) + 1 if current in rules else 0
+            elapsed = time.perf_counter() - started
+            status.update(f"retrain {current} ({position}/{len(rules)}): {step}  [{elapsed:.0f} s]")
+            if step == "generating data" and position > 1:
+                err_console.print(f"{rules[position - 2]}: done")
+
+        token = retrain_progress.set(show)
+        try:
+            report = run_retrain(rules=rules)
+        finally:
+            retrain_progress.reset(token)
     from fontpipe.promotion import outcome_line
 
+    if as_json:
+        emit_json(report.model_dump(mode="json"))
+        return
     console.print(retrain_summary_table(report))
     for outcome in report.outcomes:
         console.print(outcome_line(outcome), soft_wrap=True)

@@ -9,19 +9,21 @@ from rich.progress import Progress, TextColumn
 from cli.console import progress_bar
 
 
-def training_progress(epochs: int, steps_per_epoch: int) -> tuple[Progress, Any]:
+def training_progress(
+    epochs: int, steps_per_epoch: int, unit: str = "epoch"
+) -> tuple[Progress, Any]:
     import keras
 
     progress = progress_bar(TextColumn("{task.fields[metrics]}"))
 
-    class RichEpochs(keras.callbacks.Callback):
+    class RichEpochs(keras.callbacks.Callback):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.task: Any = None
 
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self.task = progress.add_task(
-                f"epoch {epoch + 1}/{epochs}", total=steps_per_epoch, metrics=""
+                f"{unit} {epoch + 1}/{epochs}", total=steps_per_epoch, metrics=""
             )
 
         def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:

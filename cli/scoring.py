@@ -8,8 +8,9 @@ from typing import Any
 
 import typer
 
-from cli.base import app, user_errors
-from cli.console import console, progress_bar
+from cli.base import app, emit_json, json_option, user_errors
+from cli.choices import OnError, Rule, Scale
+from cli.console import console, err_console, progress_bar
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
@@ -28,18 +29,18 @@ def score(
         ..., "--out", help="Output file; .parquet or .csv decides the format."
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
-    rule: str = typer.Option(
-        DEFAULT_ANSWER_RULE,
+    rule: Rule = typer.Option(
+        Rule(DEFAULT_ANSWER_RULE),
         help="Whose champion answers for `--model champion`: wcag (readability), mean or yiq.",
     ),
-    on_error: str = typer.Option(
-        "fail", help="fail: stop at the first bad value; quarantine: set bad rows aside."
+    on_error: OnError = typer.Option(
+        OnError.fail, help="fail: stop at the first bad value; quarantine: set bad rows aside."
     ),
     color_column: str | None = typer.Option(
         None, help="The hex / rgb() column, if detection picks wrong."
     ),
     rgb_columns: str | None = typer.Option(None, help="Three channel columns, e.g. R,G,B."),
-    scale: str | None = typer.Option(None, help="Float channels run 0-1 (1) or 0-255 (255)."),
+    scale: Scale | None = typer.Option(None, help="Float channels run 0-1 (1) or 0-255 (255)."),
     dask_address: str | None = typer.Option(
         None, help="Score on a Dask cluster (tcp://host:port or local-cluster)."
     ),
@@ -53,15 +54,21 @@ def score(
     delimiter: str | None = typer.Option(
         None, help="CSV field separator (, ; | or tab) [default: sniffed from the header]."
     ),
+    max_reject_rate: float | None = typer.Option(
+        None,
+        min=0.0,
+        max=1.0,
+        help="Exit with code 3 when more than this share of rows is rejected (the output and "
+        "the rejects file are still written in full). Implies --on-error quarantine.",
+    ),
+    as_json: bool = json_option(),
 ) -> None:
     """Score palette files: P(black), text colour, WCAG contrast and AA for every row."""
     from fontpipe.registry import resolve_model
     from fontpipe.scoring.plan import ScoreConfig
 
-    if on_error not in {"fail", "quarantine"}:
-        raise FontpipeError(f"--on-error: expected fail or quarantine, got {on_error!r}")
-    if scale not in {None, "1", "255"}:
-        raise FontpipeError(f"--scale: expected 1 or 255, got {scale!r}")
+    if max_reject_rate is not None:
+        on_error = OnError.quarantine  # a rate of rejects needs rows set aside, not a stop
     trio = None
     if rgb_columns is not None:
         trio = tuple(c.strip() for c in rgb_columns.split(","))
@@ -70,15 +77,15 @@ def score(
                 f"--rgb-columns: expected three names like r,g,b, got {rgb_columns!r}"
             )
     settings = Settings.from_env()
-    version_path = resolve_model(model, models_dir or settings.models_dir, rule)
+    version_path = resolve_model(model, models_dir or settings.models_dir, rule.value)
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
     config = build_config(
         ScoreConfig,
-        on_error=on_error,
+        on_error=on_error.value,
         color_column=color_column,
         rgb_columns=trio,
-        scale=scale,
+        scale=scale.value if scale else None,
         backdrop=backdrop,
         delimiter=delimiter,
     )
@@ -120,13 +127,29 @@ def score(
                 progress=lambda n: progress.advance(task, n),
                 on_plan=on_plan,
             )
-    from cli.tables import score_summary_table
+    reject_rate = summary.rejected / summary.read if summary.read else 0.0
+    too_many = max_reject_rate is not None and reject_rate > max_reject_rate
+    if as_json:
+        from dataclasses import asdict
 
-    console.print(score_summary_table(summary))
-    if summary.rejects:
-        console.print(
-            f"[yellow]{summary.rejected:,} rejected rows, with reasons, in {summary.rejects}"
+        emit_json(
+            {**asdict(summary), "reject_rate": reject_rate, "max_reject_rate_exceeded": too_many}
         )
+    else:
+        from cli.tables import score_summary_table
+
+        console.print(score_summary_table(summary))
+        if summary.rejects:
+            console.print(
+                f"[yellow]{summary.rejected:,} rejected rows, with reasons, in {summary.rejects}"
+            )
+    if too_many:
+        err_console.print(
+            f"[bold red]error:[/] {reject_rate:.2%} of rows were rejected, above "
+            f"--max-reject-rate {max_reject_rate:.2%} (output and rejects written in full)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=3)
 
 
 @app.command()
@@ -139,25 +162,46 @@ def predict(
         "oklch(), color(), names) or r,g,b; stdin when none.",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
-    rule: str = typer.Option(
-        DEFAULT_ANSWER_RULE,
+    rule: Rule = typer.Option(
+        Rule(DEFAULT_ANSWER_RULE),
         help="Whose champion answers for `--model champion`: wcag (readability), mean or yiq.",
     ),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
     backdrop: str = typer.Option(
         "white", help="Translucent colours are composited over this CSS colour."
     ),
+    as_json: bool = json_option(),
 ) -> None:
     """Quick look-ups: which text colour reads best on each colour."""
     from fontpipe.colors import parse_backdrop
     from fontpipe.predict import predict_colors
     from fontpipe.registry import resolve_model
 
-    version_path = resolve_model(model, models_dir or Settings.from_env().models_dir, rule)
+    version_path = resolve_model(model, models_dir or Settings.from_env().models_dir, rule.value)
     texts = colors or [line.strip() for line in sys.stdin if line.strip()]
     if not texts:
         raise FontpipeError("no colours given: pass them as arguments or one per line on stdin")
     predictions = predict_colors(version_path, texts, parse_backdrop(backdrop))
+    if as_json:
+        emit_json(
+            {
+                "model_version": version_path.name,
+                "predictions": [
+                    {
+                        "color": row.text,
+                        "srgb_hex": row.hex,
+                        "p_black": row.p_black,
+                        "text_color": row.text_color,
+                        "contrast_ratio": row.contrast_ratio,
+                        "contrast_black": row.contrast_black,
+                        "contrast_white": row.contrast_white,
+                        "wcag_aa": row.wcag_aa,
+                    }
+                    for row in predictions
+                ],
+            }
+        )
+        return
     from rich.table import Table
     from rich.text import Text
 

@@ -24,7 +24,7 @@ from fontpipe.registry import resolve_model
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
 from fontpipe.summaries import evaluation_markdown
-from fontpipe.train import OriginalRecipe
+from fontpipe.training import OriginalRecipe
 
 
 class EvaluationReport(BaseModel):

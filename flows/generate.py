@@ -17,7 +17,7 @@ from fontpipe.datasets import (
     reusable_dataset,
     write_dataset,
 )
-from fontpipe.generate import GenerateConfig, parse_generate_config
+from fontpipe.generation import GenerateConfig, parse_generate_config
 from fontpipe.schema import DEFAULT_RULE
 from fontpipe.settings import Settings
 from fontpipe.summaries import dataset_markdown

@@ -78,19 +78,19 @@ def dask_client(address: str, *, verbose: bool = False) -> Iterator[Any]:
     logging.getLogger("distributed").setLevel(level)
     if address == "local-cluster":
         with (
-            LocalCluster(
+            LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=2,
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
                 silence_logs=level,
             ) as cluster,
-            Client(cluster) as client,
+            Client(cluster) as client,  # type: ignore[no-untyped-call]
         ):
             yield client
         return
     # The flow checked the address before preparing the job (nothing may be written first).
-    with Client(address, timeout=10) as client:
+    with Client(address, timeout=10) as client:  # type: ignore[no-untyped-call]
         yield client
 
 

@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from flows.generate import generate_dataset
 from fontpipe.settings import Settings
 from fontpipe.summaries import training_markdown
-from fontpipe.train import TrainConfig, train_version
+from fontpipe.training import TrainConfig, train_version
 from fontpipe.versions import ModelVersion, read_history
 
 

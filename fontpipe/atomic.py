@@ -80,7 +80,9 @@ def write_json_atomic(target: Path, payload: Any) -> None:
     write_text_atomic(target, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def write_files_atomic(contents: dict[Path, str]) -> None:
+def write_files_atomic(
+    contents: dict[Path, str] | dict[Path, bytes] | dict[Path, str | bytes],
+) -> None:
     """Several text files that belong together: all are staged first, then renamed into place,
     so a failure while writing (a full disk) leaves none of them new."""
     staged: dict[Path, Path] = {}
@@ -88,7 +90,10 @@ def write_files_atomic(contents: dict[Path, str]) -> None:
         for target, text in contents.items():
             target.parent.mkdir(parents=True, exist_ok=True)
             staged[target] = staging_path(target)
-            staged[target].write_text(text, encoding="utf-8")
+            if isinstance(text, bytes):
+                staged[target].write_bytes(text)
+            else:
+                staged[target].write_text(text, encoding="utf-8")
     except BaseException as exc:
         for staging in staged.values():
             staging.unlink(missing_ok=True)

@@ -128,7 +128,7 @@ def resumable_backup(directory: Path, history: list[dict[str, float]]) -> Any:
     """
     import keras
 
-    class ResumableBackup(keras.callbacks.Callback):
+    class ResumableBackup(keras.callbacks.Callback):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.previous_seconds = 0.0

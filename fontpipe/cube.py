@@ -64,7 +64,7 @@ def probability_function(
     (model.predict adds per-batch overhead that dominates for a model this small)."""
     import tensorflow as tf
 
-    @tf.function(jit_compile=True, reduce_retracing=True)
+    @tf.function(jit_compile=True, reduce_retracing=True)  # type: ignore[untyped-decorator]
     def p_black(rgb: tf.Tensor) -> tf.Tensor:
         return tf.nn.softmax(model(rgb, training=False), axis=-1)[:, 1]
 

@@ -46,7 +46,8 @@ def oklab_to_srgb(lab: Floats) -> Floats:
     linear = lms @ m["lms_to_xyz"].T @ m["xyz_to_rgb"].T
     size = np.abs(linear)
     encoded = np.where(size > 0.0031308, 1.055 * size ** (1 / 2.4) - 0.055, 12.92 * size)
-    return np.copysign(encoded, linear)
+    srgb: Floats = np.copysign(encoded, linear)
+    return srgb
 
 
 def srgb_to_oklab(rgb: Floats) -> Floats:
@@ -57,7 +58,8 @@ def srgb_to_oklab(rgb: Floats) -> Floats:
         np.where(size > 0.04045, ((size + 0.055) / 1.055) ** 2.4, size / 12.92), rgb
     )
     lms = linear @ m["rgb_to_xyz"].T @ m["xyz_to_lms"].T
-    return np.cbrt(lms) @ m["lms3_to_oklab"].T
+    lab: Floats = np.cbrt(lms) @ m["lms3_to_oklab"].T
+    return lab
 
 
 def _white_lightness() -> float:

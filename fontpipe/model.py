@@ -1,13 +1,21 @@
 """The one model factory: raw 0-255 RGB in, two logits (white, black) out.
 
-The fix for the original "always returns 0.5" network, kept whole: inputs scaled to [-1, 1] inside
-the model, ReLU hidden layers with He initialisation, two logits trained with softmax
-cross-entropy by Adam.
+Two families:
+- `mlp`: the fix for the original "always returns 0.5" network, kept whole: inputs scaled to
+  [-1, 1] inside the model, ReLU hidden layers with He initialisation, two logits trained with
+  softmax cross-entropy by Adam.
+- `channel-tables`: a learned function of each channel (a 256-knot piecewise-linear table per
+  channel), summed with a bias into one score s, as logits (-s/2, s/2). Every labelling rule
+  here is a threshold on a sum of per-channel functions, so this family can represent each of
+  them exactly, and reads as what it learned: three curves. Trained by Newton's method on the
+  whole cube (`fontpipe.table_fit`); float64 inside, because the WCAG boundary passes within
+  6e-9 (in luminance) of some integer colours.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -15,10 +23,15 @@ if TYPE_CHECKING:
     import keras
 
 
+Architecture = Literal["mlp", "channel-tables"]
+ARCHITECTURES: tuple[Architecture, ...] = ("mlp", "channel-tables")
+
+
 class ModelConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    hidden: tuple[int, ...] = (10, 10, 5)
+    architecture: Architecture = "mlp"
+    hidden: tuple[int, ...] = (10, 10, 5)  # mlp only
 
     @field_validator("hidden")
     @classmethod
@@ -31,8 +44,13 @@ class ModelConfig(BaseModel):
 
 
 def build_model(config: ModelConfig, seed: int) -> keras.Model:
-    """An uncompiled Keras model; `seed` fixes the He-normal initial weights."""
+    """An uncompiled Keras model; `seed` fixes the initial weights."""
     import keras
+
+    if config.architecture == "channel-tables":
+        inputs = keras.Input(shape=(3,), dtype="float32", name="rgb")
+        logits = channel_tables_layer()(seed=seed, name="channel_tables")(inputs)
+        return keras.Model(inputs, logits, name="fontpipe_channel_tables")
 
     inputs = keras.Input(shape=(3,), dtype="float32", name="rgb")
     # 0..255 -> -1..1: zero-centred inputs keep ReLU units alive and Adam's steps well scaled.
@@ -50,3 +68,58 @@ def build_model(config: ModelConfig, seed: int) -> keras.Model:
         name="logits",
     )(x)
     return keras.Model(inputs, logits, name="fontpipe_mlp")
+
+
+TABLE_KNOTS = 256
+
+
+@functools.cache
+def channel_tables_layer() -> Any:
+    """The ChannelTables layer class, defined (and registered with Keras, so saved models load)
+    on first use: importing this module must not import Keras."""
+    import keras
+    from keras import ops
+
+    @keras.saving.register_keras_serializable(package="fontpipe")
+    class ChannelTables(keras.layers.Layer):  # type: ignore[misc]
+        """s = T_r(r) + T_g(g) + T_b(b) + bias, each T a 256-knot piecewise-linear function of
+        the raw 0-255 channel (its knot value exactly, at integer inputs); logits (-s/2, s/2),
+        so softmax gives P(black) = sigmoid(s)."""
+
+        def __init__(self, seed: int = 0, init_stddev: float = 0.01, **kwargs: Any) -> None:
+            kwargs.setdefault("dtype", "float64")
+            super().__init__(**kwargs)
+            self.seed = seed
+            self.init_stddev = init_stddev
+
+        def build(self, input_shape: Any) -> None:
+            # Small random tables: nothing of any rule's formula goes into the start.
+            start = keras.initializers.RandomNormal(stddev=self.init_stddev, seed=self.seed)
+            self.tables = self.add_weight(
+                shape=(3, TABLE_KNOTS), initializer=start, name="tables", dtype="float64"
+            )
+            self.bias = self.add_weight(shape=(), initializer="zeros", name="bias", dtype="float64")
+
+        def _channel(self, index: int, values: Any) -> Any:
+            position = ops.clip(values, 0.0, float(TABLE_KNOTS - 1))
+            low = ops.floor(position)
+            fraction = position - low  # exactly 0 at integer inputs
+            low_index = ops.cast(low, "int32")
+            high_index = ops.minimum(low_index + 1, TABLE_KNOTS - 1)
+            table = self.tables[index]
+            at_low = ops.take(table, low_index)
+            return at_low + fraction * (ops.take(table, high_index) - at_low)
+
+        def call(self, rgb: Any) -> Any:
+            x = ops.cast(rgb, "float64")
+            # Summed in this order everywhere (the fit's cube evaluation too).
+            score = (self._channel(0, x[:, 0]) + self._channel(1, x[:, 1])) + self._channel(
+                2, x[:, 2]
+            )
+            score = score + self.bias
+            return ops.stack([-0.5 * score, 0.5 * score], axis=-1)
+
+        def get_config(self) -> dict[str, Any]:
+            return {**super().get_config(), "seed": self.seed, "init_stddev": self.init_stddev}
+
+    return ChannelTables

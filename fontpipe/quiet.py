@@ -27,7 +27,8 @@ def import_tensorflow() -> ModuleType:
     quiet_tensorflow()
     import tensorflow
 
-    return tensorflow
+    module: ModuleType = tensorflow
+    return module
 
 
 @contextlib.contextmanager

@@ -59,9 +59,11 @@ def relative_luminance(rgb: npt.ArrayLike) -> FloatArray:
     arr = np.asarray(rgb)
     if arr.dtype == np.uint8:
         wr, wg, wb = _WEIGHTED_LINEAR
-        return wr[arr[..., 0]] + wg[arr[..., 1]] + wb[arr[..., 2]]
+        looked_up: FloatArray = wr[arr[..., 0]] + wg[arr[..., 1]] + wb[arr[..., 2]]
+        return looked_up
     r, g, b = _channels(arr)
-    return 0.2126 * _linearise(r) + 0.7152 * _linearise(g) + 0.0722 * _linearise(b)
+    computed: FloatArray = 0.2126 * _linearise(r) + 0.7152 * _linearise(g) + 0.0722 * _linearise(b)
+    return computed
 
 
 FloatT = TypeVar("FloatT", np.float32, np.float64)
@@ -76,7 +78,10 @@ def text_contrast(luminance: npt.NDArray[FloatT], black_text: npt.ArrayLike) -> 
     """
     one = luminance.dtype.type
     shifted = luminance + one(0.05)
-    return np.where(np.asarray(black_text, dtype=bool), shifted / one(0.05), one(1.05) / shifted)
+    contrast: npt.NDArray[FloatT] = np.where(
+        np.asarray(black_text, dtype=bool), shifted / one(0.05), one(1.05) / shifted
+    )
+    return contrast
 
 
 def text_contrast_ratio(rgb: npt.ArrayLike, black_text: npt.ArrayLike) -> FloatArray:

@@ -46,8 +46,8 @@ def text_color_name(black: bool) -> str:
 Split = Literal["train", "val", "test"]
 SPLITS: Final[tuple[Split, ...]] = ("train", "val", "test")
 
-Sampling = Literal["uniform-int", "uniform-float", "boundary"]
-SAMPLINGS: Final[tuple[Sampling, ...]] = ("uniform-int", "uniform-float", "boundary")
+Sampling = Literal["uniform-int", "uniform-float", "boundary", "cube"]
+SAMPLINGS: Final[tuple[Sampling, ...]] = ("uniform-int", "uniform-float", "boundary", "cube")
 
 # The 24-bit cube, indexed r<<16 | g<<8 | b.
 CUBE_SIZE: Final = 1 << 24

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from fontpipe.atomic import atomic_directory, atomic_file, write_json_atomic
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
     from fontpipe.cube import CubeTable
     from fontpipe.evaluation.metrics import Headline
-    from fontpipe.train import TrainedModel
+    from fontpipe.training import TrainedModel
 
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
@@ -263,6 +264,9 @@ def load_keras_model(version: ModelVersion) -> keras.Model:
     import_tensorflow()
     import keras
 
+    from fontpipe.model import channel_tables_layer
+
+    channel_tables_layer()  # registers the custom layer, so a channel-tables model loads
     return keras.models.load_model(version.path / MODEL_FILE, compile=False)
 
 
@@ -370,7 +374,8 @@ def load_cube_table(path: Path, *, mmap: bool = True) -> CubeTable:
         raise FontpipeError(f"{path}: unreadable cube table ({exc})") from None
     if table.shape != (CUBE_SIZE,) or table.dtype != np.float16:
         raise FontpipeError(f"{path}: not a cube table (shape {table.shape}, dtype {table.dtype})")
-    return table
+    checked: npt.NDArray[np.float16] = table
+    return checked
 
 
 def read_evaluation(path: Path) -> dict[str, Any] | None:

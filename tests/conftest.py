@@ -33,9 +33,9 @@ def data_root(tmp_path, monkeypatch):
 def tiny_version(tmp_path_factory):
     """A really trained (briefly) model version with its cube table, shared by scoring tests."""
     from fontpipe.datasets import write_dataset
-    from fontpipe.generate import GenerateConfig
+    from fontpipe.generation import GenerateConfig
     from fontpipe.inputs import InputConfig
-    from fontpipe.train import TrainConfig, train_version
+    from fontpipe.training import TrainConfig, train_version
     from fontpipe.versions import ensure_cube_table
 
     root = tmp_path_factory.mktemp("tiny-model")
@@ -55,7 +55,7 @@ def tiny_version(tmp_path_factory):
 def tiny_dataset(tmp_path_factory):
     """A small generated boundary dataset in four files per split (pipelines and training)."""
     from fontpipe.datasets import write_dataset
-    from fontpipe.generate import GenerateConfig
+    from fontpipe.generation import GenerateConfig
 
     dataset, _ = write_dataset(
         GenerateConfig(rows=20_000, sampling="boundary", rows_per_file=5_000, seed=3),

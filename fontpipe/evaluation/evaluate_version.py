@@ -33,7 +33,7 @@ from fontpipe.evaluation.metrics import (
 )
 from fontpipe.promotion import ChampionComparison, PromotionPolicy, decide_promotion
 from fontpipe.rules import Rule, get_rule
-from fontpipe.train import OriginalRecipe, train_original_recipe
+from fontpipe.training import OriginalRecipe, train_original_recipe
 from fontpipe.versions import (
     ModelVersion,
     VersionMetadata,

@@ -14,7 +14,7 @@ from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.evaluate_version import Evaluation
 from fontpipe.evaluation.metrics import sample_colours
 from fontpipe.promotion import ChampionComparison
-from fontpipe.versions import read_history
+from fontpipe.versions import ModelVersion, read_history
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
@@ -123,6 +123,7 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
             test_split=m["test_split"],
             metadata_rows=metadata_rows,
             champion_html=champion_section(comparison),
+            model_js=_model_javascript(evaluation.version),
             plots={
                 "bands": plots.accuracy_by_band_png(curves),
                 "reliability": plots.reliability_png(curves),
@@ -132,6 +133,16 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
             },
         )
     )
+
+
+def _model_javascript(version: ModelVersion) -> str:
+    """The model as the JSON export's JavaScript, for the report's colour picker; `</` is
+    escaped so the inline script cannot be closed early."""
+    from fontpipe.export import javascript_module, model_weights, provenance
+    from fontpipe.versions import load_keras_model
+
+    document = {**provenance(version), **model_weights(load_keras_model(version))}
+    return javascript_module(document).replace("</", "<\\/")
 
 
 def write_report(

@@ -68,8 +68,9 @@ def first_line(path: Path, compression: str | None) -> bytes:
             head = stream.read(HEADER_LIMIT)
     except (OSError, pa.ArrowInvalid) as exc:
         raise FontpipeError(f"{path}: unreadable file ({exc})") from None
-    end = head.find(b"\n")
-    return head if end < 0 else head[: end + 1]
+    line: bytes = head
+    end = line.find(b"\n")
+    return line if end < 0 else line[: end + 1]
 
 
 def sniff_delimiter(header: str) -> str:

@@ -31,9 +31,9 @@ def test_generate_default_out_goes_under_data_root(data_root):
     "args, message",
     [
         (["--rows", "-5"], "rows"),
-        (["--rule", "nope"], "unknown rule"),
+        (["--rule", "nope"], "'nope' is not one of"),
         (["--splits", "0.5,0.1,0.1"], "sum to 1"),
-        (["--sampling", "gaussian"], "unknown sampling"),
+        (["--sampling", "gaussian"], "'gaussian' is not one of"),
     ],
 )
 def test_bad_arguments_exit_2_and_write_nothing(tmp_path, args, message):

@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from fontpipe.datasets import write_dataset
-from fontpipe.generate import GenerateConfig
+from fontpipe.generation import GenerateConfig
 
 runner = CliRunner()
 

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fontpipe.errors import FontpipeError
-from fontpipe.generate import GenerateConfig, generate_rows, parse_generate_config
+from fontpipe.generation import GenerateConfig, generate_rows, parse_generate_config
 from fontpipe.rules import RULES
 from fontpipe.datasets import MANIFEST, open_dataset, write_dataset
 

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fontpipe.datasets import write_dataset
-from fontpipe.generate import GenerateConfig
+from fontpipe.generation import GenerateConfig
 from fontpipe.inputs import InputConfig, make_dataset
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 from fontpipe.datasets import write_dataset
-from fontpipe.generate import GenerateConfig
+from fontpipe.generation import GenerateConfig
 from fontpipe.inputs import InputConfig
-from fontpipe.train import OriginalRecipe, TrainConfig, train_version
+from fontpipe.training import OriginalRecipe, TrainConfig, train_version
 
 
 def test_evaluate_flow_writes_report_and_artifacts(prefect_harness, tmp_path):

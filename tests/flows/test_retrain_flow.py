@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import html
 
-from fontpipe.generate import GenerateConfig
+from fontpipe.generation import GenerateConfig
 from fontpipe.inputs import InputConfig
 from fontpipe.registry import champion, promote, promotion_history, rollback
-from fontpipe.train import TrainConfig
+from fontpipe.training import TrainConfig
 
 GOOD = {
     "generate": GenerateConfig(rows=40_000, sampling="boundary", seed=1),

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fontpipe.inputs import InputConfig
-from fontpipe.train import TrainConfig
+from fontpipe.training import TrainConfig
 from fontpipe.versions import load_version
 
 

@@ -15,12 +15,12 @@ from fontpipe.checkpoints import RECORD_FILE
 from fontpipe.datasets import write_dataset
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.metrics import Headline, evaluate_cube
-from fontpipe.generate import GenerateConfig
+from fontpipe.generation import GenerateConfig
 from fontpipe.inputs import InputConfig
 from fontpipe.promotion import PromotionPolicy, decide_promotion
 from fontpipe.registry import champion, promote
 from fontpipe.rules import RULES
-from fontpipe.train import TrainConfig, parse_train_config, train_version
+from fontpipe.training import TrainConfig, parse_train_config, train_version
 from fontpipe.versions import (
     CUBE_FILE,
     CUBE_RECORD_FILE,

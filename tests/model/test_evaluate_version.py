@@ -15,9 +15,9 @@ from cli.app import app
 from fontpipe.datasets import write_dataset
 from fontpipe.evaluation.evaluate_version import evaluate_version
 from fontpipe.evaluation.report import write_report
-from fontpipe.generate import GenerateConfig
+from fontpipe.generation import GenerateConfig
 from fontpipe.inputs import InputConfig
-from fontpipe.train import OriginalRecipe, TrainConfig, train_version
+from fontpipe.training import OriginalRecipe, TrainConfig, train_version
 
 TINY_RECIPE = OriginalRecipe(rows=2_000, steps=60)
 SECTIONS = {
@@ -119,7 +119,7 @@ def test_cli_evaluate_and_its_errors(trained, tmp_path):
     assert out.exists() and (out.parent / "metrics.json").exists()
     for args, message in [
         (["--model", str(tmp_path / "missing")], "not found"),
-        (["--model", str(result.path), "--rule", "nope"], "unknown rule"),
+        (["--model", str(result.path), "--rule", "nope"], "'nope' is not one of"),
         (["--model", str(result.path), "--report", "/proc/nope/report.html"], "cannot write"),
         (["--model", str(result.path), "--report", str(tmp_path)], "is a directory"),
     ]:
@@ -238,3 +238,99 @@ def test_champion_section_is_filled_with_the_decision_and_its_reason(report, tmp
     assert filled.split("<!--champion-->")[0] == html.split("<!--champion-->")[0]
     assert filled.split("<!--/champion-->")[1] == html.split("<!--/champion-->")[1]
     assert write_comparison(copy, comparison) and copy.read_text() == filled
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.browser
+def test_report_colour_picker_answers_like_predict(report, tmp_path):
+    """Type a colour into the report's text field in headless Chromium (over the DevTools
+    protocol, as a keyboard would) and read the page's answer: it equals `fontpipe predict`."""
+    import sys
+    import time
+    import urllib.request
+
+    from websockets.sync.client import connect
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium installed (.ci/run installs it)")
+    assessment, target = report
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--remote-debugging-address=127.0.0.1",
+            f"--remote-debugging-port={port}",
+            Path(target).as_uri(),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        page = None
+        while page is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as r:
+                    targets = json.loads(r.read())
+                page = next((t for t in targets if t.get("type") == "page"), None)
+            except OSError:
+                time.sleep(0.2)
+        assert page is not None, "Chromium's DevTools endpoint never came up"
+        with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=30) as socket:
+            ids = iter(range(1, 1_000))
+
+            def call(method: str, **params: object) -> dict:
+                message_id = next(ids)
+                socket.send(json.dumps({"id": message_id, "method": method, "params": params}))
+                while True:
+                    reply = json.loads(socket.recv(timeout=30))
+                    if reply.get("id") == message_id:
+                        return reply.get("result", {})
+
+            def evaluate(expression: str) -> object:
+                result = call("Runtime.evaluate", expression=expression, returnByValue=True)
+                return result["result"].get("value")
+
+            for _ in range(100):  # the page has loaded once its answer is drawn
+                if evaluate("document.getElementById('try-answer').dataset.textColor"):
+                    break
+                time.sleep(0.1)
+            answers = {}
+            for typed in ("#32cd32", "rebeccapurple", "hsl(210 60% 40%)"):
+                evaluate("var t = document.getElementById('try-text'); t.focus(); t.select(); 1")
+                call("Input.insertText", text=typed)
+                answers[typed] = evaluate(
+                    "JSON.stringify(document.getElementById('try-answer').dataset)"
+                )
+    finally:
+        process.kill()
+        process.wait()
+    fontpipe_cli = str(Path(sys.executable).with_name("fontpipe"))
+    predicted = subprocess.run(
+        [fontpipe_cli, "predict", *answers, "--json", "--model", str(assessment.version.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for row in json.loads(predicted.stdout)["predictions"]:
+        page_answer = json.loads(str(answers[row["color"]]))
+        assert page_answer["textColor"] == row["text_color"], row["color"]
+        assert page_answer["srgbHex"] == row["srgb_hex"], row["color"]
+        assert float(page_answer["contrast"]) == pytest.approx(row["contrast_ratio"], abs=1e-4)

@@ -10,10 +10,10 @@ import pytest
 
 from fontpipe.datasets import write_dataset
 from fontpipe.errors import FontpipeError
-from fontpipe.generate import GenerateConfig
+from fontpipe.generation import GenerateConfig
 from fontpipe.inputs import InputConfig
 from fontpipe.model import ModelConfig, build_model
-from fontpipe.train import TrainConfig, train_model, train_version
+from fontpipe.training import TrainConfig, train_model, train_version
 from fontpipe.versions import HISTORY_FILE, METADATA_FILE, MODEL_FILE, load_version, read_history
 
 
@@ -130,7 +130,7 @@ def test_mirrored_strategy_over_two_logical_cpus(tiny_dataset, tmp_path):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from pathlib import Path
         from fontpipe.inputs import InputConfig
-        from fontpipe.train import TrainConfig, train_version
+        from fontpipe.training import TrainConfig, train_version
         result = train_version({str(tiny_dataset.path)!r}, TrainConfig(epochs=2, inputs=InputConfig(batch_size=256),
                                device="/cpu:0,/cpu:1"), Path({str(tmp_path / "models")!r}))
         print("REPLICAS", result.metadata.replicas, result.metadata.device)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fontpipe.errors import FontpipeError
-from fontpipe.generate import GenerateConfig, generate_rows, parse_generate_config
+from fontpipe.generation import GenerateConfig, generate_rows, parse_generate_config
 from fontpipe.rules import RULES
 
 

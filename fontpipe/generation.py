@@ -17,9 +17,10 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fontpipe.cube import cube_colours
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.rules import RULES, Rule, get_rule
-from fontpipe.schema import DEFAULT_RULE, SPLITS, Sampling, Split
+from fontpipe.schema import CUBE_SIZE, DEFAULT_RULE, SPLITS, Sampling, Split
 
 # Bumped whenever the same config would produce different rows, so old datasets are not reused.
 GENERATOR_VERSION = 1
@@ -62,9 +63,15 @@ class GenerateConfig(BaseModel):
         return self
 
     def split_rows(self) -> dict[Split, int]:
-        """Exact rows per split; rounding leftovers go to train so the total is `rows`."""
+        """Exact rows per split; rounding leftovers go to train so the total is `rows`.
+
+        `cube` sampling: the train split is every colour of the 24-bit cube once, in index
+        order (the input domain is finite, so training can see all of it); val and test hold
+        `rows` times their fractions, drawn uniformly."""
         val = round(self.rows * self.split_fractions[1])
         test = round(self.rows * self.split_fractions[2])
+        if self.sampling == "cube":
+            return {"train": CUBE_SIZE, "val": val, "test": test}
         return {"train": self.rows - val - test, "val": val, "test": test}
 
     def params_hash(self) -> str:
@@ -138,7 +145,10 @@ def generate_chunk(config: GenerateConfig, split: Split, index: int, n: int) -> 
     rng = _rng(config, split, index)
     rule = config.rule_def
     rgb: npt.NDArray[np.uint8] | npt.NDArray[np.float32]
-    if config.sampling == "uniform-float":
+    if config.sampling == "cube" and split == "train":
+        start = index * config.rows_per_file
+        rgb = cube_colours(start, start + n)
+    elif config.sampling == "uniform-float":
         rgb = _uniform_float(rng, n)
     elif config.sampling == "boundary":
         near = round(n * config.boundary_share)

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 
 class TrainConfig(BaseModel):
+    """How to train: the model family and its optimiser settings. Frozen; part of the run key
+    that lets an interrupted run resume."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: ModelConfig = ModelConfig()
@@ -57,6 +60,9 @@ class TrainConfig(BaseModel):
     seed: int = Field(0, ge=0)
     device: str = "auto"
     deterministic: bool = False
+    # channel-tables only: the most Newton steps (it stops earlier, once every training colour
+    # is right and a few more steps have widened the margin).
+    max_newton_steps: int = Field(60, gt=0)
 
     def run_key(self, dataset_fingerprint: str) -> str:
         """Identifies 'the same training run' so an interrupted one can resume from its backup."""
@@ -136,6 +142,9 @@ def train_model(
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
 
+    if config.model.architecture == "channel-tables":
+        return _train_channel_tables(dataset, config, plan, callbacks)
+
     train_data = make_dataset(dataset, "train", config.inputs, seed=config.seed, training=True)
     val_data = make_dataset(dataset, "val", config.inputs, seed=config.seed, training=False)
     test_data = make_dataset(dataset, "test", config.inputs, seed=config.seed, training=False)
@@ -154,6 +163,70 @@ def train_model(
 
     record = training_record(dataset, config, plan, history_rows, train_seconds, test_metrics)
     return TrainedModel(model=model, record=record, history=history_rows)
+
+
+def _train_channel_tables(
+    dataset: Dataset,
+    config: TrainConfig,
+    plan: DevicePlan,
+    callbacks: Sequence[keras.callbacks.Callback],
+) -> TrainedModel:
+    """The channel-table model, fitted by Newton's method on the train split gathered into the
+    cube (`fontpipe.table_fit`); validated after every step, tested once. Each step is one row
+    of the history, and Keras callbacks see it as an epoch."""
+    from fontpipe.datasets import iter_file_chunks, read_split_arrays
+    from fontpipe.table_fit import FitStep, fit_channel_tables, gather_cube_targets
+
+    model = build_model(config.model, seed=config.seed)
+    targets = gather_cube_targets(
+        chunk for path in dataset.split_files("train") for chunk in iter_file_chunks(str(path))
+    )
+    val_rgb, val_label = read_split_arrays(dataset, "val")
+    history_rows: list[dict[str, float]] = []
+    for callback in callbacks:
+        callback.set_model(model)
+
+    def record(step: FitStep) -> None:
+        val = table_model_metrics(model, val_rgb, val_label)
+        row = {
+            "epoch": float(step.step),
+            "loss": step.loss,
+            "accuracy": step.accuracy,
+            "val_loss": val["loss"],
+            "val_accuracy": val["accuracy"],
+        }
+        history_rows.append(row)
+        for callback in callbacks:
+            callback.on_epoch_begin(step.step - 1)
+            callback.on_epoch_end(step.step - 1, dict(row))
+
+    started = time.perf_counter()
+    fit_channel_tables(model, targets, max_steps=config.max_newton_steps, on_step=record)
+    seconds = time.perf_counter() - started
+    if _weights_not_finite(model):
+        raise FontpipeError(
+            "training diverged: the tables became NaN or infinite; nothing was saved"
+        )
+    test_metrics = table_model_metrics(model, *read_split_arrays(dataset, "test"))
+    record_ = training_record(dataset, config, plan, history_rows, seconds, test_metrics)
+    return TrainedModel(model=model, record=record_, history=history_rows)
+
+
+def table_model_metrics(
+    model: keras.Model, rgb: np.ndarray[Any, Any], label: np.ndarray[Any, Any]
+) -> dict[str, float]:
+    """Mean logistic loss and accuracy of a channel-table model on labelled integer colours,
+    from its tables in float64 (the layer's own arithmetic at integer inputs)."""
+    if not len(label):
+        return {"loss": math.nan, "accuracy": math.nan}
+    layer = model.get_layer("channel_tables")
+    tables = np.asarray(layer.tables, dtype=np.float64)
+    bias = float(np.asarray(layer.bias))
+    index = rgb.astype(np.int64)
+    score = ((tables[0][index[:, 0]] + tables[1][index[:, 1]]) + tables[2][index[:, 2]]) + bias
+    black = np.asarray(label) == 1
+    loss = np.where(black, np.logaddexp(0.0, -score), np.logaddexp(0.0, score))
+    return {"loss": float(loss.mean()), "accuracy": float(np.mean((score > 0) == black))}
 
 
 def _fit(
@@ -272,7 +345,7 @@ def history_recorder(rows: list[dict[str, float]]) -> keras.callbacks.Callback:
     """Collects per-epoch logs as plain floats (Keras' History is tied to one fit call)."""
     import keras
 
-    class Recorder(keras.callbacks.Callback):
+    class Recorder(keras.callbacks.Callback):  # type: ignore[misc]
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             row = {"epoch": float(epoch + 1), **{k: float(v) for k, v in (logs or {}).items()}}
             optimizer = self.model.optimizer
@@ -298,7 +371,7 @@ class OriginalRecipe(BaseModel):
 
 def train_original_recipe(recipe: OriginalRecipe = OriginalRecipe()) -> tuple[keras.Model, float]:
     """The reference model and its training wall time in seconds."""
-    from fontpipe.generate import GenerateConfig, generate_rows
+    from fontpipe.generation import GenerateConfig, generate_rows
     from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()

@@ -1,0 +1,229 @@
+"""The Python API: what the `fontpipe` package exposes to programs.
+
+    import fontpipe
+
+    model = fontpipe.load_model("champion", rule="wcag")
+    model.predict(["#00ff7e", "oklch(63.7% 0.237 25.331)"])   # an Arrow table, one row each
+
+Every function here returns results and raises `fontpipe.FontpipeError` (with the file, row and
+problem in its message) instead of printing or exiting. The CLI and the flows call the same
+library functions underneath.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from fontpipe.colors import parse_backdrop
+from fontpipe.errors import FontpipeError
+from fontpipe.schema import CHANNELS, DEFAULT_ANSWER_RULE, RULE_NAMES
+from fontpipe.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from fontpipe.datasets import Dataset
+    from fontpipe.evaluation.evaluate_version import EvaluationMetrics
+    from fontpipe.generation import GenerateConfig
+    from fontpipe.training import OriginalRecipe, TrainConfig
+    from fontpipe.versions import ModelVersion
+
+# The column `predict` names a list of colour strings by (and reads back from a table).
+COLOR = "color"
+
+TableLike = TypeVar("TableLike", pa.Table, "pd.DataFrame")
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A verified model version, ready to answer. Made by `load_model`; cheap to keep around
+    (the cube table is memory-mapped) and safe to share between threads."""
+
+    path: Path
+    version: str
+    rule: str
+
+    def predict(self, colours: Any, *, backdrop: str = "white") -> pa.Table | pd.DataFrame:
+        """The text colour for each background, with the columns `fontpipe score` writes.
+
+        `colours` is a sequence of CSS colour strings, an `(n, 3)` array of 0-255 channels,
+        an Arrow table or a pandas DataFrame (a `color` column of strings, or `r`, `g`, `b`).
+        Returns an Arrow table, or a DataFrame when given one, with the input's columns first.
+        A colour that cannot be parsed raises `FontpipeError` naming its row and the reason.
+        """
+        return score_table(_as_table_or_frame(colours), model=self, backdrop=backdrop)
+
+
+def load_model(
+    ref: str | Path = "champion",
+    *,
+    rule: str = DEFAULT_ANSWER_RULE,
+    models_dir: str | Path | None = None,
+) -> Predictor:
+    """A model version, verified (checksums, cube table bound to the model), as a Predictor.
+
+    `ref` is "champion" (the champion of `rule`), a version name, or a version directory;
+    `models_dir` defaults to `$FONTPIPE_DATA/models` (`./data/models`).
+    """
+    from fontpipe.registry import resolve_model
+    from fontpipe.scoring.columns import cached_scorer
+
+    if rule not in RULE_NAMES:
+        raise FontpipeError(f"unknown rule {rule!r} (expected one of {', '.join(RULE_NAMES)})")
+    directory = Path(models_dir) if models_dir else Settings.from_env().models_dir
+    path = resolve_model(str(ref), directory, rule)
+    scorer = cached_scorer(str(path))  # verifies the model and its cube table once per process
+    return Predictor(path=path, version=scorer.version.name, rule=scorer.version.rule)
+
+
+def score_table(
+    table: TableLike,
+    model: Predictor | str | Path = "champion",
+    *,
+    rule: str = DEFAULT_ANSWER_RULE,
+    color_column: str | None = None,
+    rgb_columns: tuple[str, str, str] | None = None,
+    backdrop: str = "white",
+) -> TableLike:
+    """Score one table in memory: its rows with the output columns of `fontpipe score` added.
+
+    Works on an Arrow table or a pandas DataFrame and returns the same kind, so it fits
+    `dask.dataframe.map_partitions` and pyarrow pipelines. The colour is found as `score` finds
+    it (`r,g,b` columns or a column named like "color"), or named by `color_column` /
+    `rgb_columns`. A row that is not a colour raises `FontpipeError` naming the row.
+    """
+    from fontpipe.scoring.columns import (
+        OUTPUT_COLUMNS,
+        TEXT_OUTPUT_COLUMNS,
+        cached_scorer,
+        score_columns,
+        srgb_hex_column,
+    )
+    from fontpipe.scoring.parse import detect_color_spec, parse_colors
+
+    predictor = model if isinstance(model, Predictor) else load_model(model, rule=rule)
+    as_frame = not isinstance(table, pa.Table)
+    arrow = pa.Table.from_pandas(table, preserve_index=False) if as_frame else table
+    spec = detect_color_spec(arrow.schema.names, color_column, rgb_columns)
+    parsed = parse_colors(arrow, spec, None, _backdrop(backdrop))
+    if parsed.reasons:
+        row, column, value, reason = min(parsed.reasons)
+        raise FontpipeError(f"row {row}, column {column!r}: {reason} (value {value!r})")
+    scorer = cached_scorer(str(predictor.path))
+    rgb = parsed.rgb
+    p_black = scorer.p_black(rgb, parsed.on_grid)
+    columns = score_columns(rgb, p_black, predictor.version)
+    names = list(OUTPUT_COLUMNS)
+    if parsed.gamut_mapped is not None:
+        columns += [srgb_hex_column(rgb.astype(np.uint8)), pa.array(parsed.gamut_mapped)]
+        names += list(TEXT_OUTPUT_COLUMNS)
+    scored = arrow
+    for name, column in zip(names, columns, strict=True):
+        scored = scored.append_column(name, column)
+    if as_frame:
+        frame: TableLike = scored.to_pandas()
+        return frame
+    return scored
+
+
+@functools.lru_cache(maxsize=16)
+def _backdrop(text: str) -> tuple[int, int, int]:
+    return parse_backdrop(text)
+
+
+def _as_table_or_frame(colours: Any) -> Any:
+    if isinstance(colours, pa.Table):
+        return colours
+    if type(colours).__name__ == "DataFrame" and hasattr(colours, "to_numpy"):
+        return colours
+    if isinstance(colours, str):
+        colours = [colours]
+    if isinstance(colours, np.ndarray):
+        array: npt.NDArray[Any] = colours
+        if array.ndim != 2 or array.shape[1] != 3:
+            raise FontpipeError(f"an array of colours must have shape (n, 3), not {array.shape}")
+        if np.issubdtype(array.dtype, np.floating) and not np.all(array == np.round(array)):
+            raise FontpipeError("array channels must be whole numbers 0-255 (uint8)")
+        if array.size and (array.min() < 0 or array.max() > 255):
+            raise FontpipeError("array channels must lie in 0-255")
+        channels = array.astype(np.uint8)
+        return pa.table({name: channels[:, i] for i, name in enumerate(CHANNELS)})
+    if isinstance(colours, Sequence):
+        return pa.table({COLOR: pa.array([str(c) for c in colours], pa.string())})
+    raise FontpipeError(
+        f"cannot read colours from a {type(colours).__name__}: give CSS strings, an (n, 3) "
+        "uint8 array, an Arrow table or a pandas DataFrame"
+    )
+
+
+def generate(config: GenerateConfig, out: str | Path, *, force: bool = False) -> Dataset:
+    """Write the labelled dataset `config` describes to `out` (reused when it is already there
+    from the same parameters) and return it, opened and checked."""
+    from fontpipe.datasets import write_dataset
+
+    dataset, _ = write_dataset(config, Path(out), force=force)
+    return dataset
+
+
+def train(
+    dataset: Dataset | str | Path,
+    config: TrainConfig,
+    models_dir: str | Path | None = None,
+) -> ModelVersion:
+    """Train a model on a dataset and save it as a new, verified version in `models_dir`."""
+    from fontpipe.quiet import quiet_tensorflow
+    from fontpipe.training import train_version
+
+    quiet_tensorflow()
+    directory = Path(models_dir) if models_dir else Settings.from_env().models_dir
+    return train_version(dataset, config, directory)
+
+
+def evaluate(
+    model: Predictor | str | Path = "champion",
+    *,
+    rule: str | None = None,
+    dataset: str | Path | None = None,
+    report: str | Path | None = None,
+    recipe: OriginalRecipe | None = None,
+    models_dir: str | Path | None = None,
+) -> EvaluationMetrics:
+    """Evaluate a model over all 16,777,216 colours against `rule` (default: its own), and on a
+    dataset's test split when given; with `report`, also write the HTML report and
+    `metrics.json` there. `recipe` trains the original question's recipe as a reference."""
+    from fontpipe.evaluation.evaluate_version import evaluate_version
+    from fontpipe.evaluation.report import check_report_target, write_report
+
+    predictor = (
+        model
+        if isinstance(model, Predictor)
+        else load_model(model, rule=rule or DEFAULT_ANSWER_RULE, models_dir=models_dir)
+    )
+    target = check_report_target(Path(report)) if report else None
+    evaluation = evaluate_version(
+        predictor.path,
+        rule_name=rule,
+        dataset_path=Path(dataset) if dataset else None,
+        recipe=recipe,
+    )
+    if target is not None:
+        write_report(evaluation, target)
+    return evaluation.metrics
+
+
+__all__ = [
+    "Predictor",
+    "evaluate",
+    "generate",
+    "load_model",
+    "score_table",
+    "train",
+]

@@ -1,0 +1,250 @@
+"""Taking a model version out of Python: TF Serving, mobile and the web.
+
+Formats:
+- `savedmodel`: a TensorFlow SavedModel with one `serve` signature, float32 (n, 3) 0-255 colours
+  in, `p_black` (n,) out, for TF Serving.
+- `onnx`: the same function converted by tf2onnx (the `export` extra), for ONNX Runtime.
+- `tflite`: the same function as a LiteRT (TensorFlow Lite) flatbuffer, for mobile.
+- `json`: the weights plus a dependency-free JavaScript function (`fontpipe-model.js`, written
+  beside the JSON with the weights inlined), so a web page decides locally.
+
+Every export computes in float32 except `json`, whose JavaScript runs in float64: a channel-table
+model's export keeps its float64 tables there, and its float32 tables elsewhere (float32 tables
+still decide every one of the cube's colours as the model does; the round-trip tests check it).
+Each export writes beside its target and renames, and records the version it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from fontpipe.atomic import atomic_directory, write_files_atomic
+from fontpipe.errors import FontpipeError
+from fontpipe.versions import ModelVersion, load_keras_model
+
+ExportFormat = Literal["savedmodel", "onnx", "tflite", "json"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("savedmodel", "onnx", "tflite", "json")
+JSON_FORMAT = "fontpipe-export/1"
+
+
+def export_model(version: ModelVersion, export_format: str, out: Path) -> Path:
+    """Export `version` to `out` in `export_format`; returns the path written."""
+    if export_format not in EXPORT_FORMATS:
+        raise FontpipeError(
+            f"unknown export format {export_format!r} (expected one of {', '.join(EXPORT_FORMATS)})"
+        )
+    out = Path(out)
+    model = load_keras_model(version)
+    if export_format == "json":
+        return _export_json(version, model, out)
+    function = _serving_function(model)
+    if export_format == "savedmodel":
+        return _export_savedmodel(version, model, function, out)
+    if export_format == "onnx":
+        return _export_onnx(version, function, out)
+    return _export_tflite(version, function, out)
+
+
+def model_weights(model: Any) -> dict[str, Any]:
+    """The weights of either model family as plain lists, with what the JavaScript needs to
+    evaluate them."""
+    names = {layer.name for layer in model.layers}
+    if "channel_tables" in names:
+        layer = model.get_layer("channel_tables")
+        return {
+            "architecture": "channel-tables",
+            "tables": np.asarray(layer.tables, dtype=np.float64).tolist(),
+            "bias": float(np.asarray(layer.bias)),
+        }
+    dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
+    return {
+        "architecture": "mlp",
+        "layers": [
+            {
+                "kernel": np.asarray(layer.kernel, dtype=np.float64).tolist(),
+                "bias": np.asarray(layer.bias, dtype=np.float64).tolist(),
+                "relu": layer.activation.__name__ == "relu",
+            }
+            for layer in dense
+        ],
+    }
+
+
+def _serving_function(model: Any) -> Any:
+    """A tf.function: float32 (n, 3) 0-255 -> float32 P(black) (n,), in float32 throughout."""
+    from fontpipe.quiet import import_tensorflow
+
+    tf = import_tensorflow()
+    weights = model_weights(model)
+    if weights["architecture"] == "channel-tables":
+        table_values = np.asarray(weights["tables"], dtype=np.float32)
+        bias_value = np.float32(weights["bias"])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="rgb")])  # type: ignore[untyped-decorator]
+        def p_black(rgb: Any) -> Any:
+            # Constants made inside the graph: converters (tf2onnx) then see them as weights,
+            # not as extra inputs.
+            tables = tf.constant(table_values)
+            bias = tf.constant(bias_value)
+            position = tf.clip_by_value(rgb, 0.0, 255.0)
+            low = tf.floor(position)
+            fraction = position - low
+            low_index = tf.cast(low, tf.int32)
+            high_index = tf.minimum(low_index + 1, 255)
+            parts = []
+            for channel in range(3):
+                table = tables[channel]
+                at_low = tf.gather(table, low_index[:, channel])
+                at_high = tf.gather(table, high_index[:, channel])
+                parts.append(at_low + fraction[:, channel] * (at_high - at_low))
+            score = ((parts[0] + parts[1]) + parts[2]) + bias
+            return {"p_black": tf.sigmoid(score)}
+
+        return p_black
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="rgb")])  # type: ignore[untyped-decorator]
+    def p_black_mlp(rgb: Any) -> Any:
+        logits = tf.cast(model(rgb, training=False), tf.float32)
+        return {"p_black": tf.nn.softmax(logits, axis=-1)[:, 1]}
+
+    return p_black_mlp
+
+
+def _export_savedmodel(version: ModelVersion, model: Any, function: Any, out: Path) -> Path:
+    from fontpipe.quiet import import_tensorflow
+
+    tf = import_tensorflow()
+    module = tf.Module()
+    module.model = model  # tracked, so the variables the function reads are saved with it
+    module.p_black = function
+    with atomic_directory(out, replace=True) as staging:
+        shutil.rmtree(staging)  # tf.saved_model.save makes the directory itself
+        tf.saved_model.save(module, str(staging), signatures={"serving_default": function})
+        (staging / "fontpipe.json").write_text(json.dumps(provenance(version), indent=2) + "\n")
+    return out
+
+
+def _export_tflite(version: ModelVersion, function: Any, out: Path) -> Path:
+    from fontpipe.quiet import import_tensorflow
+
+    tf = import_tensorflow()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()])
+    flatbuffer: bytes = converter.convert()
+    files: dict[Path, str | bytes] = {
+        out: flatbuffer,
+        out.with_name(out.name + ".json"): json.dumps(provenance(version), indent=2) + "\n",
+    }
+    write_files_atomic(files)
+    return out
+
+
+def _export_onnx(version: ModelVersion, function: Any, out: Path) -> Path:
+    try:
+        import tf2onnx
+    except ImportError:
+        raise FontpipeError(
+            "ONNX export needs tf2onnx and onnx: pip install 'fontpipe[export]'"
+        ) from None
+    from fontpipe.quiet import import_tensorflow
+
+    tf = import_tensorflow()
+    staging = out.with_name(out.name + ".converting")
+    try:
+        tf2onnx.convert.from_function(
+            function,
+            input_signature=[tf.TensorSpec([None, 3], tf.float32, name="rgb")],
+            opset=17,
+            output_path=str(staging),
+        )
+        files: dict[Path, str | bytes] = {
+            out: staging.read_bytes(),
+            out.with_name(out.name + ".json"): json.dumps(provenance(version), indent=2) + "\n",
+        }
+        write_files_atomic(files)
+    finally:
+        staging.unlink(missing_ok=True)
+    return out
+
+
+def _export_json(version: ModelVersion, model: Any, out: Path) -> Path:
+    document = {**provenance(version), "format": JSON_FORMAT, **model_weights(model)}
+    text = json.dumps(document)
+    write_files_atomic(
+        {out: text + "\n", out.with_name(javascript_name(out)): javascript_module(document)}
+    )
+    return out
+
+
+def javascript_name(json_path: Path) -> str:
+    return json_path.stem + ".js"
+
+
+def provenance(version: ModelVersion) -> dict[str, Any]:
+    return {
+        "model_version": version.name,
+        "rule": version.rule,
+        "weights_sha256": version.metadata.weights_sha256,
+        "input": "r, g, b in 0-255 (sRGB, 8 bits per channel; fractions are interpolated)",
+        "output": "p_black: the probability that black text reads better; black when > 0.5",
+    }
+
+
+# The decision in a few lines of dependency-free JavaScript (ES5, so any browser runs it).
+# Channel tables are summed in the same order as the model, in float64, so the page decides
+# exactly as the model does.
+DECIDE_JS = """function fontpipeDecide(model, r, g, b) {
+  var s;
+  if (model.architecture === "channel-tables") {
+    var rgb = [r, g, b], parts = [];
+    for (var c = 0; c < 3; c++) {
+      var x = Math.min(Math.max(rgb[c], 0), 255), i = Math.floor(x), f = x - i;
+      var j = Math.min(i + 1, 255), t = model.tables[c];
+      parts.push(t[i] + f * (t[j] - t[i]));
+    }
+    s = ((parts[0] + parts[1]) + parts[2]) + model.bias;
+  } else {
+    var v = [r / 127.5 - 1, g / 127.5 - 1, b / 127.5 - 1];
+    for (var l = 0; l < model.layers.length; l++) {
+      var layer = model.layers[l], next = [];
+      for (var o = 0; o < layer.bias.length; o++) {
+        var sum = layer.bias[o];
+        for (var k = 0; k < v.length; k++) sum += v[k] * layer.kernel[k][o];
+        next.push(layer.relu ? Math.max(sum, 0) : sum);
+      }
+      v = next;
+    }
+    s = v[1] - v[0];
+  }
+  var p = 1 / (1 + Math.exp(-s));
+  return {p_black: p, text_color: s > 0 ? "black" : "white"};
+}"""
+
+
+def javascript_module(document: dict[str, Any]) -> str:
+    """The JavaScript file of a JSON export: the weights inlined and `fontpipeDecide`."""
+    return (
+        "// fontpipe model " + str(document["model_version"]) + " (" + str(document["rule"]) + ")"
+        "\n// textColor(r, g, b) -> {p_black, text_color}; r, g, b in 0-255.\n"
+        "var FONTPIPE_MODEL = " + json.dumps(document) + ";\n" + DECIDE_JS + "\n"
+        "function textColor(r, g, b) { return fontpipeDecide(FONTPIPE_MODEL, r, g, b); }\n"
+        "if (typeof module !== 'undefined') { module.exports = {textColor: textColor, "
+        "fontpipeDecide: fontpipeDecide, FONTPIPE_MODEL: FONTPIPE_MODEL}; }\n"
+    )
+
+
+def boundary_colours(
+    p_black: npt.NDArray[np.float32], limit: int = 100_000
+) -> npt.NDArray[np.uint8]:
+    """Integer colours where a cube table's P(black) is nearest one half: the colours an export
+    is most likely to decide differently."""
+    from fontpipe.cube import cube_colours_of
+
+    distance = np.abs(p_black.astype(np.float32) - np.float32(0.5))
+    nearest = np.argpartition(distance, limit)[:limit]
+    return cube_colours_of(nearest.astype(np.int64))

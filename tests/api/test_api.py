@@ -1,0 +1,228 @@
+"""The Python API (`import fontpipe`): each public function, as a program would use it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import fontpipe
+from fontpipe.scoring.columns import OUTPUT_COLUMNS, TEXT_OUTPUT_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def models(tiny_version, tmp_path_factory):
+    """A registry whose mean-rule champion is the tiny test model."""
+    from fontpipe.registry import promote
+
+    directory = tmp_path_factory.mktemp("api") / "models"
+    directory.mkdir()
+    shutil.copytree(tiny_version, directory / tiny_version.name)
+    promote(directory, tiny_version.name, "for the API tests")
+    return directory
+
+
+def test_public_names_are_listed_documented_and_lazy():
+    assert set(fontpipe.__all__) >= {
+        "load_model",
+        "score_table",
+        "generate",
+        "train",
+        "evaluate",
+        "Predictor",
+        "FontpipeError",
+        "GenerateConfig",
+        "TrainConfig",
+        "__version__",
+    }
+    for name in fontpipe.__all__:
+        value = getattr(fontpipe, name)
+        if callable(value):
+            assert value.__doc__, name
+    assert (ROOT / "fontpipe" / "py.typed").exists()
+    quick = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, fontpipe; print('pyarrow' in sys.modules, 'keras' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert quick.stdout.split() == ["False", "False"]  # importing the package stays cheap
+
+
+def test_load_model_resolves_the_champion_of_a_rule(models, tiny_version):
+    model = fontpipe.load_model("champion", rule="mean", models_dir=models)
+    assert model.version == tiny_version.name and model.rule == "mean"
+    with pytest.raises(fontpipe.FontpipeError, match="wcag"):
+        fontpipe.load_model("champion", rule="wcag", models_dir=models)  # none promoted
+    with pytest.raises(fontpipe.FontpipeError, match="unknown rule"):
+        fontpipe.load_model("champion", rule="contrast", models_dir=models)
+
+
+def test_predict_takes_strings_arrays_frames_and_tables(models):
+    model = fontpipe.load_model("champion", rule="mean", models_dir=models)
+    texts = ["#00ff7e", "oklch(63.7% 0.237 25.331)", "rgb(0 0 0 / 50%)", "rebeccapurple"]
+    table = model.predict(texts)
+    assert isinstance(table, pa.Table)
+    assert table.column_names == ["color", *OUTPUT_COLUMNS, *TEXT_OUTPUT_COLUMNS]
+    assert table.column("srgb_hex").to_pylist() == ["#00ff7e", "#fb2c36", "#808080", "#663399"]
+    # The same answers as `fontpipe predict`, which reads the same cube table.
+    from fontpipe.predict import predict_colors
+
+    expected = predict_colors(model.path, texts)
+    assert table.column("p_black").to_pylist() == pytest.approx([p.p_black for p in expected])
+    assert table.column("contrast_black").to_pylist() == pytest.approx(
+        [p.contrast_black for p in expected], rel=1e-5
+    )
+    rgb = np.array([[0, 255, 126], [251, 44, 54]], dtype=np.uint8)
+    from_array = model.predict(rgb)
+    assert from_array.column_names[:3] == ["r", "g", "b"]
+    assert from_array.column("p_black").to_pylist() == pytest.approx(
+        table.column("p_black").to_pylist()[:2]
+    )
+    frame = model.predict(pd.DataFrame({"name": ["a", "b"], "color": ["#fff", "#000"]}))
+    assert isinstance(frame, pd.DataFrame) and list(frame["name"]) == ["a", "b"]
+    assert list(frame["srgb_hex"]) == ["#ffffff", "#000000"]
+    assert model.predict(pa.table({"color": ["white"]})).num_rows == 1
+    with pytest.raises(fontpipe.FontpipeError, match=r"row 1, column 'color'.*'#ggg'"):
+        model.predict(["#fff", "#ggg"])
+    with pytest.raises(fontpipe.FontpipeError, match="shape"):
+        model.predict(np.zeros((2, 4), np.uint8))
+
+
+def test_score_table_matches_the_score_command(models, tmp_path):
+    from fontpipe.scoring.job import score_files
+    from fontpipe.scoring.plan import ScoreConfig
+
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (5_000, 3), dtype=np.uint8)
+    source = pa.table({"id": np.arange(5_000), "r": rgb[:, 0], "g": rgb[:, 1], "b": rgb[:, 2]})
+    pq.write_table(source, tmp_path / "in.parquet")
+    model = fontpipe.load_model("champion", rule="mean", models_dir=models)
+    score_files([str(tmp_path / "in.parquet")], tmp_path / "out.parquet", model.path, ScoreConfig())
+    expected = pq.read_table(tmp_path / "out.parquet")
+    scored = fontpipe.score_table(source, model=model)
+    for name in ["id", *OUTPUT_COLUMNS]:
+        assert scored.column(name).to_pylist() == expected.column(name).to_pylist(), name
+    frame = fontpipe.score_table(source.to_pandas(), model=model)
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 5_000
+
+
+def test_generate_train_and_evaluate_take_the_config_models(tmp_path):
+    dataset = fontpipe.generate(
+        fontpipe.GenerateConfig(rows=6_000, rule="wcag", sampling="boundary", seed=4),
+        tmp_path / "ds",
+    )
+    assert dataset.split_rows("train") == 4_800
+    from fontpipe.inputs import InputConfig
+
+    version = fontpipe.train(
+        dataset,
+        fontpipe.TrainConfig(epochs=1, inputs=InputConfig(batch_size=256), device="cpu"),
+        tmp_path / "models",
+    )
+    assert version.rule == "wcag"
+    metrics = fontpipe.evaluate(
+        version.path, report=tmp_path / "report" / "report.html", models_dir=tmp_path / "models"
+    )
+    assert metrics.version == version.name and metrics.rule == "wcag"
+    assert 0 < metrics.headline.accuracy <= 1
+    assert (tmp_path / "report" / "metrics.json").exists()
+
+
+def test_a_strict_mypy_client_type_checks(tmp_path):
+    client = tmp_path / "client.py"
+    client.write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+            import pyarrow as pa
+
+            import fontpipe
+
+
+            def text_colours(colours: list[str]) -> list[str]:
+                model: fontpipe.Predictor = fontpipe.load_model("champion", rule="wcag")
+                table = model.predict(colours)
+                assert isinstance(table, pa.Table)
+                return [str(v) for v in table.column("text_color").to_pylist()]
+
+
+            def scored(table: pa.Table) -> pa.Table:
+                return fontpipe.score_table(table, model="champion")
+
+
+            def version() -> str:
+                return fontpipe.__version__
+
+
+            def fails() -> None:
+                try:
+                    fontpipe.load_model("champion", rule="wcag")
+                except fontpipe.FontpipeError as exc:
+                    print(exc)
+
+
+            config = fontpipe.GenerateConfig(rows=1_000, rule="wcag")
+            grid = np.zeros((1, 3), np.uint8)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(client)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _readme_blocks(section: str) -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    body = readme.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return [block.split("```", 1)[0] for block in body.split("```python\n")[1:]]
+
+
+def test_readme_python_and_dask_examples_run_as_written(models, tmp_path):
+    """Each ```python block of the README's "Python API" section, run as a script against a data
+    directory whose wcag champion exists (the Dask one starts a real LocalCluster)."""
+    from fontpipe.registry import promote
+
+    data = tmp_path / "data"
+    shutil.copytree(models, data / "models")
+    version = next(
+        p for p in (data / "models").iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    metadata = json.loads((version / "metadata.json").read_text())
+    metadata["rule"] = "wcag"  # stands in for a wcag champion: the examples read the answers
+    (version / "metadata.json").write_text(json.dumps(metadata))
+    promote(data / "models", version.name, "for the README examples")
+    blocks = _readme_blocks("Python API")
+    assert len(blocks) >= 2 and any("map_partitions" in b for b in blocks)
+    for index, block in enumerate(blocks):
+        script = tmp_path / f"example_{index}.py"
+        script.write_text(block)
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+            env={**__import__("os").environ, "FONTPIPE_DATA": str(data)},
+        )
+        assert done.returncode == 0, f"README block {index}:\n{block}\n{done.stderr[-3000:]}"
+        assert done.stdout.strip(), f"README block {index} printed nothing"

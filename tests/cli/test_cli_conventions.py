@@ -1,0 +1,218 @@
+"""Conventions people type without thinking: --version, --json (checked against the schemas kept
+in schemas/), untruncated output through a pipe, choices and defaults in --help, completion,
+--max-reject-rate."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pyarrow.csv as pacsv
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = ROOT / "schemas"
+FONTPIPE = str(Path(sys.executable).with_name("fontpipe"))
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command, its stdout a pipe (not a terminal), as a script or another program
+    would run it."""
+    return subprocess.run(
+        [FONTPIPE, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "80", **(env or {})},
+    )
+
+
+def check_json(output: str, schema: str) -> dict:
+    document = json.loads(output)
+    jsonschema.validate(document, json.loads((SCHEMAS / schema).read_text()))
+    return document
+
+
+@pytest.fixture(scope="module")
+def registry(tiny_version, tmp_path_factory):
+    """A registry with two versions, the newer one its rule's champion."""
+    from fontpipe.registry import promote
+
+    models = tmp_path_factory.mktemp("registry") / "models"
+    models.mkdir()
+    names = []
+    for suffix in ("a", "b"):
+        name = f"20991231-235959-{suffix * 6}"
+        shutil.copytree(tiny_version, models / name)
+        metadata = json.loads((models / name / "metadata.json").read_text())
+        metadata["version"] = name
+        (models / name / "metadata.json").write_text(json.dumps(metadata))
+        names.append(name)
+    promote(models, names[1], "for the test")
+    return models, names
+
+
+def test_version_flag_and_command():
+    from fontpipe import __version__
+
+    flag = run("--version")
+    assert flag.returncode == 0 and flag.stdout.strip() == f"fontpipe {__version__}"
+    listed = run("version", "--json")
+    document = check_json(listed.stdout, "version.json")
+    assert document["fontpipe"] == __version__ and document["tensorflow"]
+    assert "tensorflow" in run("version").stdout
+
+
+def test_listings_through_a_pipe_are_never_cut(registry):
+    models, names = registry
+    listed = run("models", "list", "--models-dir", str(models))
+    assert listed.returncode == 0, listed.stderr
+    assert "…" not in listed.stdout
+    for name in names:
+        assert name in listed.stdout  # whole, as `promote` needs it
+    shown = run("models", "show", names[0], "--models-dir", str(models))
+    assert "…" not in shown.stdout and names[0] in shown.stdout
+    predicted = run(
+        "predict", "#00ff7e", "oklch(63.7% 0.237 25.331)", "--model", str(models / names[0])
+    )
+    assert "…" not in predicted.stdout and "oklch(63.7% 0.237 25.331)" in predicted.stdout
+    versions = run("version")
+    assert "…" not in versions.stdout
+
+
+def test_json_outputs_match_their_schemas(registry, tmp_path):
+    models, names = registry
+    listed = check_json(
+        run("models", "list", "--json", "--models-dir", str(models)).stdout, "models-list.json"
+    )
+    assert [v["version"] for v in listed["versions"]] == sorted(names, reverse=True)
+    assert [v["champion"] for v in listed["versions"]] == [True, False]
+    shown = check_json(
+        run(
+            "models", "show", "champion", "--rule", "mean", "--json", "--models-dir", str(models)
+        ).stdout,
+        "models-show.json",
+    )
+    assert shown["version"] == names[1] and shown["is_champion"]
+    predicted = check_json(
+        run("predict", "#00ff7e", "#000", "--json", "--model", str(models / names[0])).stdout,
+        "predict.json",
+    )
+    assert [p["srgb_hex"] for p in predicted["predictions"]] == ["#00ff7e", "#000000"]
+    palette = tmp_path / "palette.csv"
+    palette.write_text("color\n#ffffff\n#000000\nnot a colour\n")
+    scored = run(
+        "score",
+        str(palette),
+        "--out",
+        str(tmp_path / "out.csv"),
+        "--model",
+        str(models / names[0]),
+        "--on-error",
+        "quarantine",
+        "--json",
+    )
+    summary = check_json(scored.stdout, "score.json")
+    assert summary["read"] == 3 and summary["scored"] == 2 and summary["rejected"] == 1
+    evaluated = run(
+        "evaluate",
+        "--model",
+        names[0],
+        "--models-dir",
+        str(models),
+        "--no-baseline",
+        "--report",
+        str(tmp_path / "report" / "report.html"),
+        "--json",
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    document = check_json(evaluated.stdout, "evaluate.json")
+    assert document["version"] == names[0] and document["champion"]["champion"] == names[1]
+    assert document["champion"]["acted"] is False
+
+
+def test_retrain_json_schema_holds_for_a_real_report():
+    from fontpipe.evaluation.metrics import Headline
+    from fontpipe.promotion import RetrainOutcome, RetrainReport
+
+    headline = Headline(
+        accuracy=1, errors=0, boundary_accuracy=1, ece=0, aa_share=1, min_contrast=4.58
+    )
+    report = RetrainReport(
+        outcomes=[
+            RetrainOutcome(
+                rule="wcag",
+                challenger="v2",
+                promoted=True,
+                reason="no champion yet",
+                previous_champion=None,
+                champion="v2",
+                challenger_metrics=headline,
+                champion_metrics=None,
+                report="r.html",
+                dataset="d",
+            )
+        ]
+    )
+    jsonschema.validate(
+        json.loads(report.model_dump_json()), json.loads((SCHEMAS / "retrain.json").read_text())
+    )
+
+
+def test_max_reject_rate_exits_3_with_everything_written(registry, tmp_path):
+    models, names = registry
+    palette = tmp_path / "palette.csv"
+    palette.write_text("color\n#ffffff\nnope\n#000000\nnope either\n")
+    out = tmp_path / "out.csv"
+    over = run(
+        "score",
+        str(palette),
+        "--out",
+        str(out),
+        "--model",
+        str(models / names[0]),
+        "--max-reject-rate",
+        "0.25",
+    )
+    assert over.returncode == 3, over.stderr
+    assert "above --max-reject-rate" in over.stderr
+    assert len(pacsv.read_csv(out)) == 2
+    rejects = pacsv.read_csv(tmp_path / "out.csv.rejects.csv")
+    assert rejects.column("value").to_pylist() == ["nope", "nope either"]
+    under = run(
+        "score",
+        str(palette),
+        "--out",
+        str(out),
+        "--model",
+        str(models / names[0]),
+        "--max-reject-rate",
+        "0.5",
+    )
+    assert under.returncode == 0, under.stderr
+
+
+def test_help_lists_choices_keeps_defaults_and_shows_flags_as_flags():
+    generate = " ".join(run("generate", "--help").stdout.split())  # unwrapped
+    assert "[default: data/datasets/<name>]" in generate
+    assert "<mean|wcag|yiq>" in generate and "uniform-int|uniform-float|boundary|cube" in generate
+    assert "--force " in generate and "<bool>" not in generate
+    score = " ".join(run("score", "--help").stdout.split())
+    assert "<fail|quarantine>" in score and "--max-reject-rate" in score
+    assert "--install-completion" in run("--help").stdout
+    wrong = run("predict", "#fff", "--rule", "wcga")
+    assert wrong.returncode == 2 and "wcga" in wrong.stderr and "wcag" in wrong.stderr
+
+
+def test_tour_uses_the_installed_command_and_files_that_exist():
+    readme = (ROOT / "README.md").read_text()
+    tour = readme.split("## A short tour", 1)[1].split("\n## ", 1)[0]
+    assert "source .venv/bin/activate" not in tour
+    for token in tour.split():
+        if token.startswith(("data/samples/", "palettes/")):
+            assert (ROOT / token.strip("`\"'")).exists() or "*" in token, token
