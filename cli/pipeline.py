@@ -122,6 +122,15 @@ def train(
     memory_budget_mb: float = typer.Option(
         1024, help="Splits smaller than this train from memory."
     ),
+    prior: Rule | None = typer.Option(
+        None,
+        help="mlp: mix in colours labelled by this rule (for a small human-label dataset: the "
+        "rule supplies the rest of the cube).",
+    ),
+    prior_weight: float = typer.Option(
+        0.3, min=0.0, max=0.99, help="With --prior: the rule's share of the training signal."
+    ),
+    prior_rows: int = typer.Option(200_000, min=1, help="With --prior: uniform colours drawn."),
     models_dir: Path | None = typer.Option(None, help="Where versions go [default: data/models]."),
 ) -> None:
     """Train a model on a dataset's train split and save it as a new model version."""
@@ -143,6 +152,9 @@ def train(
         epochs=epochs,
         learning_rate=lr,
         schedule=schedule.value,
+        prior=prior.value if prior else None,
+        prior_weight=prior_weight,
+        prior_rows=prior_rows,
         device=device,
         seed=seed,
         deterministic=deterministic,
@@ -169,6 +181,73 @@ def train(
 
     console.print(training_summary_table(version.metadata))
     console.print(f"saved model version {version.name} to {version.path}")
+
+
+@app.command("import-labels")
+@user_errors
+def import_labels(
+    file: Path = typer.Argument(
+        ..., help="CSV/TSV (optionally .gz/.bz2/.zst), Parquet or JSON Lines of labelled colours."
+    ),
+    text_column: str = typer.Option(
+        ..., help="The label column: black/white, 1/0 or #000/#fff (any case)."
+    ),
+    out: Path = typer.Option(
+        ...,
+        help="Dataset directory, e.g. data/datasets/brand; its name becomes the rule human:<name>.",
+    ),
+    color_column: str | None = typer.Option(
+        None, help="The colour column (any CSS colour) [default: found by name, or r,g,b]."
+    ),
+    seed: int = typer.Option(0, help="Seed of the train/val/test assignment."),
+    splits: str = typer.Option("0.8,0.1,0.1", help="train,val,test fractions summing to 1."),
+    force: bool = typer.Option(False, "--force", help="Replace a dataset already at --out."),
+    as_json: bool = json_option(),
+) -> None:
+    """Turn a labelled palette (human judgements) into a dataset to train on."""
+    from fontpipe.labels import LabelImportConfig
+    from fontpipe.labels import import_labels as run_import
+
+    fractions = parse_floats(splits, "--splits")
+    if len(fractions) != 3:
+        raise FontpipeError(f"--splits: expected three fractions train,val,test, got {splits!r}")
+    config = build_config(
+        LabelImportConfig,
+        text_column=text_column,
+        color_column=color_column,
+        seed=seed,
+        split_fractions=fractions,
+    )
+    result = run_import(file, out, config, force=force)
+    labelled, dataset = result.labelled, result.dataset
+    split_rows = {split: dataset.split_rows(split) for split in ("train", "val", "test")}
+    summary = {
+        "dataset": str(dataset.path),
+        "rule": dataset.rule,
+        "rows_read": labelled.rows_read,
+        "rows_rejected": len(labelled.rejects),
+        "rows_merged": labelled.merged_rows,
+        "colours": len(labelled.label),
+        "conflicting_colours": labelled.conflicts,
+        "ties": labelled.ties,
+        "splits": split_rows,
+        "rejects": str(result.rejects_path) if result.rejects_path else None,
+    }
+    if as_json:
+        emit_json(summary)
+        return
+    console.print(
+        f"{dataset.path}: {summary['colours']:,} colours (rule {dataset.rule}) from "
+        f"{labelled.rows_read:,} rows; {labelled.merged_rows:,} repeated rows merged, "
+        f"{labelled.conflicts:,} colours labelled both ways resolved by majority "
+        f"({labelled.ties:,} ties went to the higher WCAG contrast); splits "
+        + ", ".join(f"{k} {v:,}" for k, v in split_rows.items()),
+        soft_wrap=True,
+    )
+    if result.rejects_path:
+        console.print(
+            f"[yellow]{len(labelled.rejects):,} rejected rows, with reasons, in {result.rejects_path}"
+        )
 
 
 @app.command()

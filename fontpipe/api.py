@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from fontpipe.colors import parse_backdrop
 from fontpipe.errors import FontpipeError
+from fontpipe.labels import is_human_rule
 from fontpipe.schema import CHANNELS, DEFAULT_ANSWER_RULE, RULE_NAMES
 from fontpipe.settings import Settings
 
@@ -76,8 +77,10 @@ def load_model(
     from fontpipe.registry import resolve_model
     from fontpipe.scoring.columns import cached_scorer
 
-    if rule not in RULE_NAMES:
-        raise FontpipeError(f"unknown rule {rule!r} (expected one of {', '.join(RULE_NAMES)})")
+    if rule not in RULE_NAMES and not is_human_rule(rule):
+        raise FontpipeError(
+            f"unknown rule {rule!r} (expected one of {', '.join(RULE_NAMES)}, or human:<name>)"
+        )
     directory = Path(models_dir) if models_dir else Settings.from_env().models_dir
     path = resolve_model(str(ref), directory, rule)
     scorer = cached_scorer(str(path))  # verifies the model and its cube table once per process

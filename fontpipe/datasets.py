@@ -238,6 +238,58 @@ def _write_dataset_unlocked(
 WRITE_THREADS = 2
 
 
+def write_labelled_dataset(
+    out: Path,
+    rgb: npt.NDArray[np.uint8],
+    label: npt.NDArray[np.int8],
+    splits: dict[str, npt.NDArray[np.int64]],
+    *,
+    rule: str,
+    seed: int,
+    source: dict[str, Any],
+    force: bool = False,
+) -> Dataset:
+    """A dataset of given (not generated) labelled colours, e.g. human judgements: one file per
+    split, the same layout and manifest format as a generated dataset, `sampling` "labelled"."""
+    out = check_dataset_target(out)
+    _remove_stale_staging(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise FontpipeError(
+            f"{out}: a dataset (or other files) is already there; pass --force to replace it"
+        )
+    schema = dataset_schema("labelled")
+    digest = hashlib.sha256()
+    entries: dict[str, dict[str, Any]] = {}
+    with atomic_directory(out, replace=True) as staging:
+        for split in SPLITS:
+            (staging / f"{SPLIT}={split}").mkdir()
+            rows = splits[split]
+            columns = [np.ascontiguousarray(rgb[rows, i]) for i in range(3)]
+            labels = np.ascontiguousarray(label[rows])
+            for column in (*columns, labels):
+                digest.update(column.view(np.uint8).data)
+            name = _file_name(split, 0)
+            _write_file(pa.Table.from_arrays([*columns, labels], schema=schema), staging / name)
+            entries[split] = {"rows": len(rows), "files": [name], "black": int(labels.sum())}
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "fontpipe_version": __version__,
+            "params_hash": hashlib.sha256(
+                json.dumps([source, seed], sort_keys=True).encode()
+            ).hexdigest()[:16],
+            "fingerprint": digest.hexdigest()[:32],
+            "rule": rule,
+            "sampling": "labelled",
+            "label_source": "human",
+            "seed": seed,
+            "rows": int(sum(e["rows"] for e in entries.values())),
+            "splits": entries,
+            "source": source,
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return Dataset(path=out, manifest=manifest)
+
+
 def estimated_bytes(config: GenerateConfig) -> int:
     """On-disk size of a dataset: plain-encoded, uncompressed columns (see `_write_file`), plus a
     few kilobytes of Parquet footer per file and some slack for page headers."""

@@ -171,3 +171,22 @@ def _streaming_batches(
             config.shuffle_buffer_batches, seed=seed, reshuffle_each_iteration=True
         )
     return batches
+
+
+def weighted_batches(
+    rgb: npt.NDArray[np.float32],
+    label: npt.NDArray[np.int32],
+    weight: npt.NDArray[np.float32],
+    batch_size: int,
+    *,
+    seed: int,
+) -> tf.data.Dataset:
+    """Shuffled (seeded, reshuffled each epoch) batches of (rgb, label, sample weight) held in
+    memory: a small human-label split mixed with rows of a rule (the prior)."""
+    import tensorflow as tf
+
+    pipeline = tf.data.Dataset.from_tensor_slices(
+        (tf.constant(rgb), tf.constant(label), tf.constant(weight))
+    )
+    pipeline = pipeline.shuffle(len(label), seed=seed, reshuffle_each_iteration=True)
+    return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)

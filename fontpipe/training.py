@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fontpipe import __version__
 from fontpipe.checkpoints import resumable_backup
@@ -31,6 +31,7 @@ from fontpipe.devices import DevicePlan, plan_devices
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.inputs import InputConfig, make_dataset
 from fontpipe.model import ModelConfig, build_model
+from fontpipe.rules import get_rule
 from fontpipe.schema import DEFAULT_RULE, SPLITS
 from fontpipe.versions import (
     ModelVersion,
@@ -63,6 +64,19 @@ class TrainConfig(BaseModel):
     # channel-tables only: the most Newton steps (it stops earlier, once every training colour
     # is right and a few more steps have widened the margin).
     max_newton_steps: int = Field(60, gt=0)
+    # Mixing in a rule (mlp only): a human-label dataset is small, so `prior_rows` uniform
+    # colours labelled by the `prior` rule supply the rest of the cube, together carrying
+    # `prior_weight` of the training signal (the human rows carry the rest).
+    prior: str | None = None
+    prior_weight: float = Field(0.3, ge=0.0, lt=1.0)
+    prior_rows: int = Field(200_000, gt=0)
+
+    @field_validator("prior")
+    @classmethod
+    def _known_prior(cls, value: str | None) -> str | None:
+        if value is not None:
+            get_rule(value)
+        return value
 
     def run_key(self, dataset_fingerprint: str) -> str:
         """Identifies 'the same training run' so an interrupted one can resume from its backup."""
@@ -143,12 +157,21 @@ def train_model(
     keras.utils.set_random_seed(config.seed)
 
     if config.model.architecture == "channel-tables":
+        if config.prior is not None:
+            raise FontpipeError(
+                "--prior mixes a rule into mlp training; a channel-table model adds one function "
+                "per channel and cannot learn a region's departure from a rule"
+            )
         return _train_channel_tables(dataset, config, plan, callbacks)
 
-    train_data = make_dataset(dataset, "train", config.inputs, seed=config.seed, training=True)
+    if config.prior is not None:
+        train_data, train_rows = _train_with_prior(dataset, config)
+    else:
+        train_data = make_dataset(dataset, "train", config.inputs, seed=config.seed, training=True)
+        train_rows = dataset.split_rows("train")
     val_data = make_dataset(dataset, "val", config.inputs, seed=config.seed, training=False)
     test_data = make_dataset(dataset, "test", config.inputs, seed=config.seed, training=False)
-    steps_per_epoch = max(dataset.split_rows("train") // config.inputs.batch_size, 1)
+    steps_per_epoch = max(train_rows // config.inputs.batch_size, 1)
 
     with plan.strategy.scope():
         model = build_model(config.model, seed=config.seed)
@@ -163,6 +186,38 @@ def train_model(
 
     record = training_record(dataset, config, plan, history_rows, train_seconds, test_metrics)
     return TrainedModel(model=model, record=record, history=history_rows)
+
+
+def _train_with_prior(dataset: Dataset, config: TrainConfig) -> tuple[Any, int]:
+    """The dataset's train split (weight 1 a row) with `prior_rows` uniform colours labelled by
+    the prior rule, weighted so that they carry `prior_weight` of the total."""
+    from fontpipe.datasets import read_split_arrays
+    from fontpipe.generation import GenerateConfig, generate_rows
+    from fontpipe.inputs import weighted_batches
+
+    assert config.prior is not None
+    rgb, label = read_split_arrays(dataset, "train")
+    prior = generate_rows(
+        GenerateConfig(
+            rows=config.prior_rows,
+            rule=config.prior,
+            sampling="uniform-int",
+            seed=config.seed,
+            split_fractions=(1.0, 0.0, 0.0),
+        )
+    )
+    each = config.prior_weight / (1.0 - config.prior_weight) * len(label) / config.prior_rows
+    weight = np.concatenate(
+        [np.ones(len(label), np.float32), np.full(config.prior_rows, each, np.float32)]
+    )
+    # Weights scaled to mean 1, so the loss (and Adam's step size) keeps its usual scale.
+    weight /= weight.mean()
+    mixed_rgb = np.concatenate([rgb, prior.rgb.astype(np.float32)])
+    mixed_label = np.concatenate([label, prior.label.astype(np.int32)])
+    batches = weighted_batches(
+        mixed_rgb, mixed_label, weight, config.inputs.batch_size, seed=config.seed
+    )
+    return batches, len(mixed_label)
 
 
 def _train_channel_tables(

@@ -31,8 +31,10 @@ from fontpipe.evaluation.metrics import (
     evaluate_split,
     rule_cube_table,
 )
+from fontpipe.labels import is_human_rule
 from fontpipe.promotion import ChampionComparison, PromotionPolicy, decide_promotion
 from fontpipe.rules import Rule, get_rule
+from fontpipe.schema import black_text
 from fontpipe.training import OriginalRecipe, train_original_recipe
 from fontpipe.versions import (
     ModelVersion,
@@ -75,6 +77,21 @@ class TestSplitEvaluation(SplitEvaluation):
     fingerprint: str
 
 
+class HumanEvaluation(BaseModel):
+    """A human-label model (rule `human:<name>`): its accuracy on the held-out human labels,
+    which is what promotion compares in its family, and how far it departs from the prior."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: str
+    prior_rule: str
+    test_rows: int
+    test_accuracy: float
+    test_errors: int
+    departure_share: float  # share of the cube where the model and the prior rule disagree
+    headline: Headline  # held-out accuracy and errors; AA share and minimum contrast over the cube
+
+
 class EvaluationMetrics(BaseModel):
     """Everything one evaluation found: the content of `metrics.json`."""
 
@@ -82,6 +99,8 @@ class EvaluationMetrics(BaseModel):
 
     version: str
     rule: str
+    family: str | None = None  # the registry family when it is not `rule` (human:<name>)
+    human: HumanEvaluation | None = None
     generated: str
     headline: Headline
     cube: CubeEvaluation
@@ -116,7 +135,10 @@ def evaluate_version(
     say = progress or (lambda _: None)
     loaded = load_version(version_path)
     version = loaded.version
-    rule = get_rule(rule_name or version.rule)
+    human = is_human_rule(version.rule)
+    # A human-label model is measured over the cube against its prior rule (where it departs
+    # from it), and on its held-out human labels (what its family promotes on).
+    rule = get_rule(rule_name or (prior_rule(version) if human else version.rule))
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
@@ -141,8 +163,13 @@ def evaluate_version(
         baselines["original_recipe"] = BaselineSummary.of(recipe_evaluation)
         timings["original_recipe_train_s"] = recipe_seconds
 
+    human_evaluation = None
+    if human:
+        say("held-out human labels")
+        human_evaluation = evaluate_human_labels(version, table, evaluation, dataset_path)
+        write_evaluation(version, human_evaluation.headline, version.rule)
     test_split = None
-    if dataset_path is not None:
+    if dataset_path is not None and not human:
         say("held-out test split")
         test_split = evaluate_test_split(dataset_path, table, loaded.model, rule)
 
@@ -150,8 +177,10 @@ def evaluate_version(
     metrics = EvaluationMetrics(
         version=version.name,
         rule=rule.name,
+        family=version.rule if human else None,
+        human=human_evaluation,
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        headline=evaluation.headline(),
+        headline=human_evaluation.headline if human_evaluation else evaluation.headline(),
         cube=evaluation,
         baselines=baselines,
         test_split=test_split,
@@ -188,6 +217,58 @@ def evaluate_test_split(
     )
 
 
+def prior_rule(version: ModelVersion) -> str:
+    """The rule a human-label model was mixed with (wcag when none was)."""
+    prior = version.metadata.config.get("prior")
+    return str(prior) if prior else "wcag"
+
+
+def evaluate_human_labels(
+    version: ModelVersion,
+    table: CubeTable,
+    against_prior: CubeEvaluation,
+    dataset_path: Path | None = None,
+) -> HumanEvaluation:
+    """Accuracy on the human labels of the test split (of the dataset it trained on, unless
+    another is given), and the cube share where the model departs from its prior rule."""
+    from fontpipe.datasets import open_dataset, read_split_arrays
+
+    dataset = open_dataset(dataset_path or version.metadata.dataset.path)
+    rgb, label = read_split_arrays(dataset, "test")
+    if not len(label):
+        raise FontpipeError(f"{dataset.path}: the test split is empty")
+    predicted = black_text(lookup_p_black(table, rgb.astype(np.uint8)))
+    errors = int(np.count_nonzero(predicted != (label == 1)))
+    cube = against_prior.headline()
+    return HumanEvaluation(
+        dataset=str(dataset.path),
+        prior_rule=against_prior.rule,
+        test_rows=len(label),
+        test_accuracy=1 - errors / len(label),
+        test_errors=errors,
+        departure_share=against_prior.errors / against_prior.colours,
+        headline=Headline(
+            accuracy=1 - errors / len(label),
+            errors=errors,
+            boundary_accuracy=None,
+            ece=cube.ece,
+            aa_share=cube.aa_share,
+            min_contrast=cube.min_contrast,
+        ),
+    )
+
+
+def family_headline(version: ModelVersion | Path, family: str) -> Headline:
+    """What promotion compares within a family: cube metrics against a rule, or for a
+    human-label family the held-out human accuracy."""
+    verified = version if isinstance(version, ModelVersion) else open_version(version)
+    if not is_human_rule(family):
+        return cube_headline(verified, family)
+    table = ensure_cube_table(verified)
+    prior = evaluate_cube(table, get_rule(prior_rule(verified)))
+    return evaluate_human_labels(verified, table, prior).headline
+
+
 def cube_headline(version: ModelVersion | Path, rule_name: str) -> Headline:
     """A version's headline metrics against a rule, from its cube table (computed if missing)."""
     # open_version verifies the model: never compare against (or keep) a tampered champion.
@@ -202,11 +283,12 @@ def compare_evaluation_with_champion(
     decide (nothing is promoted)."""
     from fontpipe.registry import compare_with_champion
 
+    family = metrics.family or metrics.rule
     return compare_with_champion(
         models_dir,
         metrics.version,
         metrics.headline,
-        metrics.rule,
-        lambda current: cube_headline(current, metrics.rule),
+        family,
+        lambda current: family_headline(current, family),
         policy or PromotionPolicy(),
     )

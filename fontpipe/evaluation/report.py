@@ -82,7 +82,10 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
     curves = {"model": cube} | {
         name.replace("_", " "): b for name, b in m["baselines"].items() if name != "rule"
     }
-    headline_rows = [{"name": f"model {evaluation.version.name}", **m["headline"]}]
+    # Against the rule over the cube (for a human-label model, its prior rule; its held-out
+    # accuracy has its own section).
+    cube_headline = evaluation.metrics.cube.headline().model_dump(mode="json")
+    headline_rows = [{"name": f"model {evaluation.version.name}", **cube_headline}]
     names = {
         "rule": f"the {evaluation.rule.name} rule itself",
         "original_recipe": "original recipe (10-10-5, 5,000 steps)",
@@ -123,6 +126,8 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
             test_split=m["test_split"],
             metadata_rows=metadata_rows,
             champion_html=champion_section(comparison),
+            human=m.get("human"),
+            family=m.get("family"),
             model_js=_model_javascript(evaluation.version),
             plots={
                 "bands": plots.accuracy_by_band_png(curves),

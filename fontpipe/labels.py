@@ -1,0 +1,263 @@
+"""Human labels: a labelled palette (a brand team's decisions, a user study) as a dataset.
+
+`import_labels` reads a CSV/TSV (optionally compressed), Parquet or JSON Lines file with a colour
+column (any notation `score` reads) and a text-colour column (`black`/`white`, `1`/`0`,
+`#000`/`#fff`), and writes a fontpipe dataset whose rule is `human:<name>`:
+
+- every row is accounted for: bad colours and bad labels go to `<out>.rejects.csv` with their
+  row and reason, as in `score`;
+- one row per colour: repeated colours are merged, and conflicting labels are resolved by
+  majority; an exact tie goes to the text colour with the higher WCAG contrast. The manifest
+  counts merged rows, conflicting colours and ties;
+- seeded train/val/test splits of the distinct colours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fontpipe.colors import WHITE
+from fontpipe.datasets import Dataset
+from fontpipe.errors import FontpipeError
+from fontpipe.rules import get_rule
+from fontpipe.schema import SPLITS
+
+HUMAN_PREFIX = "human:"
+BLACK_WORDS = frozenset({"black", "1", "#000", "#000000", "true"})
+WHITE_WORDS = frozenset({"white", "0", "#fff", "#ffffff", "false"})
+
+
+def human_rule(name: str) -> str:
+    """The registry family of a human-label dataset: `human:<name>`."""
+    return HUMAN_PREFIX + name
+
+
+def is_human_rule(rule: str) -> bool:
+    return rule.startswith(HUMAN_PREFIX)
+
+
+class LabelImportConfig(BaseModel):
+    """How a labelled file becomes a dataset."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text_column: str
+    color_column: str | None = None  # found by name ("color", "hex", ...) when not given
+    rgb_columns: tuple[str, str, str] | None = None
+    seed: int = Field(0, ge=0)
+    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+
+    @field_validator("split_fractions")
+    @classmethod
+    def _fractions(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(f < 0 for f in value) or abs(sum(value) - 1.0) > 1e-9:
+            raise ValueError(f"split fractions must be >= 0 and sum to 1, got {value}")
+        return value
+
+
+@dataclass(frozen=True)
+class LabelledColours:
+    """Distinct colours with one label each, and what it took to get there."""
+
+    rgb: npt.NDArray[np.uint8]  # (n, 3), sorted by cube index
+    label: npt.NDArray[np.int8]  # 1 black, 0 white
+    rows_read: int
+    rejects: list[tuple[int, str, str, str]]  # (row, column, value, reason)
+    merged_rows: int  # rows that repeated a colour already seen
+    conflicts: int  # colours labelled both ways
+    ties: int  # conflicts with as many votes each way
+
+
+def read_labelled_table(path: Path) -> pa.Table:
+    """The whole file as strings (labelled palettes are small: read whole, not in parts)."""
+    from fontpipe.scoring.formats import csv_columns, input_format
+
+    fmt = input_format(path)
+    if not path.exists():
+        raise FontpipeError(f"{path}: no such file")
+    if fmt is None or fmt.kind not in ("csv", "parquet", "jsonl"):
+        raise FontpipeError(
+            f"{path}: expected a .csv, .tsv (optionally compressed), .parquet or .jsonl file"
+        )
+    try:
+        if fmt.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path)
+        if fmt.kind == "jsonl":
+            import pyarrow.json as pajson
+
+            return pajson.read_json(path)
+        import pyarrow.csv as pacsv
+
+        names, delimiter = csv_columns(path, fmt, None)
+        return pacsv.read_csv(
+            pa.input_stream(str(path), compression=fmt.compression),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names}
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise FontpipeError(f"{path}: cannot be read ({exc})") from None
+
+
+def label_values(
+    column: pa.ChunkedArray | pa.Array,
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
+    """Text-colour labels (1 black, 0 white) and which rows hold a recognised one."""
+    words = [
+        None if value is None else str(value).strip().lower()
+        for value in column.cast(pa.string()).to_pylist()
+    ]
+    label = np.array([1 if w in BLACK_WORDS else 0 for w in words], dtype=np.int8)
+    valid = np.array([w in BLACK_WORDS or w in WHITE_WORDS for w in words], dtype=bool)
+    return label, valid
+
+
+def collect_labels(table: pa.Table, config: LabelImportConfig) -> LabelledColours:
+    """Parse colours and labels, set bad rows aside, merge repeated colours by majority."""
+    from fontpipe.cube import cube_colours_of, cube_index
+    from fontpipe.scoring.parse import detect_color_spec, parse_colors
+
+    names = table.schema.names
+    if config.text_column not in names:
+        raise FontpipeError(
+            f"--text-column: no column {config.text_column!r} (columns: {', '.join(names)})"
+        )
+    spec = detect_color_spec(
+        [n for n in names if n != config.text_column], config.color_column, config.rgb_columns
+    )
+    parsed = parse_colors(table, spec, None, WHITE)
+    label, label_ok = label_values(table.column(config.text_column))
+    rejects = list(parsed.reasons)
+    colour_ok = parsed.valid.copy()
+    for row in np.flatnonzero(colour_ok & ~label_ok):
+        value = table.column(config.text_column)[int(row)].as_py()
+        rejects.append(
+            (
+                int(row),
+                config.text_column,
+                "" if value is None else str(value),
+                "not a text colour (expected black/white, 1/0 or #000/#fff)",
+            )
+        )
+    keep = colour_ok & label_ok
+    if not parsed.on_grid:
+        raise FontpipeError("colours must be 8-bit (whole channel values) to be labelled")
+    index = cube_index(np.asarray(parsed.rgb[keep], dtype=np.uint8)).astype(np.int64)
+    votes = label[keep].astype(np.int64)
+    distinct, position, rows = np.unique(index, return_inverse=True, return_counts=True)
+    black_votes = np.bincount(position, weights=votes, minlength=len(distinct))
+    rgb = cube_colours_of(distinct)
+    conflict = (black_votes > 0) & (black_votes < rows)
+    tie = black_votes * 2 == rows
+    # A tie goes to the text colour with the higher WCAG contrast: the readable default.
+    wcag = get_rule("wcag").label(rgb)
+    decided = np.where(tie, wcag, (black_votes * 2 > rows).astype(np.int8)).astype(np.int8)
+    return LabelledColours(
+        rgb=rgb,
+        label=decided,
+        rows_read=table.num_rows,
+        rejects=sorted(rejects),
+        merged_rows=int(keep.sum()) - len(distinct),
+        conflicts=int(conflict.sum()),
+        ties=int((tie & conflict).sum()),
+    )
+
+
+def split_assignment(n: int, config: LabelImportConfig) -> dict[str, npt.NDArray[np.int64]]:
+    """Seeded train/val/test positions of n distinct colours."""
+    order = np.random.default_rng(config.seed).permutation(n)
+    val = round(n * config.split_fractions[1])
+    test = round(n * config.split_fractions[2])
+    train = n - val - test
+    if (
+        train <= 0
+        or (config.split_fractions[1] > 0 and val == 0)
+        or (config.split_fractions[2] > 0 and test == 0)
+    ):
+        raise FontpipeError(
+            f"only {n} distinct labelled colours: too few for train, val and test splits"
+        )
+    parts = {
+        "train": order[:train],
+        "val": order[train : train + val],
+        "test": order[train + val :],
+    }
+    return {split: np.sort(parts[split]) for split in SPLITS}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class LabelImport:
+    """What `import_labels` did."""
+
+    dataset: Dataset
+    rejects_path: Path | None
+    labelled: LabelledColours
+
+
+def import_labels(
+    path: Path, out: Path, config: LabelImportConfig, *, force: bool = False
+) -> LabelImport:
+    """Turn a labelled file into a dataset at `out` (rule `human:<out's name>`), rejects beside
+    it as `<out>.rejects.csv`. Nothing is written when no row is usable."""
+    from fontpipe.atomic import write_files_atomic
+    from fontpipe.datasets import write_labelled_dataset
+
+    path, out = Path(path), Path(out)
+    table = read_labelled_table(path)
+    labelled = collect_labels(table, config)
+    if not len(labelled.label):
+        raise FontpipeError(f"{path}: no row has both a colour and a text-colour label")
+    splits = split_assignment(len(labelled.label), config)
+    source = {
+        "file": str(path),
+        "sha256": file_sha256(path),
+        "rows_read": labelled.rows_read,
+        "rows_rejected": len(labelled.rejects),
+        "rows_merged": labelled.merged_rows,
+        "conflicting_colours": labelled.conflicts,
+        "ties": labelled.ties,
+        "conflicts_resolved_by": "majority; a tie goes to the text colour with the higher WCAG contrast",
+        "config": config.model_dump(mode="json"),
+    }
+    dataset = write_labelled_dataset(
+        out,
+        labelled.rgb,
+        labelled.label,
+        splits,
+        rule=human_rule(out.name),
+        seed=config.seed,
+        source=source,
+        force=force,
+    )
+    rejects_path = out.with_name(out.name + ".rejects.csv")
+    if labelled.rejects:
+        lines = ["source_file,row,column,value,reason"]
+        for row, column, value, reason in labelled.rejects:
+            cells = [str(path), str(row), column, value, reason]
+            lines.append(",".join(_csv_cell(c) for c in cells))
+        write_files_atomic({rejects_path: "\n".join(lines) + "\n"})
+        return LabelImport(dataset, rejects_path, labelled)
+    rejects_path.unlink(missing_ok=True)  # a stale one from an earlier import would mislead
+    return LabelImport(dataset, None, labelled)
+
+
+def _csv_cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
