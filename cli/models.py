@@ -8,7 +8,7 @@ import typer
 
 from cli.base import app, emit_json, json_option, user_errors
 from cli.choices import ExportFormat, Rule
-from cli.console import console
+from cli.console import console, err_console
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
 
@@ -191,7 +191,8 @@ def export(
 
     quiet_tensorflow()
     version = open_version(resolve_model(model, _models_dir(models_dir), rule.value))
-    written = export_model(version, export_format.value, out)
+    with err_console.status(f"exporting {version.name} as {export_format.value}"):
+        written = export_model(version, export_format.value, out)
     extra = (
         [str(written.with_name(javascript_name(written)))] if export_format.value == "json" else []
     )

@@ -83,6 +83,8 @@ def test_listings_through_a_pipe_are_never_cut(registry):
     assert "…" not in predicted.stdout and "oklch(63.7% 0.237 25.331)" in predicted.stdout
     versions = run("version")
     assert "…" not in versions.stdout
+    pruned = run("models", "prune", "--keep", "0", "--dry-run", "--models-dir", str(models))
+    assert pruned.returncode == 0 and "…" not in pruned.stdout and names[0] in pruned.stdout
 
 
 def test_json_outputs_match_their_schemas(registry, tmp_path):

@@ -6,8 +6,12 @@ human accuracy."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import jsonschema
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -89,6 +93,8 @@ def imported(labelled_file, tmp_path_factory):
 
 def test_import_accounts_for_every_row_and_resolves_conflicts(imported):
     summary, out, rows = imported
+    schema = Path(__file__).resolve().parents[2] / "schemas" / "import-labels.json"
+    jsonschema.validate(summary, json.loads(schema.read_text()))
     assert summary["rule"] == "human:brand" and summary["rows_read"] == rows
     assert summary["rows_rejected"] == 2
     assert summary["conflicting_colours"] >= 2 and summary["ties"] >= 1
@@ -167,3 +173,30 @@ def test_a_learned_departure_from_wcag_and_its_family_promotion(imported, tmp_pa
     assert comparison.champion_metrics.accuracy == metrics.human.test_accuracy
     assert not comparison.promote, comparison.reason
     assert champion(models, "wcag") is None  # no other family is touched
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_parquet_and_json_lines_import_the_same_way(suffix, tmp_path):
+    rows = {
+        "colour": ["#ffffff", "oklch(30% 0.1 250)", "#000", "nope"],
+        "text": ["black", "white", "white", "black"],
+    }
+    path = tmp_path / f"labels{suffix}"
+    if suffix == ".parquet":
+        pq.write_table(pa.table(rows), path)
+    else:
+        path.write_text(
+            "".join(
+                json.dumps({"colour": c, "text": t}) + "\n"
+                for c, t in zip(*rows.values(), strict=True)
+            )
+        )
+    from fontpipe.labels import LabelImportConfig, import_labels
+
+    done = import_labels(
+        path,
+        tmp_path / "ds",
+        LabelImportConfig(text_column="text", split_fractions=(0.34, 0.33, 0.33)),
+    )
+    assert len(done.labelled.label) == 3 and len(done.labelled.rejects) == 1
+    assert done.rejects_path is not None and "nope" in done.rejects_path.read_text()
