@@ -25,8 +25,11 @@ def score(
         metavar="INPUT...",
         help="Palette files (CSV, TSV, compressed CSV, Parquet, JSON Lines, design tokens .json, .css), directories or globs.",
     ),
-    out: Path = typer.Option(
-        ..., "--out", help="Output file; .parquet or .csv decides the format."
+    out: str = typer.Option(
+        ...,
+        "--out",
+        help="Output file (.parquet or .csv decides the format), or a directory ending in / for "
+        "a partitioned Parquet dataset (a file per part, _manifest.json, _SUCCESS).",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
     rule: Rule = typer.Option(
@@ -88,6 +91,7 @@ def score(
         scale=scale.value if scale else None,
         backdrop=backdrop,
         delimiter=delimiter,
+        partitioned=out.endswith(("/", "\\")),
     )
     address = dask_address or settings.dask_address
     if address:
@@ -98,7 +102,7 @@ def score(
 
             summary = score_palettes(
                 inputs=inputs,
-                out=str(out),
+                out=out,
                 model=str(version_path),
                 config=config,
                 dask_address=address,
@@ -121,7 +125,7 @@ def score(
 
             summary = score_files(
                 inputs,
-                out,
+                Path(out),
                 version_path,
                 config,
                 progress=lambda n: progress.advance(task, n),

@@ -152,7 +152,10 @@ def score_palettes_flow(
     )
     if dask_address and dask_address != "local-cluster":
         check_scheduler_reachable(dask_address)  # before any file is written
-    job = prepare_job(inputs, Path(out), version_path, config or ScoreConfig())
+    config = config or ScoreConfig()
+    if out.endswith(("/", "\\")):  # a directory dataset, as the command line says it
+        config = config.model_copy(update={"partitioned": True})
+    job = prepare_job(inputs, Path(out), version_path, config)
     if dask_address:
         with dask_client(dask_address, verbose=verbose) as client:
             summary = run_job(job, run_parts=dask_part_runner(client), started=started)

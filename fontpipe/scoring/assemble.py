@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -13,6 +14,12 @@ import pyarrow.parquet as pq
 from fontpipe.atomic import atomic_file, staging_path
 from fontpipe.scoring.part import REJECT_COLUMNS, csv_header, csv_quote, parquet_output_options
 from fontpipe.scoring.plan import Part, ScoreJob
+
+# A partitioned output's files: readers (pyarrow.dataset, Dask, DuckDB, Spark) skip names that
+# start with "_", and should trust the directory only when `_SUCCESS` is there.
+DATASET_OUTPUT_FORMAT = "fontpipe-scored-dataset/1"
+MANIFEST_FILE = "_manifest.json"
+SUCCESS_FILE = "_SUCCESS"
 
 
 class OutputAssembler:
@@ -29,6 +36,7 @@ class OutputAssembler:
         self._writer: Any = None
         self._csv: Any = None
         self._first_piece_size = 0  # bytes of the CSV part moved into the staging file
+        self._files: list[dict[str, Any]] = []  # a directory dataset's files, in order
 
     def append_ready(self, finished: set[int]) -> None:
         while (
@@ -42,6 +50,9 @@ class OutputAssembler:
         piece = self.job.part_paths(part.index).output
         if self.job.out_format == "csv":
             self._append_csv(piece)
+            return
+        if self.job.out_format == "dataset":
+            self._append_dataset_file(piece)
             return
         if not piece.stat().st_size:
             return
@@ -72,7 +83,41 @@ class OutputAssembler:
         with piece.open("rb") as source:
             append_file(source, self._csv)
 
+    def _append_dataset_file(self, piece: Path) -> None:
+        """A part's Parquet file becomes the dataset's next file: hard-linked into the staging
+        directory (no copy; the part keeps its own name until the job finishes, so a crash here
+        loses nothing a rerun needs). Parts with no rows add no file."""
+        if not piece.stat().st_size:
+            return
+        self.staging.mkdir(exist_ok=True)
+        name = f"part-{len(self._files):05d}.parquet"
+        try:
+            os.link(piece, self.staging / name)
+        except OSError:  # a filesystem without hard links
+            shutil.copyfile(piece, self.staging / name)
+        self._files.append({"file": name, "rows": pq.read_metadata(piece).num_rows})
+
+    def _finish_dataset(self) -> None:
+        """`_manifest.json`, then `_SUCCESS` (readers trust a directory only with it), then one
+        rename puts the directory in place."""
+        self.staging.mkdir(exist_ok=True)
+        manifest = {
+            "format": DATASET_OUTPUT_FORMAT,
+            "model_version": self.job.version,
+            "rows": sum(f["rows"] for f in self._files),
+            "files": self._files,
+            "columns": [*self.job.names, *self.job.output_columns],
+        }
+        (self.staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+        (self.staging / SUCCESS_FILE).write_text("")
+        if self.job.out.exists():
+            self.job.out.rmdir()  # checked empty before the job began
+        os.replace(self.staging, self.job.out)
+
     def finish(self) -> None:
+        if self.job.out_format == "dataset":
+            self._finish_dataset()
+            return
         if self._csv is not None:
             self._csv.close()
         elif self.job.out_format == "csv":
@@ -87,6 +132,9 @@ class OutputAssembler:
         os.replace(self.staging, self.job.out)
 
     def abandon(self) -> None:
+        if self.job.out_format == "dataset":
+            shutil.rmtree(self.staging, ignore_errors=True)  # links only: the parts stay
+            return
         if self._csv is not None:
             self._csv.close()
             # Give the first part its file back, as it was, so a rerun reuses it.

@@ -82,10 +82,11 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
     """
     files = expand_inputs(inputs)
     backdrop = parse_backdrop(config.backdrop)
-    created_dir = check_output(files, out)
+    created_dir = check_output(files, out, config.partitioned)
+    out_format = output_format(out, config.partitioned)
     try:
         version = open_version(version_path).name
-        names = _common_columns(files, output_format(out), config.delimiter)
+        names = _common_columns(files, out_format, config.delimiter)
         try:
             spec = detect_color_spec(names, config.color_column, config.rgb_columns)
         except FontpipeError as exc:
@@ -104,7 +105,7 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
         spec,
         parts,
         parts_dir_for(out),
-        output_format(out),
+        out_format,
         config,
         created_dir,
         backdrop,
@@ -140,7 +141,7 @@ def _common_columns(files: list[Path], out_format: str, delimiter: str | None) -
                 f"{file}: columns {other.names} differ from {files[0]}'s {first.names}; "
                 "score them separately"
             )
-        if out_format == "parquet" and not other.equals(first):
+        if out_format in ("parquet", "dataset") and not other.equals(first):
             theirs = ", ".join(f"{f.name}: {f.type}" for f in other)
             ours = ", ".join(f"{f.name}: {f.type}" for f in first)
             raise FontpipeError(
@@ -285,7 +286,7 @@ def _assemble(
 
 def score_files(
     inputs: list[str],
-    out: Path,
+    out: Path | str,
     version_path: Path,
     config: ScoreConfig,
     *,
@@ -294,7 +295,9 @@ def score_files(
 ) -> ScoreSummary:
     """Prepare and run a job in this process. `on_plan` sees the plan and the parts already done."""
     started = time.perf_counter()
-    job = prepare_job(inputs, out, version_path, config)
+    if isinstance(out, str) and out.endswith(("/", os.sep)):
+        config = config.model_copy(update={"partitioned": True})
+    job = prepare_job(inputs, Path(out), version_path, config)
     if on_plan is not None:
         on_plan(job, finished_parts(job))
     return run_job(job, progress=progress, started=started)

@@ -47,6 +47,9 @@ class ScoreConfig(BaseModel):
     part_rows: int = Field(2_000_000, gt=0)  # Parquet: row groups are grouped up to this many rows
     csv_part_bytes: int = Field(64 << 20, gt=0)
     batch_rows: int = Field(1 << 19, gt=0)  # rows read and scored at a time
+    # The output is a directory dataset: one Parquet file per part, `_manifest.json` and a
+    # `_SUCCESS` marker written last (`--out DIR/`).
+    partitioned: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,9 @@ class ScoreJob:
     def part_paths(self, index: int) -> PartPaths:
         stem = self.parts_dir / f"part-{index:06d}"
         return PartPaths(
-            output=stem.with_suffix(f".{self.out_format}"),
+            output=stem.with_suffix(
+                ".parquet" if self.out_format == "dataset" else f".{self.out_format}"
+            ),
             rejects=Path(f"{stem}.rejects.csv"),
             marker=stem.with_suffix(".json"),
         )
@@ -133,10 +138,18 @@ def file_format(path: Path) -> Literal["parquet", "csv"] | None:
     return None
 
 
-def output_format(path: Path) -> Literal["parquet", "csv"]:
+OutputFormat = Literal["parquet", "csv", "dataset"]
+
+
+def output_format(path: Path, partitioned: bool = False) -> OutputFormat:
+    if partitioned:
+        return "dataset"
     found = file_format(path)
     if found is None:
-        raise FontpipeError(f"{path}: unknown output format; name it .parquet or .csv")
+        raise FontpipeError(
+            f"{path}: unknown output format; name it .parquet or .csv, or end it with / for a "
+            "partitioned Parquet dataset"
+        )
     return found
 
 
@@ -178,16 +191,25 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     return files
 
 
-def check_output(files: list[Path], out: Path) -> Path | None:
+def check_output(files: list[Path], out: Path, partitioned: bool = False) -> Path | None:
     """Refuse an output path that cannot work; returns the outermost directory created for it
     (removed again if the job fails on bad input), or None."""
-    output_format(out)
+    output_format(out, partitioned)
     resolved = out.resolve()
     for file in files:
-        if file.resolve() == resolved:
+        if file.resolve() == resolved or (partitioned and resolved in file.resolve().parents):
             raise FontpipeError(f"{out}: the output path is also an input; choose another --out")
-    if out.exists() and out.is_dir():
-        raise FontpipeError(f"{out}: is a directory; --out names the output file")
+    if partitioned:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise FontpipeError(
+                f"{out}: already exists and is not empty; a partitioned output needs a new "
+                "directory (remove it, or choose another --out)"
+            )
+    elif out.exists() and out.is_dir():
+        raise FontpipeError(
+            f"{out}: is a directory; --out names the output file (end it with / to write a "
+            "partitioned dataset there)"
+        )
     missing = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     created = missing[-1] if missing else None
     if missing:
