@@ -54,9 +54,11 @@ def test_directory_dataset_equals_the_single_file_and_reads_everywhere(
     assert pads.dataset(out).to_table().equals(expected)
     import duckdb
 
-    (counted,) = duckdb.connect().execute(
-        f"select count(*), sum(id) from read_parquet('{out}/*.parquet')"
-    ).fetchall()
+    (counted,) = (
+        duckdb.connect()
+        .execute(f"select count(*), sum(id) from read_parquet('{out}/*.parquet')")
+        .fetchall()
+    )
     assert counted == (100_000, int(np.arange(100_000).sum()))
     import dask.dataframe as dd
 
