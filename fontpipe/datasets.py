@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fontpipe import __version__
+from fontpipe.arrays import to_numpy
 from fontpipe.atomic import atomic_directory
 from fontpipe.errors import FontpipeError
 from fontpipe.generation import GenerateConfig, default_dataset_name, iter_chunks
@@ -406,14 +407,14 @@ def read_split_arrays(
     for path in dataset.split_files(split):
         table = pq.read_table(path, columns=[*CHANNELS, LABEL])
         rgb_parts.append(_rgb(table))
-        label_parts.append(table.column(LABEL).to_numpy().astype(np.int32))
+        label_parts.append(to_numpy(table.column(LABEL)).astype(np.int32))
     if not rgb_parts:
         return np.zeros((0, 3), np.float32), np.zeros(0, np.int32)
     return np.concatenate(rgb_parts), np.concatenate(label_parts)
 
 
 def _rgb(table: pa.Table | pa.RecordBatch) -> npt.NDArray[np.float32]:
-    return np.stack([table.column(c).to_numpy().astype(np.float32) for c in CHANNELS], axis=1)
+    return np.stack([to_numpy(table.column(c)).astype(np.float32) for c in CHANNELS], axis=1)
 
 
 def iter_file_chunks(
@@ -423,4 +424,4 @@ def iter_file_chunks(
     name = path.decode() if isinstance(path, bytes) else path
     with pq.ParquetFile(name) as parquet:
         for batch in parquet.iter_batches(batch_size=READ_CHUNK_ROWS, columns=[*CHANNELS, LABEL]):
-            yield _rgb(batch), batch.column(LABEL).to_numpy().astype(np.int32)
+            yield _rgb(batch), to_numpy(batch.column(LABEL)).astype(np.int32)

@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from fontpipe.arrays import from_numpy, strings, to_numpy
 from fontpipe.cube import lookup_p_black
 from fontpipe.rules import relative_luminance, relative_luminance_float32, text_contrast
 from fontpipe.schema import (
@@ -75,9 +76,7 @@ def contrast_csv_text(contrast: npt.NDArray[np.float32]) -> pa.Array:
 def csv_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
     """Scored rows as a CSV output writes them: contrasts as 4-place decimals."""
     columns = [
-        contrast_csv_text(column.to_numpy(zero_copy_only=False))
-        if name in _CONTRAST_COLUMNS
-        else column
+        contrast_csv_text(to_numpy(column)) if name in _CONTRAST_COLUMNS else column
         for name, column in zip(batch.schema.names, batch.columns, strict=True)
     ]
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
@@ -185,16 +184,17 @@ def score_columns(
     other = np.where(black, on_white, on_black)
     aa = chosen >= WCAG_AA_RATIO
     n = len(p_black)
+    # Built on the numpy buffers (`from_numpy`): no copy for the floats, and no pandas import.
     return [
-        pa.array(p_black, type=pa.float32()),
+        from_numpy(p_black.astype(np.float32, copy=False)),
         pa.DictionaryArray.from_arrays(
-            pa.array(black.view(np.int8)), pa.array(list(TEXT_COLORS_BY_DECISION))
+            from_numpy(black.view(np.int8)), strings(list(TEXT_COLORS_BY_DECISION))
         ),
-        pa.array(on_black, type=pa.float32()),
-        pa.array(on_white, type=pa.float32()),
-        pa.array(chosen, type=pa.float32()),
-        pa.array(aa),
-        pa.array(chosen >= WCAG_AAA_RATIO),
-        pa.array(~aa & (other >= WCAG_AA_RATIO)),
-        pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([version])),
+        from_numpy(on_black.astype(np.float32, copy=False)),
+        from_numpy(on_white.astype(np.float32, copy=False)),
+        from_numpy(chosen.astype(np.float32, copy=False)),
+        from_numpy(aa),
+        from_numpy(chosen >= WCAG_AAA_RATIO),
+        from_numpy(~aa & (other >= WCAG_AA_RATIO)),
+        pa.DictionaryArray.from_arrays(from_numpy(np.zeros(n, dtype=np.int8)), strings([version])),
     ]

@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fontpipe.arrays import to_numpy
 from fontpipe.colors import RGB, WHITE, parse_color_strings
 from fontpipe.errors import FontpipeError
 
@@ -147,7 +148,7 @@ def _plain_hex(
     starts = offsets[:-1].astype(np.int64)
     lengths = np.diff(offsets)
     if text.null_count:
-        lengths = np.where(text.is_valid().to_numpy(zero_copy_only=False), lengths, 0)
+        lengths = np.where(to_numpy(text.is_valid()), lengths, 0)
     hashed = lengths == 7
     hashed[hashed] = data[starts[hashed]] == ord("#")
     candidates = np.flatnonzero(hashed | (lengths == 6))
@@ -180,7 +181,7 @@ def _parse_text_column(
         rest = text if len(rest_rows) == len(text) else text.take(pa.array(rest_rows))
         # One hash pass gives both the distinct strings and each row's position among them.
         encoded = pc.dictionary_encode(rest, null_encoding="encode")
-        position = encoded.indices.to_numpy(zero_copy_only=False)
+        position = to_numpy(encoded.indices)
         values = encoded.dictionary.to_pylist()
         parsed = parse_color_strings(values, backdrop)
         if len(rest_rows) == len(text):
@@ -217,8 +218,14 @@ def _parse_channels(
     arrays = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
     if all(a.type == pa.uint8() and a.null_count == 0 for a in arrays) and scale != "1":
         # The common case for Parquet palettes: already 8-bit channels, nothing to check.
-        rgb = np.stack([a.to_numpy() for a in arrays], axis=1)
+        rgb = np.stack([to_numpy(a) for a in arrays], axis=1)
         return ParsedColors(valid=np.ones(len(rgb), dtype=bool), rgb=rgb, on_grid=True, reasons=[])
+    if scale != "1":
+        integers = _whole_byte_channels(arrays)
+        if integers is not None:
+            return ParsedColors(
+                valid=np.ones(len(integers), dtype=bool), rgb=integers, on_grid=True, reasons=[]
+            )
     n = len(arrays[0])
     values = np.zeros((n, 3), dtype=np.float64)
     valid = np.ones(n, dtype=bool)
@@ -253,6 +260,29 @@ def _parse_channels(
     reasons.sort()
     rgb = scaled.astype(np.uint8) if on_grid else scaled.astype(np.float32)
     return ParsedColors(valid=valid, rgb=rgb, on_grid=on_grid, reasons=reasons)
+
+
+def _whole_byte_channels(arrays: list[pa.Array]) -> npt.NDArray[np.uint8] | None:
+    """(n, 3) uint8 when every value of every channel is a whole number 0-255 (text or integer
+    columns), else None for the general path to find and explain the bad rows.
+
+    Arrow's own string-to-integer cast parses a CSV's channels in C: a regular expression and a
+    float cast per value took 4 of a 10 M-row job's 7 CPU seconds."""
+    columns = []
+    for array in arrays:
+        kind = array.type
+        if array.null_count or not (
+            pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
+        ):
+            return None
+        try:
+            values = to_numpy(pc.cast(array, pa.int32()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        if len(values) and (values.min() < 0 or values.max() > 255):
+            return None
+        columns.append(values.astype(np.uint8))
+    return np.stack(columns, axis=1)
 
 
 def _written_as_floats(arrays: list[pa.Array]) -> bool:

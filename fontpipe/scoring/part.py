@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fontpipe.arrays import strings
 from fontpipe.atomic import atomic_file
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import MODEL_VERSION, OTHER_PASSES_AA, TEXT_COLOR, WCAG_AA, black_text
@@ -272,7 +273,5 @@ def _reject_records(
 
 def _write_rejects(path: Path, records: list[dict[str, str]], names: list[str]) -> None:
     columns = list(REJECT_COLUMNS) + [n for n in names if n not in REJECT_COLUMNS]
-    table = pa.table(
-        {c: pa.array([r.get(c, "") for r in records], type=pa.string()) for c in columns}
-    )
+    table = pa.table({c: strings([r.get(c, "") for r in records]) for c in columns})
     pacsv.write_csv(table, str(path), write_options=pacsv.WriteOptions(include_header=False))
