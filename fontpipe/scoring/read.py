@@ -86,6 +86,7 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
         invalid.append((int(row.number or 0), row.expected_columns, row.actual_columns, row.text))
         return "skip"
 
+    quotes = True
     if part.compression is not None:
         # The whole file as a stream: decompressed block by block, the header line skipped.
         source: Any = pa.input_stream(part.file, compression=part.compression)
@@ -96,8 +97,13 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
         if len(data) == 0:
             return
         source, skip = pa.BufferReader(data), 0
+        # Without a quote in the range no value can hold a newline, and Arrow's parser runs a
+        # quarter faster when it need not track them.
+        quotes = bool(np.any(np.frombuffer(data, dtype=np.uint8) == ord('"')))
     with _handler_failures(on_invalid_row) as failures:
-        yield from _arrow_csv_chunks(part, names, source, skip, on_invalid_row, invalid, failures)
+        yield from _arrow_csv_chunks(
+            part, names, source, skip, on_invalid_row, invalid, failures, quotes
+        )
 
 
 @contextlib.contextmanager
@@ -129,6 +135,7 @@ def _arrow_csv_chunks(
     on_invalid_row: Any,
     invalid: list[tuple[int, int, str, str]],
     failures: list[BaseException],
+    quotes: bool = True,
 ) -> Iterator[Chunk]:
     reader = pacsv.open_csv(
         source,
@@ -139,7 +146,9 @@ def _arrow_csv_chunks(
             skip_rows=skip_rows,
         ),
         parse_options=pacsv.ParseOptions(
-            delimiter=part.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid_row
+            delimiter=part.delimiter,
+            newlines_in_values=quotes,
+            invalid_row_handler=on_invalid_row,
         ),
         convert_options=_csv_convert_all_strings(names),
     )
@@ -183,6 +192,9 @@ def invalid_utf8_rows(batch: pa.RecordBatch) -> dict[int, str]:
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         if not pa.types.is_string(column.type):
             continue
+        values = column.buffers()[2]
+        if values is None or not np.any(np.frombuffer(values, dtype=np.uint8) >= 0x80):
+            continue  # ASCII, the usual palette: valid UTF-8 without a full validation pass
         try:
             column.validate(full=True)
         except pa.ArrowInvalid:
