@@ -1,0 +1,184 @@
+"""A scale model of bulk scoring: measured here, extrapolated to 1 and 100 billion rows.
+
+    python bench/scale_model.py [--rows 10000000] [--storage-gbps 1.0] [--per-worker-storage-mbps 200]
+
+Measured on this machine, each a whole process on the same 10 M-row inputs:
+- scoring throughput per worker: one `fontpipe score` process pinned to one core, Parquet in,
+  partitioned Parquet out (rows/s of scoring alone: the run minus an empty job's start-up);
+- bytes per row in (r,g,b Parquet) and out (the scored Parquet, all output columns);
+- the cube-table broadcast: its size and the time a fresh process takes to verify and map it;
+- the single-file assembler: rows/s of encoding the scored rows as one Parquet file, on one
+  core (the only serial step; a partitioned output has none).
+
+The model: a job over R rows on N workers takes
+    start-up + broadcast + max(R / (N x per-worker rows/s),
+                              R x bytes per row / min(storage bandwidth, N x per-worker bandwidth))
+for a partitioned output, plus R / assembler rows/s when one file is assembled. It prints the
+estimate for 1e9 and 1e11 rows on 1 to 256 workers and names the bound each time. Storage
+bandwidths are inputs (object stores vary); nothing else is assumed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import print_table
+
+FONTPIPE = str(Path(sys.executable).with_name("fontpipe"))
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    return time.perf_counter() - started
+
+
+def prepare(work: Path, rows: int) -> Path:
+    code = f"""
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+from pathlib import Path
+from fontpipe.datasets import write_dataset
+from fontpipe.generation import GenerateConfig
+from fontpipe.model import ModelConfig
+from fontpipe.training import TrainConfig, train_version
+from fontpipe.versions import ensure_cube_table
+work = Path({str(work)!r})
+dataset, _ = write_dataset(GenerateConfig(rows=20_000, sampling="cube", rule="wcag"), work / "ds")
+version = train_version(dataset, TrainConfig(model=ModelConfig(architecture="channel-tables")), work / "models")
+ensure_cube_table(version)
+print(version.path)
+rng = np.random.default_rng(0)
+schema = pa.schema([(c, pa.uint8()) for c in "rgb"])
+with pq.ParquetWriter(work / "in.parquet", schema) as writer:
+    for start in range(0, {rows}, 1_000_000):
+        n = min(1_000_000, {rows} - start)
+        rgb = rng.integers(0, 256, (n, 3), dtype=np.uint8)
+        writer.write_table(pa.table({{c: rgb[:, i] for i, c in enumerate("rgb")}}, schema=schema))
+pq.write_table(pa.table({{c: np.zeros(1, np.uint8) for c in "rgb"}}), work / "empty.parquet")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def directory_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def measure(work: Path, rows: int, model: Path) -> dict[str, float]:
+    one_core = {**os.environ, "OMP_NUM_THREADS": "1"}
+    pin = ["taskset", "-c", "0"] if Path("/usr/bin/taskset").exists() else []
+    score = [FONTPIPE, "score", "--model", str(model)]
+    startup = min(
+        timed([*pin, *score, str(work / "empty.parquet"), "--out", f"{work / f'e{i}'}/"], one_core)
+        for i in range(3)
+    )
+    partitioned = min(
+        timed([*pin, *score, str(work / "in.parquet"), "--out", f"{work / f'p{i}'}/"], one_core)
+        for i in range(3)
+    )
+    # The assembler encodes every row of a single-file output on one core: its rate is the time
+    # to encode the scored rows, already in memory, as the one Parquet file.
+    encode = (
+        "import time, pyarrow.dataset as ds, pyarrow.parquet as pq; "
+        "from fontpipe.scoring.part import parquet_output_options; "
+        f"t = ds.dataset({str(work / 'p0')!r}).to_table(); s = time.perf_counter(); "
+        f"pq.write_table(t, {str(work / 'enc.parquet')!r}, **parquet_output_options(t.schema)); "
+        "print(time.perf_counter() - s)"
+    )
+    encode_s = float(
+        subprocess.run(
+            [sys.executable, "-c", encode], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    verify = (
+        "import time; t = time.perf_counter(); "
+        "from fontpipe.scoring.columns import cached_scorer; "
+        f"cached_scorer({str(model)!r}); print(time.perf_counter() - t)"
+    )
+    broadcast_s = float(
+        subprocess.run(
+            [sys.executable, "-c", verify], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    per_worker = rows / (partitioned - startup)
+    return {
+        "startup_s": startup,
+        "per_worker_rows_s": per_worker,
+        # The assembler's own rate: what a single file costs beyond the partitioned output.
+        "assembler_rows_s": rows / encode_s,
+        "bytes_in": (work / "in.parquet").stat().st_size / rows,
+        "bytes_out": directory_bytes(work / "p0") / rows,
+        "cube_bytes": (model / "cube.npy").stat().st_size,
+        "broadcast_s": broadcast_s,
+    }
+
+
+def estimate(
+    rows: float, workers: int, m: dict[str, float], storage_bps: float, worker_bps: float
+) -> tuple[float, str]:
+    compute = rows / (workers * m["per_worker_rows_s"])
+    bandwidth = min(storage_bps, workers * worker_bps)
+    io = rows * (m["bytes_in"] + m["bytes_out"]) / bandwidth
+    bound = "scoring (CPU)" if compute >= io else "storage bandwidth"
+    return m["startup_s"] + m["broadcast_s"] + max(compute, io), bound
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--storage-gbps", type=float, default=1.0, help="aggregate, GB/s")
+    parser.add_argument("--per-worker-storage-mbps", type=float, default=200.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fontpipe-scale-") as tmp:
+        work = Path(tmp)
+        model = prepare(work, args.rows)
+        m = measure(work, args.rows, model)
+    print_table(
+        f"measured on this machine ({os.cpu_count()} cores), {args.rows:,} rows",
+        [
+            {"figure": "start-up of a scoring process", "value": f"{m['startup_s']:.2f} s"},
+            {
+                "figure": "scoring, one worker (one core)",
+                "value": f"{m['per_worker_rows_s']:,.0f} rows/s",
+            },
+            {"figure": "bytes per row in (r,g,b Parquet)", "value": f"{m['bytes_in']:.2f}"},
+            {"figure": "bytes per row out (scored Parquet)", "value": f"{m['bytes_out']:.2f}"},
+            {
+                "figure": "cube table broadcast",
+                "value": f"{m['cube_bytes'] / 2**20:.0f} MiB, verified and mapped in {m['broadcast_s']:.2f} s per worker",
+            },
+            {"figure": "single-file assembler", "value": f"{m['assembler_rows_s']:,.0f} rows/s"},
+        ],
+        ["figure", "value"],
+    )
+    storage = args.storage_gbps * 1e9
+    worker_bps = args.per_worker_storage_mbps * 1e6
+    rows_out = []
+    for total in (1e9, 1e11):
+        for workers in (1, 4, 16, 64, 256):
+            seconds, bound = estimate(total, workers, m, storage, worker_bps)
+            rows_out.append(
+                {
+                    "rows": f"{total:.0e}",
+                    "workers": workers,
+                    "partitioned output": f"{seconds / 60:,.1f} min",
+                    "bound by": bound,
+                    "one assembled file": f"{(seconds + total / m['assembler_rows_s']) / 60:,.1f} min",
+                }
+            )
+    print_table(
+        f"estimate: storage {args.storage_gbps} GB/s in all, {args.per_worker_storage_mbps} MB/s per worker",
+        rows_out,
+        ["rows", "workers", "partitioned output", "bound by", "one assembled file"],
+    )
+
+
+if __name__ == "__main__":
+    main()
