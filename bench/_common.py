@@ -63,3 +63,34 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+MAKE_CUBE_MODEL = """
+import sys
+from pathlib import Path
+from fontpipe.datasets import write_dataset
+from fontpipe.generation import GenerateConfig
+from fontpipe.model import ModelConfig
+from fontpipe.training import TrainConfig, train_version
+from fontpipe.versions import ensure_cube_table
+work = Path(sys.argv[1])
+dataset, _ = write_dataset(GenerateConfig(rows=20_000, sampling="cube", rule="wcag"), work / "ds")
+config = TrainConfig(model=ModelConfig(architecture="channel-tables"))
+version = train_version(dataset, config, work / "models")
+ensure_cube_table(version)
+print(version.path)
+"""
+
+
+def cube_model(work: Any) -> Any:
+    """The retrain default's wcag model, its cube table built, made in a child process (so the
+    bench process never loads TensorFlow: a child's peak RSS starts at its parent's)."""
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, "-c", MAKE_CUBE_MODEL, str(work)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(done.stdout.strip().splitlines()[-1])

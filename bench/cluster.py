@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table
+from _common import cube_model, print_table
 
 BIN = Path(sys.executable).parent
 
@@ -51,20 +51,6 @@ def make_inputs(work: Path, files: int, rows: int) -> Path:
             root / f"palette-{index:03d}.parquet",
         )
     return root
-
-
-def make_model(work: Path) -> Path:
-    from fontpipe.datasets import write_dataset
-    from fontpipe.generation import GenerateConfig
-    from fontpipe.model import ModelConfig
-    from fontpipe.training import TrainConfig, train_version
-    from fontpipe.versions import ensure_cube_table
-
-    dataset, _ = write_dataset(GenerateConfig(rows=20_000, sampling="cube"), work / "ds")
-    config = TrainConfig(model=ModelConfig(architecture="channel-tables"))
-    version = train_version(dataset, config, work / "models")
-    ensure_cube_table(version)
-    return version.path
 
 
 def start_cluster(workers: int, work: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:
@@ -153,7 +139,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fontpipe-cluster-") as tmp:
         work = Path(tmp)
         source = make_inputs(work, args.files, args.rows_per_file)
-        model = make_model(work)
+        model = cube_model(work)
         results = []
         local = [timed_score(source, work / "out", model, None) for _ in range(args.runs)]
         results.append({"run": "local (no cluster)", "median wall s": statistics.median(local)})

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table
+from _common import cube_model, print_table
 
 FONTPIPE = str(Path(sys.executable).with_name("fontpipe"))
 
@@ -41,30 +41,21 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def prepare(work: Path, rows: int) -> Path:
-    code = f"""
-import numpy as np, pyarrow as pa, pyarrow.parquet as pq
-from pathlib import Path
-from fontpipe.datasets import write_dataset
-from fontpipe.generation import GenerateConfig
-from fontpipe.model import ModelConfig
-from fontpipe.training import TrainConfig, train_version
-from fontpipe.versions import ensure_cube_table
-work = Path({str(work)!r})
-dataset, _ = write_dataset(GenerateConfig(rows=20_000, sampling="cube", rule="wcag"), work / "ds")
-version = train_version(dataset, TrainConfig(model=ModelConfig(architecture="channel-tables")), work / "models")
-ensure_cube_table(version)
-print(version.path)
-rng = np.random.default_rng(0)
-schema = pa.schema([(c, pa.uint8()) for c in "rgb"])
-with pq.ParquetWriter(work / "in.parquet", schema) as writer:
-    for start in range(0, {rows}, 1_000_000):
-        n = min(1_000_000, {rows} - start)
-        rgb = rng.integers(0, 256, (n, 3), dtype=np.uint8)
-        writer.write_table(pa.table({{c: rgb[:, i] for i, c in enumerate("rgb")}}, schema=schema))
-pq.write_table(pa.table({{c: np.zeros(1, np.uint8) for c in "rgb"}}), work / "empty.parquet")
-"""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return Path(done.stdout.strip().splitlines()[-1])
+    """The model (its cube table built), the r,g,b Parquet input and a one-row one."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    model = cube_model(work)
+    rng = np.random.default_rng(0)
+    schema = pa.schema([(c, pa.uint8()) for c in "rgb"])
+    with pq.ParquetWriter(work / "in.parquet", schema) as writer:
+        for start in range(0, rows, 1_000_000):
+            n = min(1_000_000, rows - start)
+            rgb = rng.integers(0, 256, (n, 3), dtype=np.uint8)
+            writer.write_table(pa.table({c: rgb[:, i] for i, c in enumerate("rgb")}, schema=schema))
+    pq.write_table(pa.table({c: np.zeros(1, np.uint8) for c in "rgb"}), work / "empty.parquet")
+    return model
 
 
 def directory_bytes(path: Path) -> int:

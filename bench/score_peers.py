@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table
+from _common import cube_model, print_table
 
 FONTPIPE = str(Path(sys.executable).with_name("fontpipe"))
 
@@ -120,33 +120,25 @@ def run_once(command: list[str]) -> tuple[float, float]:
 
 
 def prepare(work: Path, rows: int) -> tuple[Path, Path, Path]:
-    """The model (its cube table built) and the two inputs, made in a child process so this
-    one never loads TensorFlow."""
-    code = f"""
-import numpy as np, pyarrow as pa, pyarrow.csv as pacsv, pyarrow.parquet as pq
-from pathlib import Path
-from fontpipe.datasets import write_dataset
-from fontpipe.generation import GenerateConfig
-from fontpipe.model import ModelConfig
-from fontpipe.training import TrainConfig, train_version
-from fontpipe.versions import ensure_cube_table
-work = Path({str(work)!r})
-dataset, _ = write_dataset(GenerateConfig(rows=20_000, sampling="cube", rule="wcag"), work / "ds")
-version = train_version(dataset, TrainConfig(model=ModelConfig(architecture="channel-tables")), work / "models")
-ensure_cube_table(version)
-print(version.path)
-schema = pa.schema([(c, pa.uint8()) for c in "rgb"])
-rng = np.random.default_rng(0)
-with pq.ParquetWriter(work / "rgb.parquet", schema) as pw, pacsv.CSVWriter(work / "rgb.csv", schema) as cw:
-    for start in range(0, {rows}, 1_000_000):
-        n = min(1_000_000, {rows} - start)
-        rgb = rng.integers(0, 256, (n, 3), dtype=np.uint8)
-        t = pa.table({{c: rgb[:, i] for i, c in enumerate("rgb")}}, schema=schema)
-        pw.write_table(t)
-        cw.write_table(t)
-"""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    model = Path(done.stdout.strip().splitlines()[-1])
+    """The model (its cube table built) and the same colours as Parquet and as CSV."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    model = cube_model(work)
+    schema = pa.schema([(c, pa.uint8()) for c in "rgb"])
+    rng = np.random.default_rng(0)
+    with (
+        pq.ParquetWriter(work / "rgb.parquet", schema) as parquet,
+        pacsv.CSVWriter(work / "rgb.csv", schema) as csv,
+    ):
+        for start in range(0, rows, 1_000_000):
+            n = min(1_000_000, rows - start)
+            rgb = rng.integers(0, 256, (n, 3), dtype=np.uint8)
+            table = pa.table({c: rgb[:, i] for i, c in enumerate("rgb")}, schema=schema)
+            parquet.write_table(table)
+            csv.write_table(table)
     return model, work / "rgb.parquet", work / "rgb.csv"
 
 

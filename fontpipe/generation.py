@@ -27,6 +27,15 @@ GENERATOR_VERSION = 1
 _SPLIT_STREAM = {name: index for index, name in enumerate(SPLITS)}
 
 
+def check_split_fractions(
+    cls: type, value: tuple[float, float, float]
+) -> tuple[float, float, float]:
+    """train, val and test fractions: none negative, summing to 1 (a pydantic validator)."""
+    if any(f < 0 for f in value) or abs(sum(value) - 1.0) > 1e-9:
+        raise ValueError(f"split fractions must be >= 0 and sum to 1, got {value}")
+    return value
+
+
 class GenerateConfig(BaseModel):
     """Everything that decides a dataset's rows. Frozen, so it can key caches and fingerprints."""
 
@@ -49,12 +58,7 @@ class GenerateConfig(BaseModel):
         get_rule(value)
         return value
 
-    @field_validator("split_fractions")
-    @classmethod
-    def _fractions(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
-        if any(f < 0 for f in value) or abs(sum(value) - 1.0) > 1e-9:
-            raise ValueError(f"split fractions must be >= 0 and sum to 1, got {value}")
-        return value
+    _fractions = field_validator("split_fractions")(check_split_fractions)
 
     @model_validator(mode="after")
     def _train_not_empty(self) -> GenerateConfig:
@@ -167,6 +171,14 @@ def iter_chunks(config: GenerateConfig) -> Iterator[Chunk]:
     for split, rows in config.split_rows().items():
         for index, n in enumerate(chunk_rows(rows, config.rows_per_file)):
             yield generate_chunk(config, split, index, n)
+
+
+def rule_rows(rows: int, rule: str, sampling: Sampling, seed: int) -> Chunk:
+    """`rows` colours labelled by `rule`, all in memory (a prior's rows, a baseline's data)."""
+    config = GenerateConfig(
+        rows=rows, rule=rule, sampling=sampling, seed=seed, split_fractions=(1.0, 0.0, 0.0)
+    )
+    return generate_rows(config)
 
 
 def generate_rows(config: GenerateConfig, split: Split = "train") -> Chunk:

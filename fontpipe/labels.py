@@ -14,7 +14,6 @@ column (any notation `score` reads) and a text-colour column (`black`/`white`, `
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from fontpipe.colors import WHITE
 from fontpipe.datasets import Dataset
 from fontpipe.errors import FontpipeError
+from fontpipe.generation import check_split_fractions
 from fontpipe.rules import get_rule
 from fontpipe.schema import SPLITS
+from fontpipe.versions import sha256_file
 
 HUMAN_PREFIX = "human:"
 BLACK_WORDS = frozenset({"black", "1", "#000", "#000000", "true"})
@@ -54,12 +55,7 @@ class LabelImportConfig(BaseModel):
     seed: int = Field(0, ge=0)
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
 
-    @field_validator("split_fractions")
-    @classmethod
-    def _fractions(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
-        if any(f < 0 for f in value) or abs(sum(value) - 1.0) > 1e-9:
-            raise ValueError(f"split fractions must be >= 0 and sum to 1, got {value}")
-        return value
+    _fractions = field_validator("split_fractions")(check_split_fractions)
 
 
 @dataclass(frozen=True)
@@ -195,14 +191,6 @@ def split_assignment(n: int, config: LabelImportConfig) -> dict[str, npt.NDArray
     return {split: np.sort(parts[split]) for split in SPLITS}
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class LabelImport:
     """What `import_labels` did."""
@@ -228,7 +216,7 @@ def import_labels(
     splits = split_assignment(len(labelled.label), config)
     source = {
         "file": str(path),
-        "sha256": file_sha256(path),
+        "sha256": sha256_file(path),
         "rows_read": labelled.rows_read,
         "rows_rejected": len(labelled.rejects),
         "rows_merged": labelled.merged_rows,

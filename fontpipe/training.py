@@ -192,20 +192,12 @@ def _train_with_prior(dataset: Dataset, config: TrainConfig) -> tuple[Any, int]:
     """The dataset's train split (weight 1 a row) with `prior_rows` uniform colours labelled by
     the prior rule, weighted so that they carry `prior_weight` of the total."""
     from fontpipe.datasets import read_split_arrays
-    from fontpipe.generation import GenerateConfig, generate_rows
+    from fontpipe.generation import rule_rows
     from fontpipe.inputs import weighted_batches
 
     assert config.prior is not None
     rgb, label = read_split_arrays(dataset, "train")
-    prior = generate_rows(
-        GenerateConfig(
-            rows=config.prior_rows,
-            rule=config.prior,
-            sampling="uniform-int",
-            seed=config.seed,
-            split_fractions=(1.0, 0.0, 0.0),
-        )
-    )
+    prior = rule_rows(config.prior_rows, config.prior, "uniform-int", config.seed)
     each = config.prior_weight / (1.0 - config.prior_weight) * len(label) / config.prior_rows
     weight = np.concatenate(
         [np.ones(len(label), np.float32), np.full(config.prior_rows, each, np.float32)]
@@ -426,21 +418,13 @@ class OriginalRecipe(BaseModel):
 
 def train_original_recipe(recipe: OriginalRecipe = OriginalRecipe()) -> tuple[keras.Model, float]:
     """The reference model and its training wall time in seconds."""
-    from fontpipe.generation import GenerateConfig, generate_rows
+    from fontpipe.generation import rule_rows
     from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()
     import keras
 
-    rows = generate_rows(
-        GenerateConfig(
-            rows=recipe.rows,
-            rule=recipe.rule,
-            sampling="uniform-float",
-            seed=recipe.seed,
-            split_fractions=(1.0, 0.0, 0.0),
-        )
-    )
+    rows = rule_rows(recipe.rows, recipe.rule, "uniform-float", recipe.seed)
     keras.utils.set_random_seed(recipe.seed)
     model = build_model(ModelConfig(), seed=recipe.seed)
     model.compile(
