@@ -135,8 +135,16 @@ class RetrainReport(BaseModel):
 def outcome_line(outcome: RetrainOutcome) -> str:
     """One line per rule: the verdict and the figures a reader checks first."""
     h = outcome.challenger_metrics
-    verdict = "promoted" if outcome.promoted else "kept the champion"
+    figures = (
+        f"{h.errors:,} cube errors, AA share {h.aa_share:.2%}, "
+        f"minimum contrast {h.min_contrast:.2f}:1"
+    )
+    if outcome.promoted:
+        return (
+            f"{outcome.rule}: promoted; champion {outcome.champion}: {figures} "
+            f"({outcome.reason}); report {outcome.report}"
+        )
     return (
-        f"{outcome.rule}: {verdict}; champion {outcome.champion}: {h.errors:,} cube errors, "
-        f"AA share {h.aa_share:.2%}, minimum contrast {h.min_contrast:.2f}:1 ({outcome.reason})"
+        f"{outcome.rule}: kept the champion {outcome.champion} ({outcome.reason}); challenger "
+        f"{outcome.challenger}: {figures}; report {outcome.report}"
     )

@@ -45,7 +45,10 @@ def test_retrain_succeeds_first_time_with_an_empty_home(tmp_path):
     assert sorted(champions(data / "models")) == ["mean", "wcag", "yiq"]
     for rule, version in champions(data / "models").items():
         assert (data / "models" / version / "model.keras").exists()
-        assert f"{rule}: " in done.stdout and "AA share" in done.stdout
+        (line,) = [row for row in done.stdout.splitlines() if row.startswith(f"{rule}: ")]
+        # Exact on the whole cube for every rule, and the report is where the line says.
+        assert f"champion {version}: 0 cube errors, AA share" in line
+        assert Path(line.rsplit("; report ", 1)[1]).exists()
 
 
 def test_a_sigkilled_retrain_leaves_no_prefect_server_behind(tmp_path):
