@@ -204,23 +204,39 @@ def _with_contrasts(entry: dict[str, Any]) -> dict[str, Any]:
 def _model_card(m: dict[str, Any]) -> list[tuple[str, str]]:
     meta, h = m["model_metadata"], m["headline"]
     rows = meta["dataset"]["rows"]
-    return [
+    human = m.get("human")
+    model_config = meta["config"]["model"]
+    if model_config.get("architecture") == "channel-tables":
+        model = (
+            "a learned 256-knot table per channel, summed with a bias (float64), fitted by "
+            "Newton's method"
+        )
+    else:
+        model = f"a {'-'.join(str(w) for w in model_config['hidden'])} ReLU network (Adam)"
+    source = "human-labelled" if human else "generated"
+    card = [
         ("intended use", "Choosing black or white text for a background colour (8-bit sRGB)."),
         ("rule learned", f"{meta['rule']}: {RULE_LIMITS.get(meta['rule'], '')}"),
         (
             "data",
-            f"{sum(rows.values()):,} generated colours ({meta['dataset']['sampling']} sampling), "
-            f"labelled by the {meta['dataset']['rule']} rule; train/val/test "
+            f"{sum(rows.values()):,} {source} colours ({meta['dataset']['sampling']} sampling), "
+            f"labelled by {meta['dataset']['rule']}; train/val/test "
             f"{rows.get('train', 0):,} / {rows.get('val', 0):,} / {rows.get('test', 0):,}.",
         ),
         (
             "metrics",
-            f"{h['errors']:,} disagreements with the rule over all {m['cube']['colours']:,} "
-            f"colours; {100 * h['aa_share']:.2f}% of answers reach WCAG AA; minimum contrast "
-            f"{h['min_contrast']:.2f}:1.",
+            f"{m['cube']['errors']:,} disagreements with the {m['rule']} rule over all "
+            f"{m['cube']['colours']:,} colours; {100 * h['aa_share']:.2f}% of answers reach WCAG "
+            f"AA; minimum contrast {h['min_contrast']:.2f}:1."
+            + (
+                f" Held-out human labels: {100 * human['test_accuracy']:.2f}% right."
+                if human
+                else ""
+            ),
         ),
-        ("model", f"{meta['config']['model']['hidden']} ReLU network; {meta.get('device')}."),
+        ("model", f"{model}; {meta.get('device')}."),
     ]
+    return card
 
 
 def _recipe_verdict(m: dict[str, Any]) -> str:
