@@ -68,7 +68,7 @@ def score(
 ) -> None:
     """Score palette files: P(black), text colour, WCAG contrast and AA for every row."""
     from fontpipe.registry import resolve_model
-    from fontpipe.scoring.plan import ScoreConfig
+    from fontpipe.scoring.plan import ScoreConfig, names_a_directory
 
     if max_reject_rate is not None:
         on_error = OnError.quarantine  # a rate of rejects needs rows set aside, not a stop
@@ -91,7 +91,7 @@ def score(
         scale=scale.value if scale else None,
         backdrop=backdrop,
         delimiter=delimiter,
-        partitioned=out.endswith(("/", "\\")),
+        partitioned=names_a_directory(out),
     )
     address = dask_address or settings.dask_address
     if address:

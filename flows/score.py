@@ -19,7 +19,7 @@ from fontpipe.registry import resolve_model
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.scoring.job import PartRunner, ScoreSummary, prepare_job, run_job
 from fontpipe.scoring.part import PartResult, run_part
-from fontpipe.scoring.plan import Part, ScoreConfig, ScoreJob
+from fontpipe.scoring.plan import Part, ScoreConfig, ScoreJob, names_a_directory
 from fontpipe.settings import Settings
 from fontpipe.summaries import score_markdown
 
@@ -153,7 +153,7 @@ def score_palettes_flow(
     if dask_address and dask_address != "local-cluster":
         check_scheduler_reachable(dask_address)  # before any file is written
     config = config or ScoreConfig()
-    if out.endswith(("/", "\\")):  # a directory dataset, as the command line says it
+    if names_a_directory(out):  # a directory dataset, as the command line says it
         config = config.model_copy(update={"partitioned": True})
     job = prepare_job(inputs, Path(out), version_path, config)
     if dask_address:

@@ -108,7 +108,7 @@ def score_table(
         TEXT_OUTPUT_COLUMNS,
         cached_scorer,
         score_columns,
-        srgb_hex_column,
+        text_output_columns,
     )
     from fontpipe.scoring.parse import detect_color_spec, parse_colors
 
@@ -123,11 +123,11 @@ def score_table(
     scorer = cached_scorer(str(predictor.path))
     rgb = parsed.rgb
     p_black = scorer.p_black(rgb, parsed.on_grid)
-    columns = score_columns(rgb, p_black, predictor.version)
-    names = list(OUTPUT_COLUMNS)
-    if parsed.gamut_mapped is not None:
-        columns += [srgb_hex_column(rgb.astype(np.uint8)), pa.array(parsed.gamut_mapped)]
-        names += list(TEXT_OUTPUT_COLUMNS)
+    text = arrow.column(spec.color_column) if spec.color_column else None
+    text_columns = text_output_columns(parsed, parsed.valid, rgb, text)
+    columns: list[pa.Array | pa.ChunkedArray] = list(score_columns(rgb, p_black, predictor.version))
+    columns += text_columns
+    names = list(OUTPUT_COLUMNS) + (list(TEXT_OUTPUT_COLUMNS) if text_columns else [])
     scored = arrow
     for name, column in zip(names, columns, strict=True):
         scored = scored.append_column(name, column)

@@ -33,6 +33,7 @@ from fontpipe.schema import (
     WCAG_AAA_RATIO,
     black_text,
 )
+from fontpipe.scoring.parse import ParsedColors
 from fontpipe.versions import ModelVersion, ensure_cube_table, load_keras_model, open_version
 
 OUTPUT_FIELDS = (
@@ -103,6 +104,27 @@ def srgb_hex_column(rgb: npt.NDArray[np.uint8]) -> pa.Array:
     return pa.Array.from_buffers(
         pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data.tobytes())]
     )
+
+
+def text_output_columns(
+    parsed: ParsedColors,
+    valid: npt.NDArray[np.bool_],
+    rgb: npt.NDArray[Any],
+    color_column: pa.Array | pa.ChunkedArray | None,
+) -> list[pa.Array | pa.ChunkedArray]:
+    """`srgb_hex` and `gamut_mapped` for the valid rows of a text colour column (the columns of
+    TEXT_OUTPUT_FIELDS); none for channel columns, which are sRGB as given. `rgb` and
+    `color_column` hold the valid rows only."""
+    if parsed.gamut_mapped is None:
+        return []
+    if parsed.canonical_hex and color_column is not None:
+        # Already `#rrggbb` lowercase, row for row: the input column is the srgb_hex column.
+        srgb_hex: pa.Array | pa.ChunkedArray = color_column
+    elif parsed.srgb_hex is not None:
+        srgb_hex = parsed.srgb_hex if valid.all() else parsed.srgb_hex.filter(from_numpy(valid))
+    else:
+        srgb_hex = srgb_hex_column(rgb.astype(np.uint8, copy=False))
+    return [srgb_hex, from_numpy(parsed.gamut_mapped[valid])]
 
 
 class Scorer:

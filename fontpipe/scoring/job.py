@@ -34,6 +34,7 @@ from fontpipe.scoring.plan import (
     check_output,
     expand_inputs,
     file_schema,
+    names_a_directory,
     output_format,
     parts_dir_for,
     plan_parts,
@@ -171,7 +172,6 @@ def run_parts_here(
     job: ScoreJob,
     parts: Sequence[Part],
     progress: Callable[[int], None] | None = None,
-    workers: int | None = None,
 ) -> Iterator[PartResult]:
     """The local part runner: parts on a thread per core, yielded in part order.
 
@@ -182,8 +182,9 @@ def run_parts_here(
     """
     if not parts:
         return
-    cached_scorer(str(job.version_path))  # verify and map once, before threads race to
-    workers = workers or min(len(parts), os.cpu_count() or 1)
+    # Verify the model and map its cube table here, once, before the threads would each do it.
+    cached_scorer(str(job.version_path))
+    workers = min(len(parts), os.cpu_count() or 1)
     if workers == 1:
         for part in parts:
             yield run_part(job, part, progress)
@@ -295,7 +296,7 @@ def score_files(
 ) -> ScoreSummary:
     """Prepare and run a job in this process. `on_plan` sees the plan and the parts already done."""
     started = time.perf_counter()
-    if isinstance(out, str) and out.endswith(("/", os.sep)):
+    if names_a_directory(out):
         config = config.model_copy(update={"partitioned": True})
     job = prepare_job(inputs, Path(out), version_path, config)
     if on_plan is not None:

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fontpipe.arrays import to_numpy
+from fontpipe.arrays import strings, to_numpy
 from fontpipe.colors import RGB, WHITE, parse_color_strings
 from fontpipe.errors import FontpipeError
 
@@ -186,9 +186,7 @@ def _parse_text_column(
         parsed = parse_color_strings(values, backdrop)
         if len(rest_rows) == len(text):
             # No plain hex at all (a CSS palette): srgb_hex per distinct string, then a take.
-            distinct_hex = pa.array(
-                ["#{:02x}{:02x}{:02x}".format(*c) for c in parsed.rgb.tolist()], pa.string()
-            )
+            distinct_hex = strings(["#{:02x}{:02x}{:02x}".format(*c) for c in parsed.rgb.tolist()])
             srgb_hex = distinct_hex.take(encoded.indices)
         ok = parsed.valid[position]
         valid[rest_rows] = ok

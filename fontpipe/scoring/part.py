@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from fontpipe.arrays import strings
+from fontpipe.arrays import from_numpy, strings
 from fontpipe.atomic import atomic_file
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import MODEL_VERSION, OTHER_PASSES_AA, TEXT_COLOR, WCAG_AA, black_text
@@ -26,7 +26,7 @@ from fontpipe.scoring.columns import (
     cached_scorer,
     csv_ready,
     score_columns,
-    srgb_hex_column,
+    text_output_columns,
 )
 from fontpipe.scoring.parse import ParsedColors, parse_colors
 from fontpipe.scoring.plan import Part, ScoreJob
@@ -149,21 +149,13 @@ def _score_chunk(
     if problems:
         reject_rows += _reject_records(batch, chunk, problems, bad_utf8, part.file)
     result.rejected += len(problems)
-    good = batch.filter(pa.array(valid)) if not valid.all() else batch
+    good = batch.filter(from_numpy(valid)) if not valid.all() else batch
     rgb = parsed.rgb[valid]
     p_black = scorer.p_black(rgb, parsed.on_grid)
-    text_columns: list[pa.Array] = []
+    color_column = good.column(job.spec.color_column) if job.spec.color_column else None
+    text_columns = text_output_columns(parsed, valid, rgb, color_column)
     if parsed.gamut_mapped is not None and parsed.translucent is not None:
-        mapped = parsed.gamut_mapped[valid]
-        if parsed.canonical_hex and job.spec.color_column:
-            # Already `#rrggbb` lowercase, row for row: the input column is the srgb_hex column.
-            srgb_hex = good.column(job.spec.color_column)
-        elif parsed.srgb_hex is not None:
-            srgb_hex = parsed.srgb_hex if valid.all() else parsed.srgb_hex.filter(pa.array(valid))
-        else:
-            srgb_hex = srgb_hex_column(rgb.astype(np.uint8, copy=False))
-        text_columns = [srgb_hex, pa.array(mapped)]
-        result.gamut_mapped += int(np.count_nonzero(mapped))
+        result.gamut_mapped += int(np.count_nonzero(parsed.gamut_mapped[valid]))
         result.translucent += int(np.count_nonzero(parsed.translucent[valid]))
     scored = pa.RecordBatch.from_arrays(
         [*good.columns, *score_columns(rgb, p_black, job.version), *text_columns],

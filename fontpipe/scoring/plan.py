@@ -141,6 +141,11 @@ def file_format(path: Path) -> Literal["parquet", "csv"] | None:
 OutputFormat = Literal["parquet", "csv", "dataset"]
 
 
+def names_a_directory(out: str | Path) -> bool:
+    """An output named with a trailing separator (`out/`) asks for a partitioned dataset."""
+    return isinstance(out, str) and out.endswith(("/", os.sep))
+
+
 def output_format(path: Path, partitioned: bool = False) -> OutputFormat:
     if partitioned:
         return "dataset"
