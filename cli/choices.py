@@ -25,8 +25,8 @@ class OnError(str, Enum):
 
 
 class Scale(str, Enum):
-    unit = "1"
     byte = "255"
+    unit = "1"
 
 
 class Schedule(str, Enum):

@@ -282,12 +282,12 @@ def parse_color_strings(values: Sequence[str | None], backdrop: RGB = WHITE) -> 
     translucent = np.zeros(n, dtype=bool)
     reasons: dict[int, str] = {}
     missing: list[str] = [v for v in values if v is not None and (v, backdrop) not in _CACHE]
+    found: dict[str, ParsedColor | _OutOfGamut | str] = {}
     if missing:
         # Parts scored on parallel threads meet the same palette at once: one thread parses
         # (ColorAide is pure Python, so two would only take turns) and the other finds the
         # cache filled.
         with _CACHE_FILL:
-            found: dict[str, ParsedColor | _OutOfGamut | str] = {}
             for text in missing:
                 if (text, backdrop) in _CACHE or text in found:
                     continue
@@ -308,13 +308,10 @@ def parse_color_strings(values: Sequence[str | None], backdrop: RGB = WHITE) -> 
         if value is None:
             reasons[i] = "empty cell"
             continue
-        key = (value, backdrop)
-        result = _CACHE.get(key)
-        if result is None:  # beyond the cache's limit: parsed here, not kept
-            try:
-                result = parse_color(value, backdrop)
-            except ColorSyntaxError as exc:
-                result = str(exc)
+        cached = _CACHE.get((value, backdrop))
+        # Beyond the cache's limit a result is kept for this call only, in `found`.
+        result = found[value] if cached is None else cached
+        assert not isinstance(result, _OutOfGamut)
         if isinstance(result, str):
             reasons[i] = result
             continue

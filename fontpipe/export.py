@@ -43,9 +43,10 @@ def export_model(version: ModelVersion, export_format: str, out: Path) -> Path:
     model = load_keras_model(version)
     if export_format == "json":
         return _export_json(version, model, out)
-    function = _serving_function(model)
+    served = serving_model(model)
+    function = _serving_function(served)
     if export_format == "savedmodel":
-        return _export_savedmodel(version, model, function, out)
+        return _export_savedmodel(version, served, function, out)
     if export_format == "onnx":
         return _export_onnx(version, function, out)
     return _export_tflite(version, function, out)
@@ -76,44 +77,32 @@ def model_weights(model: Any) -> dict[str, Any]:
     }
 
 
+def serving_model(model: Any) -> Any:
+    """The model as exports run it, in float32: a channel-table model is rebuilt with float32
+    tables (they still decide every colour of the cube as the float64 ones do), an MLP is
+    float32 already."""
+    if "channel_tables" not in {layer.name for layer in model.layers}:
+        return model
+    from fontpipe.model import ModelConfig, build_model
+
+    copy = build_model(ModelConfig(architecture="channel-tables"), seed=0, table_dtype="float32")
+    source = model.get_layer("channel_tables").get_weights()
+    copy.get_layer("channel_tables").set_weights([np.asarray(w, np.float32) for w in source])
+    return copy
+
+
 def _serving_function(model: Any) -> Any:
-    """A tf.function: float32 (n, 3) 0-255 -> float32 P(black) (n,), in float32 throughout."""
+    """A tf.function: float32 (n, 3) 0-255 -> float32 P(black) (n,)."""
     from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()
-    weights = model_weights(model)
-    if weights["architecture"] == "channel-tables":
-        table_values = np.asarray(weights["tables"], dtype=np.float32)
-        bias_value = np.float32(weights["bias"])
-
-        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="rgb")])  # type: ignore[untyped-decorator]
-        def p_black(rgb: Any) -> Any:
-            # Constants made inside the graph: converters (tf2onnx) then see them as weights,
-            # not as extra inputs.
-            tables = tf.constant(table_values)
-            bias = tf.constant(bias_value)
-            position = tf.clip_by_value(rgb, 0.0, 255.0)
-            low = tf.floor(position)
-            fraction = position - low
-            low_index = tf.cast(low, tf.int32)
-            high_index = tf.minimum(low_index + 1, 255)
-            parts = []
-            for channel in range(3):
-                table = tables[channel]
-                at_low = tf.gather(table, low_index[:, channel])
-                at_high = tf.gather(table, high_index[:, channel])
-                parts.append(at_low + fraction[:, channel] * (at_high - at_low))
-            score = ((parts[0] + parts[1]) + parts[2]) + bias
-            return {"p_black": tf.sigmoid(score)}
-
-        return p_black
 
     @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="rgb")])  # type: ignore[untyped-decorator]
-    def p_black_mlp(rgb: Any) -> Any:
+    def p_black(rgb: Any) -> Any:
         logits = tf.cast(model(rgb, training=False), tf.float32)
         return {"p_black": tf.nn.softmax(logits, axis=-1)[:, 1]}
 
-    return p_black_mlp
+    return p_black
 
 
 def _export_savedmodel(version: ModelVersion, model: Any, function: Any, out: Path) -> Path:

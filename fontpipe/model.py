@@ -43,14 +43,15 @@ class ModelConfig(BaseModel):
         return value
 
 
-def build_model(config: ModelConfig, seed: int) -> keras.Model:
-    """An uncompiled Keras model; `seed` fixes the initial weights."""
+def build_model(config: ModelConfig, seed: int, *, table_dtype: str = "float64") -> keras.Model:
+    """An uncompiled Keras model; `seed` fixes the initial weights. `table_dtype` is the float
+    type a channel-table model computes in: float64 to train, float32 for an export's runtime."""
     import keras
 
     if config.architecture == "channel-tables":
         inputs = keras.Input(shape=(3,), dtype="float32", name="rgb")
-        logits = channel_tables_layer()(seed=seed, name="channel_tables")(inputs)
-        return keras.Model(inputs, logits, name="fontpipe_channel_tables")
+        tables = channel_tables_layer()(seed=seed, name="channel_tables", dtype=table_dtype)
+        return keras.Model(inputs, tables(inputs), name="fontpipe_channel_tables")
 
     inputs = keras.Input(shape=(3,), dtype="float32", name="rgb")
     # 0..255 -> -1..1: zero-centred inputs keep ReLU units alive and Adam's steps well scaled.
@@ -96,9 +97,11 @@ def channel_tables_layer() -> Any:
             # Small random tables: nothing of any rule's formula goes into the start.
             start = keras.initializers.RandomNormal(stddev=self.init_stddev, seed=self.seed)
             self.tables = self.add_weight(
-                shape=(3, TABLE_KNOTS), initializer=start, name="tables", dtype="float64"
+                shape=(3, TABLE_KNOTS), initializer=start, name="tables", dtype=self.dtype
             )
-            self.bias = self.add_weight(shape=(), initializer="zeros", name="bias", dtype="float64")
+            self.bias = self.add_weight(
+                shape=(), initializer="zeros", name="bias", dtype=self.dtype
+            )
 
         def _channel(self, index: int, values: Any) -> Any:
             position = ops.clip(values, 0.0, float(TABLE_KNOTS - 1))
@@ -111,7 +114,7 @@ def channel_tables_layer() -> Any:
             return at_low + fraction * (ops.take(table, high_index) - at_low)
 
         def call(self, rgb: Any) -> Any:
-            x = ops.cast(rgb, "float64")
+            x = ops.cast(rgb, self.compute_dtype)
             # Summed in this order everywhere (the fit's cube evaluation too).
             score = (self._channel(0, x[:, 0]) + self._channel(1, x[:, 1])) + self._channel(
                 2, x[:, 2]

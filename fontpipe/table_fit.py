@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from fontpipe.cube import cube_index
 from fontpipe.errors import FontpipeError
 from fontpipe.model import TABLE_KNOTS
+from fontpipe.schema import CUBE_SIZE
 
 # Newton steps after the first one with every training colour right: they widen the margin.
 EXTRA_STEPS = 2
@@ -44,24 +46,20 @@ class CubeTargets:
     target: npt.NDArray[np.float64]  # (256, 256, 256), 0..1; 0 where weight is 0
 
 
-def gather_cube_targets(chunks: Any, cube_size: int = TABLE_KNOTS**3) -> CubeTargets:
+def gather_cube_targets(chunks: Any) -> CubeTargets:
     """`chunks` yields (rgb uint8-valued (n, 3), label (n,)) pairs."""
-    weight = np.zeros(cube_size, dtype=np.float64)
-    black = np.zeros(cube_size, dtype=np.float64)
+    weight = np.zeros(CUBE_SIZE, dtype=np.float64)
+    black = np.zeros(CUBE_SIZE, dtype=np.float64)
     for rgb, label in chunks:
         if np.any(rgb != np.round(rgb)):
             raise FontpipeError(
                 "the channel-tables model trains on integer colours; this dataset has "
                 "fractional channels (uniform-float sampling): use the mlp architecture"
             )
-        index = (
-            (rgb[:, 0].astype(np.int64) << 16)
-            | (rgb[:, 1].astype(np.int64) << 8)
-            | rgb[:, 2].astype(np.int64)
-        )
-        weight += np.bincount(index, minlength=cube_size)
+        index = cube_index(rgb.astype(np.uint8))
+        weight += np.bincount(index, minlength=CUBE_SIZE)
         black += np.bincount(
-            index, weights=np.asarray(label, dtype=np.float64), minlength=cube_size
+            index, weights=np.asarray(label, dtype=np.float64), minlength=CUBE_SIZE
         )
     target = np.divide(black, weight, out=np.zeros_like(black), where=weight > 0)
     shape = (TABLE_KNOTS,) * 3

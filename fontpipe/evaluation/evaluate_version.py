@@ -119,6 +119,7 @@ class Evaluation:
     rule: Rule
     table: CubeTable
     metrics: EvaluationMetrics
+    model: Any  # the verified Keras model, loaded once (the report embeds its weights)
 
 
 # About 60 lines: the evaluation's steps in order, each a call, with their timings.
@@ -192,7 +193,7 @@ def evaluate_version(
             evaluation.headline(), recipe_summary.headline, PromotionPolicy()
         ).promote,
     )
-    return Evaluation(version=version, rule=rule, table=table, metrics=metrics)
+    return Evaluation(version=version, rule=rule, table=table, metrics=metrics, model=loaded.model)
 
 
 def evaluate_test_split(
@@ -239,16 +240,17 @@ def evaluate_human_labels(
         raise FontpipeError(f"{dataset.path}: the test split is empty")
     predicted = black_text(lookup_p_black(table, rgb.astype(np.uint8)))
     errors = int(np.count_nonzero(predicted != (label == 1)))
+    accuracy = 1 - errors / len(label)
     cube = against_prior.headline()
     return HumanEvaluation(
         dataset=str(dataset.path),
         prior_rule=against_prior.rule,
         test_rows=len(label),
-        test_accuracy=1 - errors / len(label),
+        test_accuracy=accuracy,
         test_errors=errors,
         departure_share=against_prior.errors / against_prior.colours,
         headline=Headline(
-            accuracy=1 - errors / len(label),
+            accuracy=accuracy,
             errors=errors,
             boundary_accuracy=None,
             ece=cube.ece,

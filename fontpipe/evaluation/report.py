@@ -128,7 +128,7 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
             champion_html=champion_section(comparison),
             human=m.get("human"),
             family=m.get("family"),
-            model_js=_model_javascript(evaluation.version),
+            model_js=_model_javascript(evaluation.version, evaluation.model),
             plots={
                 "bands": plots.accuracy_by_band_png(curves),
                 "reliability": plots.reliability_png(curves),
@@ -140,13 +140,12 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
     )
 
 
-def _model_javascript(version: ModelVersion) -> str:
+def _model_javascript(version: ModelVersion, model: Any) -> str:
     """The model as the JSON export's JavaScript, for the report's colour picker; `</` is
     escaped so the inline script cannot be closed early."""
     from fontpipe.export import javascript_module, model_weights, provenance
-    from fontpipe.versions import load_keras_model
 
-    document = {**provenance(version), **model_weights(load_keras_model(version))}
+    document = {**provenance(version), **model_weights(model)}
     return javascript_module(document).replace("</", "<\\/")
 
 

@@ -218,3 +218,31 @@ def test_tour_uses_the_installed_command_and_files_that_exist():
     for token in tour.split():
         if token.startswith(("data/samples/", "palettes/")):
             assert (ROOT / token.strip("`\"'")).exists() or "*" in token, token
+
+
+def test_the_choices_the_command_line_lists_are_the_librarys():
+    """The Enums `--help` lists are the values the library accepts, so the two cannot drift."""
+    from typing import get_args
+
+    from cli import choices
+    from fontpipe.export import EXPORT_FORMATS
+    from fontpipe.model import ARCHITECTURES
+    from fontpipe.schema import RULE_NAMES, SAMPLINGS
+    from fontpipe.scoring.parse import Scale
+    from fontpipe.scoring.plan import ScoreConfig
+    from fontpipe.training import TrainConfig
+
+    def values(enum):
+        return [member.value for member in enum]
+
+    assert values(choices.Rule) == list(RULE_NAMES)
+    assert values(choices.Sampling) == list(SAMPLINGS)
+    assert values(choices.Architecture) == list(ARCHITECTURES)
+    assert values(choices.ExportFormat) == list(EXPORT_FORMATS)
+    assert values(choices.Scale) == list(get_args(Scale))
+    assert values(choices.OnError) == list(
+        get_args(ScoreConfig.model_fields["on_error"].annotation)
+    )
+    assert values(choices.Schedule) == list(
+        get_args(TrainConfig.model_fields["schedule"].annotation)
+    )
