@@ -203,11 +203,7 @@ def _write_dataset_unlocked(
             (staging / f"{SPLIT}={split}").mkdir()
         for chunk in iter_chunks(config):
             name = _file_name(chunk.split, chunk.index)
-            # Planar copies: the channel views of an (n, 3) array are strided.
-            columns = [np.ascontiguousarray(chunk.rgb[:, i]) for i in range(3)]
-            table = pa.Table.from_arrays([*columns, chunk.label], schema=schema)
-            for column in (*columns, chunk.label):
-                digest.update(column.view(np.uint8).data)
+            table = _file_table(chunk.rgb, chunk.label, schema, digest)
             while len(pending) >= WRITE_THREADS:
                 pending.pop(0).result()
             ordered = config.sampling == "cube" and chunk.split == "train"
@@ -265,13 +261,10 @@ def write_labelled_dataset(
         for split in SPLITS:
             (staging / f"{SPLIT}={split}").mkdir()
             rows = splits[split]
-            columns = [np.ascontiguousarray(rgb[rows, i]) for i in range(3)]
-            labels = np.ascontiguousarray(label[rows])
-            for column in (*columns, labels):
-                digest.update(column.view(np.uint8).data)
             name = _file_name(split, 0)
-            _write_file(pa.Table.from_arrays([*columns, labels], schema=schema), staging / name)
-            entries[split] = {"rows": len(rows), "files": [name], "black": int(labels.sum())}
+            _write_file(_file_table(rgb[rows], label[rows], schema, digest), staging / name)
+            black = int(label[rows].sum(dtype=np.int64))
+            entries[split] = {"rows": len(rows), "files": [name], "black": black}
         manifest = {
             "format": MANIFEST_FORMAT,
             "fontpipe_version": __version__,
@@ -320,6 +313,18 @@ def _remove_stale_staging(out: Path) -> None:
     if out.parent.exists():
         for stale in out.parent.glob(f".{out.name}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
+
+
+def _file_table(
+    rgb: npt.NDArray[Any], label: npt.NDArray[np.int8], schema: pa.Schema, digest: Any
+) -> pa.Table:
+    """One dataset file's rows as a table, their bytes added to the dataset's fingerprint."""
+    # Planar copies: the channel views of an (n, 3) array are strided.
+    columns = [np.ascontiguousarray(rgb[:, i]) for i in range(3)]
+    labels = np.ascontiguousarray(label)
+    for column in (*columns, labels):
+        digest.update(column.view(np.uint8).data)
+    return pa.Table.from_arrays([*columns, labels], schema=schema)
 
 
 def _write_file(table: pa.Table, path: Path, ordered: bool = False) -> None:
