@@ -50,9 +50,7 @@ def generate(
     from fontpipe.datasets import check_dataset_target, default_dataset_path, write_dataset
     from fontpipe.generation import parse_generate_config
 
-    fractions = parse_floats(splits, "--splits")
-    if len(fractions) != 3:
-        raise FontpipeError(f"--splits: expected three fractions train,val,test, got {splits!r}")
+    fractions = parse_splits(splits)
     config = parse_generate_config(
         rows=rows,
         rule=rule.value,
@@ -89,6 +87,13 @@ def generate(
         else f" in {elapsed:.1f}s ({config.rows / max(elapsed, 1e-9) / 1e6:.1f} M rows/s)"
     )
     console.print(f"{verb} {dataset.path}{rate}")
+
+
+def parse_splits(text: str) -> tuple[float, float, float]:
+    fractions = parse_floats(text, "--splits")
+    if len(fractions) != 3:
+        raise FontpipeError(f"--splits: expected three fractions train,val,test, got {text!r}")
+    return fractions[0], fractions[1], fractions[2]
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -208,9 +213,7 @@ def import_labels(
     from fontpipe.labels import LabelImportConfig
     from fontpipe.labels import import_labels as run_import
 
-    fractions = parse_floats(splits, "--splits")
-    if len(fractions) != 3:
-        raise FontpipeError(f"--splits: expected three fractions train,val,test, got {splits!r}")
+    fractions = parse_splits(splits)
     config = build_config(
         LabelImportConfig,
         text_column=text_column,
