@@ -128,6 +128,20 @@ def test_cli_evaluate_and_its_errors(trained, tmp_path):
         assert message in failed.output
 
 
+# Headless Chromium on a machine with no network: the background-networking flags stop it from
+# reaching for services it cannot reach.
+HEADLESS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
 def _chromium() -> str | None:
     return (
         shutil.which("chromium")
@@ -159,14 +173,7 @@ def test_report_renders_in_headless_chromium_without_broken_images(report, tmp_p
     probe = tmp_path / "probe.html"
     probe.write_text(target.read_text().replace("</body>", CHECK_IMAGES + "</body>"))
     flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *HEADLESS,
         f"--user-data-dir={tmp_path / 'profile'}",
         "--virtual-time-budget=5000",
         "--dump-dom",
@@ -266,14 +273,7 @@ def test_report_colour_picker_answers_like_predict(report, tmp_path):
     process = subprocess.Popen(
         [
             browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS,
             f"--user-data-dir={tmp_path / 'profile'}",
             "--remote-debugging-address=127.0.0.1",
             f"--remote-debugging-port={port}",
