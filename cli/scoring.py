@@ -23,13 +23,15 @@ def score(
     inputs: list[str] = typer.Argument(
         ...,
         metavar="INPUT...",
-        help="Palette files (CSV, TSV, compressed CSV, Parquet, JSON Lines, design tokens .json, .css), directories or globs.",
+        help="Palette files (CSV, TSV, compressed CSV, Parquet, JSON Lines, design tokens .json, "
+        ".css), directories or globs; local, or URLs on a store (s3://, gs://, abfs://, file://).",
     ),
     out: str = typer.Option(
         ...,
         "--out",
         help="Output file (.parquet or .csv decides the format), or a directory ending in / for "
-        "a partitioned Parquet dataset (a file per part, _manifest.json, _SUCCESS).",
+        "a partitioned Parquet dataset (a file per part, _manifest.json, _SUCCESS). A URL "
+        "(s3://bucket/prefix/) writes to that store.",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
     rule: Rule = typer.Option(
@@ -125,7 +127,7 @@ def score(
 
             summary = score_files(
                 inputs,
-                Path(out),
+                out,
                 version_path,
                 config,
                 progress=lambda n: progress.advance(task, n),

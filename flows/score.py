@@ -155,7 +155,7 @@ def score_palettes_flow(
     config = config or ScoreConfig()
     if names_a_directory(out):  # a directory dataset, as the command line says it
         config = config.model_copy(update={"partitioned": True})
-    job = prepare_job(inputs, Path(out), version_path, config)
+    job = prepare_job(inputs, out, version_path, config)
     if dask_address:
         with dask_client(dask_address, verbose=verbose) as client:
             summary = run_job(job, run_parts=dask_part_runner(client), started=started)

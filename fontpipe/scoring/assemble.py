@@ -12,14 +12,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fontpipe.atomic import atomic_file, staging_path
-from fontpipe.scoring.part import REJECT_COLUMNS, csv_header, csv_quote, parquet_output_options
+from fontpipe.scoring import remote
+from fontpipe.scoring.manifest import MANIFEST_FILE, SUCCESS_FILE, dataset_manifest
+from fontpipe.scoring.part import (
+    REJECT_COLUMNS,
+    csv_header,
+    csv_quote,
+    parquet_output_options,
+    publishes_parts,
+)
 from fontpipe.scoring.plan import Part, ScoreJob
-
-# A partitioned output's files: readers (pyarrow.dataset, Dask, DuckDB, Spark) skip names that
-# start with "_", and should trust the directory only when `_SUCCESS` is there.
-DATASET_OUTPUT_FORMAT = "fontpipe-scored-dataset/1"
-MANIFEST_FILE = "_manifest.json"
-SUCCESS_FILE = "_SUCCESS"
 
 
 class OutputAssembler:
@@ -47,6 +49,8 @@ class OutputAssembler:
             self.next_index += 1
 
     def _append(self, part: Part) -> None:
+        if publishes_parts(self.job):
+            return  # already on the store, under its final name
         piece = self.job.part_paths(part.index).output
         if self.job.out_format == "csv":
             self._append_csv(piece)
@@ -101,13 +105,7 @@ class OutputAssembler:
         """`_manifest.json`, then `_SUCCESS` (readers trust a directory only with it), then one
         rename puts the directory in place."""
         self.staging.mkdir(exist_ok=True)
-        manifest = {
-            "format": DATASET_OUTPUT_FORMAT,
-            "model_version": self.job.version,
-            "rows": sum(f["rows"] for f in self._files),
-            "files": self._files,
-            "columns": [*self.job.names, *self.job.output_columns],
-        }
+        manifest = dataset_manifest(self.job, self._files)
         (self.staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
         (self.staging / SUCCESS_FILE).write_text("")
         if self.job.out.exists():
@@ -167,10 +165,15 @@ def append_file(source: BinaryIO, target: BinaryIO) -> None:
 
 
 def write_rejects_file(job: ScoreJob) -> None:
-    """Every part's rejected rows, in part order, under one header; written atomically."""
+    """Every part's rejected rows, in part order, under one header; written atomically (beside
+    a local output; for one on a store, locally, for the caller to upload)."""
     with atomic_file(job.rejects_path) as staging, staging.open("wb") as handle:
         columns = list(REJECT_COLUMNS) + [n for n in job.names if n not in REJECT_COLUMNS]
         handle.write((",".join(csv_quote(c) for c in columns) + "\n").encode())
         for part in job.parts:
+            if publishes_parts(job):
+                assert job.out_url is not None
+                handle.write(remote.part_rejects(job.out_url, part.index))
+                continue
             with job.part_paths(part.index).rejects.open("rb") as piece:
                 shutil.copyfileobj(piece, handle, 1 << 20)

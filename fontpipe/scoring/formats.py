@@ -26,6 +26,7 @@ from typing import Any, Final, Literal
 import pyarrow as pa
 
 from fontpipe.errors import FontpipeError
+from fontpipe.storage import name_of, open_stream, read_text
 
 InputKind = Literal["parquet", "csv", "jsonl", "tokens", "css"]
 COMPRESSIONS: Final = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
@@ -41,9 +42,10 @@ class InputFormat:
     delimiter: str | None = None  # implied by the suffix (.tsv), else sniffed
 
 
-def input_format(path: Path) -> InputFormat | None:
-    """What a file is, from its suffixes; None for a file that is not an input."""
-    suffixes = [s.lower() for s in path.suffixes[-2:]]
+def input_format(path: str | Path) -> InputFormat | None:
+    """What a file (a local path or a URL) is, from its suffixes; None for one that is not an
+    input."""
+    suffixes = [s.lower() for s in name_of(path).suffixes[-2:]]
     compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
     if compression is not None:
         suffixes = suffixes[:-1]
@@ -61,10 +63,10 @@ def input_format(path: Path) -> InputFormat | None:
     return None
 
 
-def first_line(path: Path, compression: str | None) -> bytes:
+def first_line(path: str | Path, compression: str | None) -> bytes:
     """The file's first line (decompressed), at most 1 MiB."""
     try:
-        with pa.input_stream(str(path), compression=compression) as stream:
+        with open_stream(path, compression) as stream:
             head = stream.read(HEADER_LIMIT)
     except (OSError, pa.ArrowInvalid) as exc:
         raise FontpipeError(f"{path}: unreadable file ({exc})") from None
@@ -80,7 +82,7 @@ def sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def csv_columns(path: Path, fmt: InputFormat, delimiter: str | None) -> tuple[list[str], str]:
+def csv_columns(path: str | Path, fmt: InputFormat, delimiter: str | None) -> tuple[list[str], str]:
     """Column names from the header line alone (so a bad row further down cannot hide it), and
     the delimiter: given, implied by the suffix, or sniffed from the header."""
     first = first_line(path, fmt.compression)
@@ -100,7 +102,7 @@ def csv_columns(path: Path, fmt: InputFormat, delimiter: str | None) -> tuple[li
     return names, chosen
 
 
-def jsonl_columns(path: Path) -> list[str]:
+def jsonl_columns(path: str | Path) -> list[str]:
     """The keys of the first JSON object; later lines are read against them."""
     line = first_line(path, None)
     try:
@@ -112,7 +114,7 @@ def jsonl_columns(path: Path) -> list[str]:
     return [str(key) for key in first]
 
 
-def read_design_tokens(path: Path) -> pa.Table:
+def read_design_tokens(path: str | Path) -> pa.Table:
     """Every colour token of a W3C Design Tokens file, by dotted path, aliases resolved.
 
     A token is an object with `$value`; its type is its own `$type` or the nearest group's. A
@@ -120,7 +122,7 @@ def read_design_tokens(path: Path) -> pa.Table:
     newer form), which is written as the equivalent CSS function.
     """
     try:
-        tree = json.loads(path.read_text(encoding="utf-8-sig"))
+        tree = json.loads(read_text(path))
     except (ValueError, UnicodeDecodeError) as exc:
         raise FontpipeError(f"{path}: not a JSON design tokens file ({exc})") from None
     if not isinstance(tree, dict):
@@ -170,13 +172,13 @@ _PROPERTY: Final = re.compile(r"(--[A-Za-z0-9_-]+)\s*:\s*([^;{}]+?)\s*(?:;|}|$)"
 _VAR: Final = re.compile(r"^var\(\s*(--[A-Za-z0-9_-]+)\s*(?:,\s*(.+))?\)$")
 
 
-def read_css_custom_properties(path: Path) -> pa.Table:
+def read_css_custom_properties(path: str | Path) -> pa.Table:
     """The colour custom properties of a stylesheet (a Tailwind v4 theme, say): every `--color*`
     property, and any other whose value is a colour; `var()` references resolved."""
     from fontpipe.colors import ColorSyntaxError, parse_color
 
     try:
-        text = _COMMENT.sub("", path.read_text(encoding="utf-8-sig"))
+        text = _COMMENT.sub("", read_text(path))
     except UnicodeDecodeError:
         raise FontpipeError(f"{path}: the stylesheet is not UTF-8") from None
     properties = {name: value for name, value in _PROPERTY.findall(text)}

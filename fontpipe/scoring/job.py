@@ -19,15 +19,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from fontpipe import storage
 from fontpipe.atomic import atomic_file, is_disk_full
 from fontpipe.colors import parse_backdrop
 from fontpipe.errors import FontpipeError
+from fontpipe.scoring import remote
 from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
 from fontpipe.scoring.columns import cached_scorer
 from fontpipe.scoring.parse import detect_color_spec
-from fontpipe.scoring.part import PartResult, part_finished, run_part
+from fontpipe.scoring.part import PartResult, part_finished, publishes_parts, run_part
 from fontpipe.scoring.plan import (
     PARTS_FORMAT,
+    InputFile,
     Part,
     ScoreConfig,
     ScoreJob,
@@ -68,23 +71,30 @@ class ScoreSummary:
         return self.read / self.seconds if self.seconds else 0.0
 
 
-def job_fingerprint(files: list[Path], out: Path, version: str, config: ScoreConfig) -> str:
-    stats = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
-    blob = json.dumps(
-        [stats, str(out.resolve()), version, config.model_dump(mode="json"), PARTS_FORMAT]
-    )
+def job_fingerprint(files: list[InputFile], out: str, version: str, config: ScoreConfig) -> str:
+    stats = [storage.file_identity(f) for f in files]
+    blob = json.dumps([stats, out, version, config.model_dump(mode="json"), PARTS_FORMAT])
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreConfig) -> ScoreJob:
+def prepare_job(
+    inputs: list[str], out: Path | str, version_path: Path, config: ScoreConfig
+) -> ScoreJob:
     """Check everything that can be checked before work starts, and plan (or recover) the parts.
 
-    Nothing is left behind when a check fails: a directory created for the output is removed.
+    `out` is a local path or the URL of an output on a store (fontpipe.scoring.remote). Nothing
+    is left behind when a check fails: a directory created for the output is removed.
     """
     files = expand_inputs(inputs)
     backdrop = parse_backdrop(config.backdrop)
-    created_dir = check_output(files, out, config.partitioned)
-    out_format = output_format(out, config.partitioned)
+    out_url: str | None = None
+    local_out = storage.local_path(out)
+    if local_out is None:
+        out_url = str(out)
+        _check_remote_output(files, out_url, config.partitioned)
+        local_out = remote.work_dir_for(out_url) / (storage.name_of(out_url).name or "output")
+    created_dir = check_output(files, local_out, config.partitioned)
+    out_format = output_format(local_out, config.partitioned)
     try:
         version = open_version(version_path).name
         names = _common_columns(files, out_format, config.delimiter)
@@ -93,26 +103,29 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
         except FontpipeError as exc:
             raise FontpipeError(f"{files[0]}: {exc}") from None
         parts = plan_parts(files, config)
+        fingerprint = job_fingerprint(files, out_url or str(local_out.resolve()), version, config)
+        if out_url is not None and config.partitioned:
+            remote.claim_prefix(out_url, fingerprint, len(parts))
     except FontpipeError:
         if created_dir is not None:
             shutil.rmtree(created_dir, ignore_errors=True)
         raise
     job = ScoreJob(
         files,
-        out,
+        local_out,
         version_path,
         version,
         names,
         spec,
         parts,
-        parts_dir_for(out),
+        parts_dir_for(local_out),
         out_format,
         config,
         created_dir,
         backdrop,
+        out_url,
     )
-    _remove_stale_staging(out)
-    fingerprint = job_fingerprint(files, out, version, config)
+    _remove_stale_staging(local_out)
     if job.parts_dir.exists():
         try:
             previous = json.loads(job.job_file.read_text())["fingerprint"]
@@ -131,7 +144,16 @@ def prepare_job(inputs: list[str], out: Path, version_path: Path, config: ScoreC
     return job
 
 
-def _common_columns(files: list[Path], out_format: str, delimiter: str | None) -> list[str]:
+def _check_remote_output(files: list[InputFile], out_url: str, partitioned: bool) -> None:
+    output_format(out_url, partitioned)
+    storage.check_container(out_url)
+    prefix = storage.join(out_url, "")
+    for file in files:
+        if isinstance(file, str) and (file == out_url or (partitioned and file.startswith(prefix))):
+            raise FontpipeError(f"{out_url}: the output is also an input; choose another --out")
+
+
+def _common_columns(files: list[InputFile], out_format: str, delimiter: str | None) -> list[str]:
     """The column names every input shares. Parquet output needs one schema, so there the column
     types must agree too: refused here, before any part runs, rather than failing at assembly."""
     first = file_schema(files[0], delimiter)
@@ -165,6 +187,9 @@ def _remove_stale_staging(out: Path) -> None:
 
 
 def finished_parts(job: ScoreJob) -> set[int]:
+    if publishes_parts(job):
+        assert job.out_url is not None
+        return remote.committed_parts(job.out_url) & {p.index for p in job.parts}
     return {p.index for p in job.parts if part_finished(job, p)}
 
 
@@ -234,6 +259,9 @@ def run_job(
         shutil.rmtree(job.parts_dir, ignore_errors=True)  # bad data: a rerun would fail the same
         if job.created_dir is not None:
             shutil.rmtree(job.created_dir, ignore_errors=True)
+        if job.out_url is not None:
+            remote.abandon(job.out_url, job.config.partitioned)
+            remote.remove_work_dir(job.out_url)
         raise
     except BaseException as exc:
         assembler.abandon()  # finished parts stay for the next run to reuse
@@ -254,21 +282,26 @@ def _assemble(
 ) -> ScoreSummary:
     """Finish the output (appending any parts not yet appended), write the rejects file, clean up."""
     results = sorted(results, key=lambda r: r.index)
-    assembler.append_ready({p.index for p in job.parts})
-    assembler.finish()
     rejected = sum(r.rejected for r in results)
-    rejects: Path | None = None
-    if rejected:
-        rejects = job.rejects_path
-        write_rejects_file(job)
-    elif job.rejects_path.exists():
-        job.rejects_path.unlink()  # a stale rejects file from an earlier run would mislead
+    # The rejects first: on a store they are gathered from the parts' files, which the
+    # output's commit then removes.
+    _write_rejects(job, rejected)
+    if publishes_parts(job):
+        assert job.out_url is not None
+        remote.commit_dataset(job, job.out_url, [(r.index, r.scored) for r in results])
+    else:
+        assembler.append_ready({p.index for p in job.parts})
+        assembler.finish()
+        if job.out_url is not None:
+            storage.put_file(job.out, job.out_url)  # one object: it appears whole or not at all
     shutil.rmtree(job.parts_dir, ignore_errors=True)
+    if job.out_url is not None:
+        remote.remove_work_dir(job.out_url)
     read = sum(r.read for r in results)
     scored = sum(r.scored for r in results)
     return ScoreSummary(
-        output=str(job.out),
-        rejects=str(rejects) if rejects else None,
+        output=job.output_location,
+        rejects=job.rejects_location if rejected else None,
         read=read,
         scored=scored,
         rejected=rejected,
@@ -285,6 +318,20 @@ def _assemble(
     )
 
 
+def _write_rejects(job: ScoreJob, rejected: int) -> None:
+    """The rejects file beside the output, or on its store; a stale one from an earlier run of
+    the same output is removed, since it would mislead."""
+    if rejected:
+        write_rejects_file(job)
+        if job.out_url is not None:
+            storage.put_file(job.rejects_path, job.rejects_location)
+            job.rejects_path.unlink()
+    elif job.out_url is None:
+        job.rejects_path.unlink(missing_ok=True)
+    elif storage.exists(job.rejects_location):
+        storage.delete_files([job.rejects_location])
+
+
 def score_files(
     inputs: list[str],
     out: Path | str,
@@ -298,7 +345,7 @@ def score_files(
     started = time.perf_counter()
     if names_a_directory(out):
         config = config.model_copy(update={"partitioned": True})
-    job = prepare_job(inputs, Path(out), version_path, config)
+    job = prepare_job(inputs, out, version_path, config)
     if on_plan is not None:
         on_plan(job, finished_parts(job))
     return run_job(job, progress=progress, started=started)

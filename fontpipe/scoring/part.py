@@ -18,6 +18,7 @@ from fontpipe.arrays import from_numpy, strings
 from fontpipe.atomic import atomic_file
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import MODEL_VERSION, OTHER_PASSES_AA, TEXT_COLOR, WCAG_AA, black_text
+from fontpipe.scoring import remote
 from fontpipe.scoring.columns import (
     CSV_WRITE_OPTIONS,
     OUTPUT_COLUMNS,
@@ -53,20 +54,36 @@ def run_part(
 ) -> PartResult:
     """Score one part into its own output and rejects files, then write its commit marker."""
     paths = job.part_paths(part.index)
-    if part_finished(job, part):
+    if publishes_parts(job):
+        assert job.out_url is not None
+        committed = remote.committed_result(job.out_url, part.index)
+        if committed is not None:
+            return PartResult(**committed)
+    elif part_finished(job, part):
         return PartResult(**json.loads(paths.marker.read_text()))
     try:
-        return _run_part(job, part, progress, tolerant=False)
+        result = _run_part(job, part, progress, tolerant=False)
     except pa.ArrowInvalid:
         if part.kind != "csv":
             raise
         # Arrow's parser gave up on the part as a whole (binary bytes, a line longer than its
         # block). Read it again line by line, so bad lines become rejects with a reason.
-        return _run_part(job, part, progress, tolerant=True)
+        result = _run_part(job, part, progress, tolerant=True)
     except FontpipeError as exc:
         if part.file in str(exc):
             raise
         raise FontpipeError(f"{part.file}: {exc}") from None
+    if publishes_parts(job):
+        assert job.out_url is not None
+        remote.publish_part(job.out_url, part.index, paths.output, paths.rejects, asdict(result))
+        paths.marker.unlink(missing_ok=True)
+    return result
+
+
+def publishes_parts(job: ScoreJob) -> bool:
+    """A partitioned output on a store: each part goes to the store as soon as it is scored,
+    committed by its marker there (see fontpipe.scoring.remote)."""
+    return job.out_url is not None and job.out_format == "dataset"
 
 
 def part_finished(job: ScoreJob, part: Part) -> bool:
@@ -80,6 +97,8 @@ def _run_part(
     job: ScoreJob, part: Part, progress: Callable[[int], None] | None, *, tolerant: bool
 ) -> PartResult:
     paths = job.part_paths(part.index)
+    # A worker on another machine has no parts directory yet (outputs on a store).
+    paths.output.parent.mkdir(parents=True, exist_ok=True)
     scorer = cached_scorer(str(job.version_path))
     result = PartResult(index=part.index)
     reject_rows: list[dict[str, str]] = []

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
+from fontpipe import storage
 from fontpipe.errors import FontpipeError
 from fontpipe.scoring.formats import (
     TOKEN_COLUMNS,
@@ -65,6 +66,12 @@ class Part:
     delimiter: str = ","
     compression: str | None = None
 
+    @property
+    def streamed(self) -> bool:
+        """Read front to back as one stream (compressed CSV, or a text file on a store), not as
+        a byte range."""
+        return self.byte_end == 0 and self.kind in ("csv", "jsonl")
+
 
 @dataclass(frozen=True)
 class PartPaths:
@@ -73,10 +80,14 @@ class PartPaths:
     marker: Path  # written last: the part is finished
 
 
+# An input file: a local path, or the URL of a file on a store (see fontpipe.storage).
+InputFile = Path | str
+
+
 @dataclass(frozen=True)
 class ScoreJob:
-    files: list[Path]
-    out: Path
+    files: list[InputFile]
+    out: Path  # the output; for an output on a store, the local file it is assembled in
     version_path: Path
     version: str
     names: list[str]
@@ -87,6 +98,9 @@ class ScoreJob:
     config: ScoreConfig
     created_dir: Path | None = None  # made for the output by this job; removed if it fails
     backdrop: tuple[int, int, int] = (255, 255, 255)  # translucent colours are composited on it
+    # The output's URL when it is on a store (`s3://bucket/scored.parquet`, `s3://bucket/out/`);
+    # then `out` and `parts_dir` are local working files (see fontpipe.scoring.remote).
+    out_url: str | None = None
 
     @property
     def output_columns(self) -> tuple[str, ...]:
@@ -120,6 +134,17 @@ class ScoreJob:
         return self.out.with_name(self.out.name + ".rejects.csv")
 
     @property
+    def rejects_location(self) -> str:
+        """Where the rejects file ends up: beside the output, on its store if it is on one."""
+        if self.out_url is None:
+            return str(self.rejects_path)
+        return storage.without_trailing_slash(self.out_url) + ".rejects.csv"
+
+    @property
+    def output_location(self) -> str:
+        return self.out_url or str(self.out)
+
+    @property
     def known_rows(self) -> int | None:
         rows = [p.rows for p in self.parts]
         return None if any(r is None for r in rows) else sum(r or 0 for r in rows)
@@ -129,8 +154,8 @@ def parts_dir_for(out: Path) -> Path:
     return out.parent / f".{out.name}.parts"
 
 
-def file_format(path: Path) -> Literal["parquet", "csv"] | None:
-    suffix = path.suffix.lower()
+def file_format(path: str | Path) -> Literal["parquet", "csv"] | None:
+    suffix = storage.name_of(path).suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix == ".csv":
@@ -146,7 +171,7 @@ def names_a_directory(out: str | Path) -> bool:
     return isinstance(out, str) and out.endswith(("/", os.sep))
 
 
-def output_format(path: Path, partitioned: bool = False) -> OutputFormat:
+def output_format(path: str | Path, partitioned: bool = False) -> OutputFormat:
     if partitioned:
         return "dataset"
     found = file_format(path)
@@ -158,7 +183,7 @@ def output_format(path: Path, partitioned: bool = False) -> OutputFormat:
     return found
 
 
-def input_kind(path: Path) -> InputFormat:
+def input_kind(path: InputFile) -> InputFormat:
     found = input_format(path)
     if found is None:
         raise FontpipeError(
@@ -168,11 +193,17 @@ def input_kind(path: Path) -> InputFormat:
     return found
 
 
-def expand_inputs(inputs: list[str]) -> list[Path]:
-    """Files, directories (their .csv/.parquet files, sorted) and globs -> an ordered file list."""
-    files: list[Path] = []
+def expand_inputs(inputs: list[str]) -> list[InputFile]:
+    """Files, directories (their palette files, sorted) and globs -> an ordered file list. URLs
+    name an object, a prefix (every palette file under it) or a glob on a store."""
+    files: list[InputFile] = []
     for item in inputs:
-        path = Path(item)
+        local = storage.local_path(item)
+        if local is None:
+            files += _expand_url(item)
+            continue
+        path = local
+        item = str(local)
         if path.is_dir():
             found = sorted(
                 p for p in path.rglob("*") if p.is_file() and input_format(p) is not None
@@ -191,17 +222,33 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
             raise FontpipeError(f"{item}: no such file or directory")
     for file in files:
         input_kind(file)
-        if not os.access(file, os.R_OK):
+        if isinstance(file, Path) and not os.access(file, os.R_OK):
             raise FontpipeError(f"{file}: cannot read the file (permission denied)")
     return files
 
 
-def check_output(files: list[Path], out: Path, partitioned: bool = False) -> Path | None:
+def _expand_url(url: str) -> list[InputFile]:
+    if storage.has_glob(url):
+        matched: list[InputFile] = list(storage.glob(url))
+        if not matched:
+            raise FontpipeError(f"{url}: the pattern matches no file")
+        return matched
+    if storage.is_file(url):
+        return [url]
+    found: list[InputFile] = [f for f in storage.list_files(url) if input_format(f) is not None]
+    if not found:
+        raise FontpipeError(f"{url}: no such file, and no palette files under that prefix")
+    return found
+
+
+def check_output(files: list[InputFile], out: Path, partitioned: bool = False) -> Path | None:
     """Refuse an output path that cannot work; returns the outermost directory created for it
     (removed again if the job fails on bad input), or None."""
     output_format(out, partitioned)
     resolved = out.resolve()
     for file in files:
+        if not isinstance(file, Path):
+            continue
         if file.resolve() == resolved or (partitioned and resolved in file.resolve().parents):
             raise FontpipeError(f"{out}: the output path is also an input; choose another --out")
     if partitioned:
@@ -229,13 +276,14 @@ def check_output(files: list[Path], out: Path, partitioned: bool = False) -> Pat
     return created
 
 
-def file_schema(path: Path, delimiter: str | None = None) -> pa.Schema:
+def file_schema(path: InputFile, delimiter: str | None = None) -> pa.Schema:
     """The columns a file yields: the text formats' are all text (values pass through as they
     are written); Parquet's are its own."""
     fmt = input_kind(path)
     if fmt.kind == "parquet":
         try:
-            schema = pq.read_schema(path).remove_metadata()
+            with storage.open_random_access(path) as source:
+                schema = pq.read_schema(source).remove_metadata()
         except (pa.ArrowInvalid, OSError) as exc:
             raise FontpipeError(f"{path}: unreadable Parquet file ({exc})") from None
     else:
@@ -254,12 +302,28 @@ def file_schema(path: Path, delimiter: str | None = None) -> pa.Schema:
     return schema
 
 
-def plan_parts(files: list[Path], config: ScoreConfig) -> list[Part]:
+def plan_parts(files: list[InputFile], config: ScoreConfig) -> list[Part]:
     parts: list[Part] = []
     for file in files:
         fmt = input_kind(file)
         if fmt.kind == "parquet":
             parts += _parquet_parts(file, config, len(parts))
+        elif not isinstance(file, Path):
+            # A text file on a store is one part, streamed: finding record boundaries to cut it
+            # at would mean reading it all once before scoring it. Many files still spread over
+            # every core and worker; Parquet files are cut at row groups, read by ranged GETs.
+            delimiter = csv_columns(file, fmt, config.delimiter)[1] if fmt.kind == "csv" else ","
+            parts.append(
+                Part(
+                    len(parts),
+                    file,
+                    fmt.kind,
+                    0,
+                    None,
+                    delimiter=delimiter,
+                    compression=fmt.compression,
+                )
+            )
         elif fmt.kind == "csv" and fmt.compression is None:
             delimiter = csv_columns(file, fmt, config.delimiter)[1]
             parts += _line_parts(file, config, len(parts), "csv", delimiter=delimiter)
@@ -283,8 +347,9 @@ def plan_parts(files: list[Path], config: ScoreConfig) -> list[Part]:
     return parts
 
 
-def _parquet_parts(file: Path, config: ScoreConfig, start_index: int) -> list[Part]:
-    meta = pq.read_metadata(file)
+def _parquet_parts(file: InputFile, config: ScoreConfig, start_index: int) -> list[Part]:
+    with storage.open_random_access(file) as source:
+        meta = pq.read_metadata(source)
     parts: list[Part] = []
     group: list[int] = []
     group_rows = 0

@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import pyarrow.parquet as pq
 
 from fontpipe.scoring.formats import read_css_custom_properties, read_design_tokens
 from fontpipe.scoring.plan import Part, ScoreConfig
+from fontpipe.storage import open_random_access, open_stream
 
 
 def _csv_convert_all_strings(names: list[str]) -> pacsv.ConvertOptions:
@@ -52,24 +52,26 @@ def iter_part_chunks(
         yield from iter_jsonl_chunks(part, names, config)
         return
     if part.kind in ("tokens", "css"):
-        path = Path(part.file)
         table = (
-            read_design_tokens(path) if part.kind == "tokens" else read_css_custom_properties(path)
+            read_design_tokens(part.file)
+            if part.kind == "tokens"
+            else read_css_custom_properties(part.file)
         )
         for batch in table.to_batches():
             start = part.first_row + 1
             yield Chunk(batch, np.arange(start, start + batch.num_rows, dtype=np.int64))
         return
     if part.kind == "parquet":
-        parquet = pq.ParquetFile(part.file)
         row = part.first_row
         if not part.row_groups:
             return
-        for batch in parquet.iter_batches(
-            batch_size=config.batch_rows, row_groups=list(part.row_groups)
-        ):
-            yield Chunk(batch, np.arange(row + 1, row + 1 + batch.num_rows, dtype=np.int64))
-            row += batch.num_rows
+        with open_random_access(part.file) as source:
+            parquet = pq.ParquetFile(source)
+            for batch in parquet.iter_batches(
+                batch_size=config.batch_rows, row_groups=list(part.row_groups)
+            ):
+                yield Chunk(batch, np.arange(row + 1, row + 1 + batch.num_rows, dtype=np.int64))
+                row += batch.num_rows
         return
     yield from _iter_csv_chunks(part, names, config)
 
@@ -87,9 +89,9 @@ def _iter_csv_chunks(part: Part, names: list[str], config: ScoreConfig) -> Itera
         return "skip"
 
     quotes = True
-    if part.compression is not None:
+    if part.streamed:
         # The whole file as a stream: decompressed block by block, the header line skipped.
-        source: Any = pa.input_stream(part.file, compression=part.compression)
+        source: Any = open_stream(part.file, part.compression)
         skip = 1
     else:
         with pa.memory_map(part.file) as mapped:
@@ -292,9 +294,9 @@ def _strings_chunk(
 
 
 def part_lines(part: Part) -> Iterator[bytes]:
-    """The part's physical lines, without their line ends: its byte range, or for a compressed
-    file the whole decompressed stream after the header, read block by block."""
-    if part.compression is None:
+    """The part's physical lines, without their line ends: its byte range, or for a streamed
+    part the whole (decompressed) file after a CSV's header, read block by block."""
+    if not part.streamed:
         with pa.memory_map(part.file) as source:
             data = bytes(source.read_at(part.byte_end - part.byte_start, part.byte_start))
         lines = data.split(b"\n")
@@ -303,8 +305,8 @@ def part_lines(part: Part) -> Iterator[bytes]:
         yield from lines
         return
     rest = b""
-    header_skipped = False
-    with pa.input_stream(part.file, compression=part.compression) as stream:
+    header_skipped = part.kind != "csv"  # JSON Lines has no header line
+    with open_stream(part.file, part.compression) as stream:
         while block := stream.read(CSV_BLOCK_BYTES):
             lines = (rest + block).split(b"\n")
             rest = lines.pop()

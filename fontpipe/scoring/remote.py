@@ -1,0 +1,152 @@
+"""A score job's output on an object store (`s3://`, `gs://`, `abfs://`, ...), committed with a
+marker, because a store has no rename.
+
+A partitioned output at PREFIX/ (`--out s3://bucket/scored/`):
+
+    PREFIX/part-00000.parquet          a part's rows, uploaded whole by whoever scored the part
+    PREFIX/_parts/job.json              the job that owns the prefix (its fingerprint), to resume
+    PREFIX/_parts/part-00000.rejects.csv   that part's rejected rows
+    PREFIX/_parts/part-00000.json      that part's commit marker, uploaded after its files
+    PREFIX/_manifest.json               the committed files with their row counts, the model
+    PREFIX/_SUCCESS                     written last: the output is complete
+
+Readers trust only a prefix that holds `_SUCCESS`, and read the files `_manifest.json` lists
+(pyarrow.dataset, Dask, DuckDB and Spark all skip names that begin with `_`). A rerun of a killed
+job finds its markers and scores only the parts without one; `_parts/` is removed once `_SUCCESS`
+is written. Part files are named by part index, so a part scored twice (a retried task, a worker
+killed after its upload) writes the same object again: never a duplicate file.
+
+A single-file output on a store (`--out s3://bucket/scored.parquet`) is assembled in a local
+working directory and uploaded as one object, which appears whole or not at all; its parts are
+local, so a rerun resumes only on the same machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fontpipe import storage
+from fontpipe.errors import FontpipeError
+from fontpipe.scoring.manifest import MANIFEST_FILE, SUCCESS_FILE, dataset_manifest
+from fontpipe.scoring.plan import ScoreJob
+
+PARTS_PREFIX = "_parts"
+# Everything a job of ours writes under a prefix; anything else there is not ours to delete.
+_OUR_NAMES = re.compile(r"(part-\d{5,}\.parquet|_parts/.*|_manifest\.json)\Z")
+
+
+def work_dir_for(out_url: str) -> Path:
+    """The local working directory of the job writing `out_url`: the same for every run, so a
+    rerun on this machine finds what the last one left."""
+    digest = hashlib.sha256(out_url.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"fontpipe-score-{digest}"
+
+
+def part_file_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+def _marker_url(out_url: str, index: int) -> str:
+    return storage.join(out_url, f"{PARTS_PREFIX}/part-{index:05d}.json")
+
+
+def _rejects_url(out_url: str, index: int) -> str:
+    return storage.join(out_url, f"{PARTS_PREFIX}/part-{index:05d}.rejects.csv")
+
+
+def claim_prefix(out_url: str, fingerprint: str, parts: int) -> None:
+    """Make PREFIX/ this job's: new, or holding this same job's uncommitted parts (resume), or
+    holding only another uncommitted job's files of ours (removed). Anything else is refused."""
+    existing = storage.list_files(out_url)
+    names = [url[len(storage.join(out_url, "")) :] for url in existing]
+    if SUCCESS_FILE in names:
+        raise FontpipeError(
+            f"{out_url}: already holds a committed output (_SUCCESS); remove it or choose "
+            "another --out"
+        )
+    foreign = [n for n in names if not _OUR_NAMES.match(n)]
+    if foreign:
+        raise FontpipeError(
+            f"{out_url}: is not empty ({foreign[0]} and {len(names) - 1} more); a partitioned "
+            "output needs a new prefix"
+        )
+    job_url = storage.join(out_url, f"{PARTS_PREFIX}/job.json")
+    if existing:
+        try:
+            previous = json.loads(storage.read_bytes(job_url))["fingerprint"]
+        except (FontpipeError, OSError, ValueError, KeyError):
+            previous = None
+        if previous == fingerprint:
+            return
+        storage.delete_files(existing)  # another job's uncommitted leftovers
+    storage.put_bytes(
+        job_url, json.dumps({"fingerprint": fingerprint, "parts": parts}).encode() + b"\n"
+    )
+
+
+def committed_parts(out_url: str) -> set[int]:
+    """The parts whose commit marker is on the store (one listing, not one request a part)."""
+    found = storage.list_files(storage.join(out_url, PARTS_PREFIX))
+    pattern = re.compile(r"/part-(\d{5,})\.json\Z")
+    return {int(m.group(1)) for url in found if (m := pattern.search(url))}
+
+
+def committed_result(out_url: str, index: int) -> dict[str, Any] | None:
+    """A committed part's counts, from its marker; None when the part is not committed."""
+    url = _marker_url(out_url, index)
+    if not storage.exists(url):
+        return None
+    counts: dict[str, Any] = json.loads(storage.read_bytes(url))
+    return counts
+
+
+def publish_part(
+    out_url: str, index: int, output: Path, rejects: Path, counts: dict[str, Any]
+) -> None:
+    """Upload a part scored here, its marker last, then drop the local copies. A part with no
+    rows has no file (the manifest lists only files with rows)."""
+    if counts["scored"]:
+        storage.put_file(output, storage.join(out_url, part_file_name(index)))
+    if rejects.stat().st_size:
+        storage.put_file(rejects, _rejects_url(out_url, index))
+    storage.put_bytes(_marker_url(out_url, index), json.dumps(counts).encode())
+    output.unlink(missing_ok=True)
+    rejects.unlink(missing_ok=True)
+
+
+def commit_dataset(job: ScoreJob, out_url: str, part_rows: Sequence[tuple[int, int]]) -> None:
+    """`_manifest.json`, then `_SUCCESS`, then the markers go. `part_rows` is (index, rows) per
+    part, in order."""
+    files: list[dict[str, Any]] = [
+        {"file": part_file_name(i), "rows": rows} for i, rows in part_rows if rows
+    ]
+    manifest = dataset_manifest(job, files)
+    storage.put_bytes(
+        storage.join(out_url, MANIFEST_FILE), (json.dumps(manifest, indent=2) + "\n").encode()
+    )
+    storage.put_bytes(storage.join(out_url, SUCCESS_FILE), b"")
+    storage.delete_prefix(storage.join(out_url, PARTS_PREFIX))
+
+
+def part_rejects(out_url: str, index: int) -> bytes:
+    """A committed part's rejected rows (CSV lines without a header); b"" when it had none."""
+    url = _rejects_url(out_url, index)
+    return storage.read_bytes(url) if storage.exists(url) else b""
+
+
+def abandon(out_url: str, partitioned: bool) -> None:
+    """Bad input: remove what this job put on the store (a rerun would fail the same way). The
+    prefix held nothing else: `claim_prefix` refused one that did."""
+    if partitioned:
+        storage.delete_prefix(out_url)
+
+
+def remove_work_dir(out_url: str) -> None:
+    shutil.rmtree(work_dir_for(out_url), ignore_errors=True)
