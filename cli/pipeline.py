@@ -167,21 +167,33 @@ def train(
     opened = open_dataset(dataset)
     quiet_tensorflow()
     from cli.progress import training_progress
-    from fontpipe.training import train_version
+    from fontpipe.training import WorkerFinished, train_version
 
     if architecture is Architecture.channel_tables:
         progress, callback = training_progress(config.max_newton_steps, 1, unit="Newton step")
     else:
+        # Multi-worker training too: steps of the global batch over the whole train split.
         steps = max(opened.split_rows("train") // batch_size, 1)
         progress, callback = training_progress(epochs, steps)
-    with progress:
-        version = train_version(
-            opened,
-            config,
-            models_dir or Settings.from_env().models_dir,
-            callbacks=[callback],
-            on_device_plan=lambda plan: progress.console.print(plan.description),
-        )
+
+    def announce(plan: Any) -> None:
+        progress.console.print(plan.description, soft_wrap=True)
+        if plan.note:
+            progress.console.print(plan.note, soft_wrap=True)
+
+    try:
+        with progress:
+            version = train_version(
+                opened,
+                config,
+                models_dir or Settings.from_env().models_dir,
+                callbacks=[callback],
+                on_device_plan=announce,
+            )
+    except WorkerFinished as finished:
+        # A worker other than the chief in multi-worker training: done, and nothing to save.
+        console.print(str(finished), soft_wrap=True)
+        return
     from cli.tables import training_summary_table
 
     console.print(training_summary_table(version.metadata))

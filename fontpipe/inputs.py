@@ -7,12 +7,17 @@ Two paths yield the same element spec, (rgb float32 [batch, 3] in raw 0-255, lab
 - in memory: when the split fits `memory_budget_mb`, its columns are read once into tensors and
   every epoch draws a fresh seeded permutation; several times faster for the usual sizes.
 
+In multi-worker training each worker reads its own part of the train split (`Shard`): whole files
+when there is at least one per worker, else every n-th row of each file; `worker_batches` makes
+that part an endless stream of whole global batches (see `fontpipe.training`).
+
 Colours are never scaled here: normalisation lives in the model (see `fontpipe.model`). Files
 are read through `fontpipe.datasets`, their one owner.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +29,8 @@ from fontpipe.errors import FontpipeError
 from fontpipe.schema import Split
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import tensorflow as tf
 
 
@@ -44,6 +51,142 @@ def split_bytes(dataset: Dataset, split: Split) -> int:
 
 def fits_in_memory(dataset: Dataset, split: Split, config: InputConfig) -> bool:
     return split_bytes(dataset, split) <= config.memory_budget_mb * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One worker's part of a split in multi-worker training.
+
+    Worker `index` of `count` reads files index, index + count, ... (`files`, named as in the
+    manifest), so no file is read twice and I/O scales with the workers. A split with fewer files
+    than workers cannot go round whole: then every worker reads every file and keeps rows
+    index, index + count, ... of each (`by_rows`); regenerating with a smaller `--rows-per-file`
+    gives it whole files again.
+    """
+
+    index: int
+    count: int
+    split: Split
+    files: tuple[str, ...]
+    split_files: int  # how many files the whole split has
+    by_rows: bool
+
+    def summary(self) -> str:
+        """How the split is divided among the workers, in a few words."""
+        if self.by_rows:
+            return f"each worker reading every {_ordinal(self.count)} {self.split} row"
+        return f"each worker reading its own {self.split} files"
+
+    def describe(self) -> str:
+        """What this worker reads, naming the files (the first few of many)."""
+        if self.by_rows:
+            files = "file" if self.split_files == 1 else f"{self.split_files} files"
+            return (
+                f"reads rows {self.index}, {self.index + self.count}, ... of each {self.split} "
+                f"file, since the split has fewer files than workers ({files}; a smaller "
+                "--rows-per-file gives each worker whole files)"
+            )
+        shown = ", ".join(self.files[:_FILES_SHOWN])
+        more = len(self.files) - _FILES_SHOWN
+        listed = f"{shown} and {more} more" if more > 0 else shown
+        return f"reads {len(self.files)} of the {self.split_files} {self.split} files: {listed}"
+
+
+_FILES_SHOWN = 8
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def shard_split(dataset: Dataset, split: Split, index: int, count: int) -> Shard:
+    """Worker `index` of `count`'s part of `split` (see `Shard`)."""
+    if not 0 <= index < count:
+        raise FontpipeError(f"worker {index} is not one of {count} workers")
+    names = tuple(str(f) for f in dataset.manifest["splits"][split]["files"])
+    by_rows = len(names) < count
+    return Shard(
+        index=index,
+        count=count,
+        split=split,
+        files=names if by_rows else names[index::count],
+        split_files=len(names),
+        by_rows=by_rows,
+    )
+
+
+def worker_batches(
+    dataset: Dataset, shard: Shard, config: InputConfig, *, seed: int
+) -> tf.data.Dataset:
+    """This worker's part of a split, shuffled and repeated without end, in whole batches of
+    `batch_size` rows: the global batch, which the strategy splits among the replicas (a worker
+    with one replica of two trains on half of each batch it reads). Its steps per epoch are the
+    caller's to set, the same on every worker: a worker whose part ran out first would leave the
+    others waiting in a collective. TensorFlow's own auto-sharding is off, since the sharding
+    is done here.
+    """
+    import tensorflow as tf
+
+    files = [str(dataset.path / name) for name in shard.files]
+    rows = (shard.index, shard.count) if shard.by_rows else None
+    rows_in_split = dataset.split_rows(shard.split)
+    share = (
+        rows_in_split // shard.count
+        if shard.by_rows
+        else rows_in_split * len(files) // shard.split_files
+    )
+    if share * 16 <= config.memory_budget_mb * 1024 * 1024:
+        rgb, label = _read_files(files, rows)
+        if not len(label):
+            raise FontpipeError(f"{dataset.path}: worker {shard.index} has no {shard.split} rows")
+        pipeline = _in_memory_batches(rgb, label, config.batch_size, seed=seed, shuffle=True)
+    else:
+        pipeline = _streaming_batches(
+            dataset,
+            shard.split,
+            config,
+            seed=seed,
+            shuffle=True,
+            files=files,
+            rows=rows,
+        )
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    # Repeated before the rebatch, so that every batch is whole: the chunk tails of the streaming
+    # path join the next chunk's rows instead of making short batches.
+    pipeline = pipeline.repeat().rebatch(config.batch_size, drop_remainder=True)
+    return pipeline.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _read_files(
+    files: list[str], rows: tuple[int, int] | None
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+    """These files' rows in memory; `rows` = (start, step): only rows start, start + step, ...
+    of each file."""
+    start, step = rows if rows is not None else (0, 1)
+    rgb_parts: list[npt.NDArray[np.float32]] = []
+    label_parts: list[npt.NDArray[np.int32]] = []
+    for path in files:
+        for rgb, label in _iter_file_rows(path, start, step):
+            rgb_parts.append(rgb)
+            label_parts.append(label)
+    if not rgb_parts:
+        return np.zeros((0, 3), np.float32), np.zeros(0, np.int32)
+    return np.concatenate(rgb_parts), np.concatenate(label_parts)
+
+
+def _iter_file_rows(
+    path: str | bytes, start: int, step: int
+) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]]:
+    """The chunks of one file, keeping rows start, start + step, ... counted from the file's
+    first row, whatever the chunk sizes (tf.data passes the numbers as numpy integers)."""
+    start, step = int(start), int(step)
+    offset = 0
+    for rgb, label in iter_file_chunks(path):
+        first = (start - offset) % step
+        offset += len(label)
+        yield rgb[first::step], label[first::step]
 
 
 def make_dataset(
@@ -127,11 +270,21 @@ def _whole_batches(rgb: tf.Tensor, label: tf.Tensor, batch_size: int) -> tf.data
 
 
 def _streaming_batches(
-    dataset: Dataset, split: Split, config: InputConfig, *, seed: int, shuffle: bool
+    dataset: Dataset,
+    split: Split,
+    config: InputConfig,
+    *,
+    seed: int,
+    shuffle: bool,
+    files: list[str] | None = None,
+    rows: tuple[int, int] | None = None,
 ) -> tf.data.Dataset:
+    """`files`: these files of the split instead of all of them; `rows` = (start, step): only rows
+    start, start + step, ... of each file (a worker's share when it reads every file)."""
     import tensorflow as tf
 
-    files = [str(p) for p in dataset.split_files(split)]
+    if files is None:
+        files = [str(p) for p in dataset.split_files(split)]
     spec = (
         tf.TensorSpec(shape=(None, 3), dtype=tf.float32),
         tf.TensorSpec(shape=(None,), dtype=tf.int32),
@@ -139,10 +292,18 @@ def _streaming_batches(
     paths = tf.data.Dataset.from_tensor_slices(files)
     if shuffle:
         paths = paths.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+
+    def read(path: tf.Tensor) -> tf.data.Dataset:
+        if rows is None:
+            return tf.data.Dataset.from_generator(
+                iter_file_chunks, output_signature=spec, args=(path,)
+            )
+        return tf.data.Dataset.from_generator(
+            _iter_file_rows, output_signature=spec, args=(path, *rows)
+        )
+
     chunks = paths.interleave(
-        lambda path: tf.data.Dataset.from_generator(
-            iter_file_chunks, output_signature=spec, args=(path,)
-        ),
+        read,
         cycle_length=min(config.interleave_files, len(files)),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
