@@ -9,6 +9,10 @@ Cases, each in its own process so its peak RSS is its own, all in one run:
 - naive-default-batch: the same with model.predict's default batch of 32, on 1 M rows (rows/s)
 
 Targets on 2 cores: Parquet >= 0.6x the floor's rows/s, >= 5x the naive script, peak RSS < 500 MB.
+
+Then the whole-process table against the peers (`bench/score_peers.py`, on an `r,g,b`-only
+input): the pyarrow rewrite and `pyarrow.csv` floors, the gather-from-table scorer and the
+DuckDB query, each timed alternately in the same run. `--peer-runs 0` skips it.
 """
 
 from __future__ import annotations
@@ -167,6 +171,8 @@ def main() -> None:
     parser.add_argument("--input")
     parser.add_argument("--model")
     parser.add_argument("--rows", type=int)
+    parser.add_argument("--peer-rows", type=int, default=10_000_000)
+    parser.add_argument("--peer-runs", type=int, default=5)
     args = parser.parse_args()
     if args.case:
         path = Path(args.input)
@@ -226,6 +232,10 @@ def main() -> None:
             results,
             ["input", "case", "seconds", "rows/s", "peak RSS MB", "ratio", "error"],
         )
+    if args.peer_runs:
+        from score_peers import peers_table
+
+        peers_table(args.peer_rows, args.peer_runs)
 
 
 if __name__ == "__main__":

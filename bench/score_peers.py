@@ -147,9 +147,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    peers_table(args.rows, args.runs)
+
+
+def peers_table(rows: int, runs: int) -> None:
+    """Prepare the inputs, time every command `runs` times alternately, print the table."""
     with tempfile.TemporaryDirectory(prefix="fontpipe-peers-") as tmp:
         work = Path(tmp)
-        model, parquet, csv = prepare(work, args.rows)
+        model, parquet, csv = prepare(work, rows)
         out = str(work / "out.parquet")
         python = [sys.executable, "-c"]
         commands = {
@@ -182,28 +187,28 @@ def main() -> None:
         }
         times: dict[tuple[str, str], list[float]] = {key: [] for key in commands}
         rss: dict[tuple[str, str], float] = {}
-        for _ in range(args.runs):
+        for _ in range(runs):
             for key, command in commands.items():
                 seconds, peak = run_once(command)
                 times[key].append(seconds)
                 rss[key] = max(rss.get(key, 0.0), peak)
         medians = {key: statistics.median(values) for key, values in times.items()}
-        rows = []
+        table = []
         for (fmt, who), seconds in medians.items():
             ours = medians[(fmt, "fontpipe")]
-            rows.append(
+            table.append(
                 {
-                    "input": f"{fmt}, {args.rows:,} rows",
+                    "input": f"{fmt}, {rows:,} rows",
                     "command": who,
                     "median wall s": seconds,
-                    "rows/s": args.rows / seconds,
+                    "rows/s": rows / seconds,
                     "peak RSS MB": rss[(fmt, who)],
                     "fontpipe speed vs this": None if who == "fontpipe" else seconds / ours,
                 }
             )
         print_table(
-            f"whole process, medians of {args.runs} alternating runs (2 cores: see nproc)",
-            rows,
+            f"whole process, medians of {runs} alternating runs ({os.cpu_count()} cores)",
+            table,
             [
                 "input",
                 "command",

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
-from fontpipe.datasets import Dataset
-from fontpipe.evaluation.evaluate_version import EvaluationMetrics
 from fontpipe.promotion import RetrainReport
 from fontpipe.schema import CUBE_SIZE, SPLITS
 from fontpipe.scoring.job import ScoreSummary
 from fontpipe.summaries import dataset_split_rows
 from fontpipe.versions import VersionMetadata
+
+if TYPE_CHECKING:
+    # Types only: a score's summary should not import the training and evaluation modules.
+    from fontpipe.datasets import Dataset
+    from fontpipe.evaluation.evaluate_version import EvaluationMetrics
 
 
 def _share(value: float | None, digits: int = 4) -> str:

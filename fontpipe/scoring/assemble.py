@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from fontpipe.atomic import atomic_file, staging_path
 from fontpipe.scoring import remote
 from fontpipe.scoring.manifest import MANIFEST_FILE, SUCCESS_FILE, dataset_manifest
+from fontpipe.scoring.parquet_join import JoinedParquetFile, ParquetJoinError
 from fontpipe.scoring.part import (
     REJECT_COLUMNS,
     csv_header,
@@ -39,6 +40,7 @@ class OutputAssembler:
         self._csv: Any = None
         self._first_piece_size = 0  # bytes of the CSV part moved into the staging file
         self._files: list[dict[str, Any]] = []  # a directory dataset's files, in order
+        self._joined: list[Path] = []  # parts joined into the Parquet output so far
 
     def append_ready(self, finished: set[int]) -> None:
         while (
@@ -64,13 +66,32 @@ class OutputAssembler:
             os.replace(piece, self.staging)  # one part is already the whole output
             self._writer = "moved"
             return
-        with pa.memory_map(str(piece)) as source:
-            table = pa.ipc.open_file(source).read_all()  # zero-copy over the mapped file
-            if self._writer is None:
-                self._writer = pq.ParquetWriter(
-                    str(self.staging), table.schema, **parquet_output_options(table.schema)
-                )
-            self._writer.write_table(table)
+        if self._writer is None:
+            self._writer = JoinedParquetFile(self.staging)
+        if isinstance(self._writer, JoinedParquetFile):
+            # Each part encoded its own Parquet file on its own core; joining them copies their
+            # bytes and writes one footer (fontpipe.scoring.parquet_join).
+            try:
+                self._writer.append(piece)
+                self._joined.append(piece)
+                return
+            except ParquetJoinError:
+                self._writer.close()
+                self._writer = None
+                for earlier in self._joined:
+                    self._reencode(earlier)
+                self._joined = []
+        self._reencode(piece)
+
+    def _reencode(self, piece: Path) -> None:
+        """A part's rows decoded and encoded again into the output: the way when parts cannot
+        be joined by copying (never expected of parts this job wrote itself)."""
+        table = pq.read_table(piece, memory_map=True)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(
+                str(self.staging), table.schema, **parquet_output_options(table.schema)
+            )
+        self._writer.write_table(table)
 
     def _append_csv(self, piece: Path) -> None:
         """CSV parts are finished text (the first starts with the header), so the output is
@@ -125,6 +146,8 @@ class OutputAssembler:
                 [(n, pa.string()) for n in self.job.names] + list(self.job.output_fields)
             )
             pq.write_table(schema.empty_table(), str(self.staging))
+        elif isinstance(self._writer, JoinedParquetFile):
+            self._writer.finish()
         elif self._writer != "moved":
             self._writer.close()
         os.replace(self.staging, self.job.out)

@@ -195,12 +195,9 @@ def _open_writer(path: Path, job: ScoreJob, part: Part, schema: pa.Schema) -> An
         return _CsvPartWriter(
             path, csv_header(job) if part.index == job.parts[0].index else b"", schema
         )
-    if len(job.parts) == 1 or job.out_format == "dataset":
-        # The whole output, or one file of a directory dataset: final Parquet, written once.
-        return pq.ParquetWriter(str(path), schema, **parquet_output_options(schema))
-    # One of several Parquet parts: Arrow IPC costs about a memory copy to write and is read
-    # back zero-copy, so the output is encoded once, by the assembler, into one Parquet file.
-    return pa.ipc.new_file(str(path), schema)
+    # Final Parquet, encoded here on the part's own core: the whole output, one file of a
+    # directory dataset, or a piece that assembly joins to the others by copying its bytes.
+    return pq.ParquetWriter(str(path), schema, **parquet_output_options(schema))
 
 
 class _CsvPartWriter:
