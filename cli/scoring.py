@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,9 @@ def score(
     ),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
     verbose: bool = typer.Option(
-        False, "--verbose", help="Show the Dask cluster's own log lines (quiet by default)."
+        False,
+        "--verbose",
+        help="Show the Dask cluster's and Prefect's own log lines (quiet by default).",
     ),
     backdrop: str = typer.Option(
         "white", help="Translucent colours are composited over this CSS colour."
@@ -97,6 +100,10 @@ def score(
     )
     address = dask_address or settings.dask_address
     if address:
+        if not verbose:
+            # Prefect's flow-run log lines are for a server's UI; the summary table says what
+            # the job did. Set before Prefect is imported.
+            os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         from flows.local_server import local_api_server
 
         with local_api_server():
