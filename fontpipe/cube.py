@@ -26,12 +26,16 @@ CubeTable = npt.NDArray[np.float16]
 def cube_index(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
     """(n, 3) uint8 colours -> r<<16 | g<<8 | b, their position in the cube table.
 
-    One byte shuffle instead of three widening casts, shifts and ors: the bytes (b, g, r, 0) read
-    as a little-endian uint32 are the index.
+    In uint32 and in place: a third of the time of widening to int64, and of a byte shuffle
+    into a (n, 4) view (numpy copies a reversed, strided column slowly).
     """
-    packed = np.zeros((len(rgb), 4), dtype=np.uint8)
-    packed[:, :3] = rgb[:, ::-1]
-    return packed.view("<u4").ravel()
+    index = rgb[:, 0].astype(np.uint32)
+    index <<= 16
+    green = rgb[:, 1].astype(np.uint32)
+    green <<= 8
+    index |= green
+    index |= rgb[:, 2]
+    return index
 
 
 def cube_colours(start: int, stop: int) -> npt.NDArray[np.uint8]:
@@ -102,4 +106,5 @@ def compute_cube_table(
 
 def lookup_p_black(table: CubeTable, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     """P(black) of (n, 3) uint8 colours: one gather from the table."""
-    return np.asarray(table[cube_index(rgb)], dtype=np.float32)
+    # np.take gathers with the uint32 index as it is; table[index] first converts it to intp.
+    return np.take(table, cube_index(rgb)).astype(np.float32)

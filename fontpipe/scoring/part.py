@@ -168,8 +168,9 @@ def _score_chunk(
     if problems:
         reject_rows += _reject_records(batch, chunk, problems, bad_utf8, part.file)
     result.rejected += len(problems)
-    good = batch.filter(from_numpy(valid)) if not valid.all() else batch
-    rgb = parsed.rgb[valid]
+    all_valid = bool(valid.all())
+    good = batch if all_valid else batch.filter(from_numpy(valid))
+    rgb = parsed.rgb if all_valid else parsed.rgb[valid]  # no masked copy of every row
     p_black = scorer.p_black(rgb, parsed.on_grid)
     color_column = good.column(job.spec.color_column) if job.spec.color_column else None
     text_columns = text_output_columns(parsed, valid, rgb, color_column)
