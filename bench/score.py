@@ -233,9 +233,11 @@ def main() -> None:
             ["input", "case", "seconds", "rows/s", "peak RSS MB", "ratio", "error"],
         )
     if args.peer_runs:
-        from score_peers import peers_table
+        # Its own process: a child forked from this one would report this one's peak RSS.
+        import subprocess
 
-        peers_table(args.peer_rows, args.peer_runs)
+        peers = [str(Path(__file__).with_name("score_peers.py")), "--rows", str(args.peer_rows)]
+        subprocess.run([sys.executable, *peers, "--runs", str(args.peer_runs)], check=True)
 
 
 if __name__ == "__main__":
