@@ -264,22 +264,23 @@ def put_file(source: Path, url: str) -> None:
 
 def delete_files(urls: Iterator[str] | list[str]) -> None:
     for url in urls:
-        filesystem, path = resolve(url)
-        try:
-            filesystem.delete_file(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise store_error(url, exc, "delete") from None
+        _delete(url, prefix=False)
 
 
 def delete_prefix(url: str) -> None:
     """Everything under the prefix `url`, and the prefix itself. (Deleting a store's files one
     by one can leave an empty directory marker behind: pyarrow keeps a parent "directory" alive.)
     """
+    _delete(url, prefix=True)
+
+
+def _delete(url: str, *, prefix: bool) -> None:
     filesystem, path = resolve(url)
     try:
-        filesystem.delete_dir(path)
+        if prefix:
+            filesystem.delete_dir(path)
+        else:
+            filesystem.delete_file(path)
     except FileNotFoundError:
         pass
     except OSError as exc:

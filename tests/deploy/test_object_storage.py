@@ -29,6 +29,9 @@ from fontpipe.errors import FontpipeError
 from fontpipe.scoring.job import score_files
 from fontpipe.scoring.plan import ScoreConfig
 
+# A real S3-compatible server on 127.0.0.1, and real processes killed midway.
+pytestmark = pytest.mark.slow
+
 BIN = Path(sys.executable).parent
 BUCKET = "palettes"
 PARTS = ScoreConfig(part_rows=20_000, batch_rows=10_000)
