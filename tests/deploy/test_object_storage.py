@@ -175,6 +175,17 @@ def test_a_prefix_of_parquet_and_a_glob_of_csv_score_as_they_do_locally(s3, tiny
     assert body == Path(local_csv.output).read_bytes()
     assert _keys(client, "out/csv") == [".csv"]  # no working files beside it
 
+    # One prefix holding both formats (the note skipped), into CSV, which holds them both: the
+    # store's listing order, as a local directory's.
+    mixed = score_files([f"s3://{BUCKET}/in/"], tmp_path / "mixed.csv", tiny_version, PARTS)
+    in_order = [
+        *(str(local / f"part-{i}.csv") for i in range(2)),
+        *(str(local / f"colours-{i}.parquet") for i in range(3)),
+    ]
+    local_mixed = score_files(in_order, tmp_path / "mixed-local.csv", tiny_version, PARTS)
+    assert mixed.read == 100_000 and mixed.parts == local_mixed.parts == 8
+    assert (tmp_path / "mixed.csv").read_bytes() == (tmp_path / "mixed-local.csv").read_bytes()
+
 
 def test_a_killed_job_resumes_from_its_committed_parts(s3, tiny_version, tmp_path):
     client, env = s3
