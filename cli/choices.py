@@ -45,3 +45,24 @@ class ExportFormat(str, Enum):
     onnx = "onnx"
     tflite = "tflite"
     json = "json"
+
+
+def champion_family(value: str | None) -> str | None:
+    """`--rule` where it names whose champion answers: a labelling rule, or a family of human
+    labels (`human:<name>`, from `fontpipe import-labels`), which an Enum cannot list."""
+    import typer
+
+    from fontpipe.schema import HUMAN_PREFIX, RULE_NAMES
+
+    if value is None or value in RULE_NAMES:
+        return value
+    if value.startswith(HUMAN_PREFIX) and value[len(HUMAN_PREFIX) :].strip():
+        return value
+    raise typer.BadParameter(f"{value!r}: expected one of {', '.join(RULE_NAMES)} or human:<name>")
+
+
+def family_names(incomplete: str) -> list[str]:
+    """Shell completion for `--rule`: the labelling rules (human families are the user's)."""
+    from fontpipe.schema import RULE_NAMES
+
+    return [name for name in RULE_NAMES if name.startswith(incomplete)]

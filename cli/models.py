@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from cli.base import app, emit_json, json_option, user_errors
-from cli.choices import ExportFormat, Rule
+from cli.choices import ExportFormat, champion_family, family_names
 from cli.console import console, err_console
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
@@ -81,7 +81,12 @@ def models_list(
 @user_errors
 def models_show(
     version: str = typer.Argument(..., help="A version name or champion."),
-    rule: Rule = typer.Option(Rule(DEFAULT_ANSWER_RULE), help="Whose champion `champion` names."),
+    rule: str = typer.Option(
+        DEFAULT_ANSWER_RULE,
+        callback=champion_family,
+        autocompletion=family_names,
+        help="Whose champion `champion` names: wcag, mean, yiq or human:<name>.",
+    ),
     models_dir: Path | None = typer.Option(None),
     as_json: bool = json_option(),
 ) -> None:
@@ -91,7 +96,7 @@ def models_show(
     from fontpipe.registry import champions, resolve_model
     from fontpipe.versions import read_evaluation, read_metadata
 
-    path = resolve_model(version, _models_dir(models_dir), rule.value)
+    path = resolve_model(version, _models_dir(models_dir), rule)
     shown = read_metadata(path).model_dump(mode="json")
     shown["is_champion"] = path.name in champions(path.parent).values()
     shown["evaluation"] = read_evaluation(path)
@@ -117,15 +122,19 @@ def models_promote(
 @models_app.command("rollback")
 @user_errors
 def models_rollback(
-    rule: Rule | None = typer.Option(
-        None, help="Whose champion to roll back [default: the rule promoted last]."
+    rule: str | None = typer.Option(
+        None,
+        callback=champion_family,
+        autocompletion=family_names,
+        help="Whose champion to roll back: wcag, mean, yiq or human:<name> [default: the rule "
+        "promoted last].",
     ),
     models_dir: Path | None = typer.Option(None),
 ) -> None:
     """Make a rule's previous champion its champion again."""
     from fontpipe.registry import rollback
 
-    entry = rollback(_models_dir(models_dir), rule.value if rule else None)
+    entry = rollback(_models_dir(models_dir), rule)
     console.print(f"{entry['rule']} champion: {entry['to']} (rolled back from {entry['from']})")
 
 
@@ -179,7 +188,12 @@ def export(
     out: Path = typer.Option(
         ..., "--out", help="Where the export goes (a directory for savedmodel)."
     ),
-    rule: Rule = typer.Option(Rule(DEFAULT_ANSWER_RULE), help="Whose champion `champion` names."),
+    rule: str = typer.Option(
+        DEFAULT_ANSWER_RULE,
+        callback=champion_family,
+        autocompletion=family_names,
+        help="Whose champion `champion` names: wcag, mean, yiq or human:<name>.",
+    ),
     models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
     as_json: bool = json_option(),
 ) -> None:
@@ -190,7 +204,7 @@ def export(
     from fontpipe.versions import open_version
 
     quiet_tensorflow()
-    version = open_version(resolve_model(model, _models_dir(models_dir), rule.value))
+    version = open_version(resolve_model(model, _models_dir(models_dir), rule))
     with err_console.status(f"exporting {version.name} as {export_format.value}"):
         written = export_model(version, export_format.value, out)
     extra = (

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from cli.base import app, emit_json, json_option, user_errors
-from cli.choices import OnError, Rule, Scale
+from cli.choices import OnError, Scale, champion_family, family_names
 from cli.console import console, err_console, progress_bar
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.schema import DEFAULT_ANSWER_RULE
@@ -35,9 +35,12 @@ def score(
         "(s3://bucket/prefix/) writes to that store.",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
-    rule: Rule = typer.Option(
-        Rule(DEFAULT_ANSWER_RULE),
-        help="Whose champion answers for `--model champion`: wcag (readability), mean or yiq.",
+    rule: str = typer.Option(
+        DEFAULT_ANSWER_RULE,
+        callback=champion_family,
+        autocompletion=family_names,
+        help="Whose champion answers for `--model champion`: wcag (readability), mean, yiq, or "
+        "human:<name> for a family of imported labels.",
     ),
     on_error: OnError = typer.Option(
         OnError.fail, help="fail: stop at the first bad value; quarantine: set bad rows aside."
@@ -85,7 +88,7 @@ def score(
                 f"--rgb-columns: expected three names like r,g,b, got {rgb_columns!r}"
             )
     settings = Settings.from_env()
-    version_path = resolve_model(model, models_dir or settings.models_dir, rule.value)
+    version_path = resolve_model(model, models_dir or settings.models_dir, rule)
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
     config = build_config(
@@ -175,9 +178,12 @@ def predict(
         "oklch(), color(), names) or r,g,b; stdin when none.",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
-    rule: Rule = typer.Option(
-        Rule(DEFAULT_ANSWER_RULE),
-        help="Whose champion answers for `--model champion`: wcag (readability), mean or yiq.",
+    rule: str = typer.Option(
+        DEFAULT_ANSWER_RULE,
+        callback=champion_family,
+        autocompletion=family_names,
+        help="Whose champion answers for `--model champion`: wcag (readability), mean, yiq, or "
+        "human:<name> for a family of imported labels.",
     ),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
     backdrop: str = typer.Option(
@@ -190,7 +196,7 @@ def predict(
     from fontpipe.predict import predict_colors
     from fontpipe.registry import resolve_model
 
-    version_path = resolve_model(model, models_dir or Settings.from_env().models_dir, rule.value)
+    version_path = resolve_model(model, models_dir or Settings.from_env().models_dir, rule)
     texts = colors or [line.strip() for line in sys.stdin if line.strip()]
     if not texts:
         raise FontpipeError("no colours given: pass them as arguments or one per line on stdin")

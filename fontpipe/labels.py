@@ -27,10 +27,9 @@ from fontpipe.datasets import Dataset
 from fontpipe.errors import FontpipeError
 from fontpipe.generation import check_split_fractions
 from fontpipe.rules import get_rule
-from fontpipe.schema import SPLITS
+from fontpipe.schema import HUMAN_PREFIX, SPLITS
 from fontpipe.versions import sha256_file
 
-HUMAN_PREFIX = "human:"
 BLACK_WORDS = frozenset({"black", "1", "#000", "#000000", "true"})
 WHITE_WORDS = frozenset({"white", "0", "#fff", "#ffffff", "false"})
 

@@ -23,7 +23,7 @@ from fontpipe.atomic import write_json_atomic, write_text_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.metrics import Headline
 from fontpipe.promotion import ChampionComparison, Decision, PromotionPolicy, decide_promotion
-from fontpipe.schema import DEFAULT_RULE
+from fontpipe.schema import DEFAULT_RULE, HUMAN_PREFIX
 from fontpipe.versions import (
     CUBE_FILE,
     ModelVersion,
@@ -101,9 +101,15 @@ def resolve_model(reference: str, models_dir: Path, rule: str | None = None) -> 
         version = champion(models_dir, rule)
         if version is None:
             which = f"{rule} " if rule else ""
+            how = (
+                "train on its imported labels (`fontpipe train --dataset ...`) and promote a "
+                "version (`fontpipe models promote <version>`)"
+                if rule and rule.startswith(HUMAN_PREFIX)
+                else "run `fontpipe retrain` (it trains a champion for every rule)"
+            )
             raise FontpipeError(
-                f"no {which}champion model in {models_dir} yet: run `fontpipe retrain` (it trains "
-                "a champion for every rule), or name another rule or a model version"
+                f"no {which}champion model in {models_dir} yet: {how}, or name another rule or "
+                "a model version"
             )
         return version_dir(models_dir, version)
     candidate = Path(reference)

@@ -18,6 +18,8 @@ DEFAULT_RULE: Final = "mean"
 # all colours).
 DEFAULT_ANSWER_RULE: Final = "wcag"
 RULE_NAMES: Final = ("mean", "wcag", "yiq")
+# A family of human labels (`fontpipe import-labels`) is a rule named `human:<name>`.
+HUMAN_PREFIX: Final = "human:"
 
 # Colour channels, 0-255. uint8 for integer sampling, float32 for the original question's
 # continuous sampling.

@@ -246,3 +246,18 @@ def test_the_choices_the_command_line_lists_are_the_librarys():
     assert values(choices.Schedule) == list(
         get_args(TrainConfig.model_fields["schedule"].annotation)
     )
+
+
+def test_rule_names_a_labelling_rule_or_a_human_family(tmp_path):
+    """`--rule` takes the three rules and `human:<name>` families of imported labels; anything
+    else is a usage error listing them, and a family without a champion says how to make one."""
+    bogus = run("predict", "#336699", "--rule", "bogus", "--models-dir", str(tmp_path))
+    assert bogus.returncode == 2
+    assert "expected one of mean, wcag, yiq or human:<name>" in bogus.stderr
+    empty = run("score", "x.csv", "--out", "y.csv", "--rule", "human:")
+    assert empty.returncode == 2 and "human:<name>" in empty.stderr
+    missing = run("predict", "#336699", "--rule", "human:brand", "--models-dir", str(tmp_path))
+    assert missing.returncode == 2
+    assert "no human:brand champion" in missing.stderr
+    assert "fontpipe models promote" in missing.stderr and "retrain" not in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1

@@ -163,6 +163,16 @@ def test_a_learned_departure_from_wcag_and_its_family_promotion(imported, tmp_pa
 
     promote(models, version.name, "first brand model")
     assert champion(models, "human:brand") == version.name
+    # The family's champion answers on the command line too, named by --rule.
+    orange = "#{:02x}{:02x}{:02x}".format(*inside[0])
+    answered = CliRunner().invoke(
+        app,
+        ["predict", orange, "--rule", "human:brand", "--models-dir", str(models), "--json"],
+    )
+    assert answered.exit_code == 0, answered.output
+    answer = json.loads(answered.stdout)
+    assert answer["model_version"] == version.name
+    assert [p["text_color"] for p in answer["predictions"]] == ["white"]
     weaker = fontpipe.train(
         out, config.model_copy(update={"epochs": 1, "prior_weight": 0.9, "seed": 3}), models
     )
