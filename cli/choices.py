@@ -4,6 +4,7 @@ by the parser with the list, and shells complete them."""
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 
 class Rule(str, Enum):
@@ -66,3 +67,16 @@ def family_names(incomplete: str) -> list[str]:
     from fontpipe.schema import RULE_NAMES
 
     return [name for name in RULE_NAMES if name.startswith(incomplete)]
+
+
+ANSWERING_RULE_HELP = (
+    "Whose champion answers for `--model champion`: wcag (readability), mean, yiq, or "
+    "human:<name> for a family of imported labels."
+)
+
+
+def family_option(default: str | None, help: str) -> Any:
+    """A `--rule` option naming whose champion answers (see `champion_family`)."""
+    import typer
+
+    return typer.Option(default, callback=champion_family, autocompletion=family_names, help=help)

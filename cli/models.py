@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from cli.base import app, emit_json, json_option, user_errors
-from cli.choices import ExportFormat, champion_family, family_names
+from cli.choices import ExportFormat, family_option
 from cli.console import console, err_console
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
@@ -81,11 +81,8 @@ def models_list(
 @user_errors
 def models_show(
     version: str = typer.Argument(..., help="A version name or champion."),
-    rule: str = typer.Option(
-        DEFAULT_ANSWER_RULE,
-        callback=champion_family,
-        autocompletion=family_names,
-        help="Whose champion `champion` names: wcag, mean, yiq or human:<name>.",
+    rule: str = family_option(
+        DEFAULT_ANSWER_RULE, "Whose champion `champion` names: wcag, mean, yiq or human:<name>."
     ),
     models_dir: Path | None = typer.Option(None),
     as_json: bool = json_option(),
@@ -122,11 +119,9 @@ def models_promote(
 @models_app.command("rollback")
 @user_errors
 def models_rollback(
-    rule: str | None = typer.Option(
+    rule: str | None = family_option(
         None,
-        callback=champion_family,
-        autocompletion=family_names,
-        help="Whose champion to roll back: wcag, mean, yiq or human:<name> [default: the rule "
+        "Whose champion to roll back: wcag, mean, yiq or human:<name> [default: the rule "
         "promoted last].",
     ),
     models_dir: Path | None = typer.Option(None),
@@ -188,11 +183,8 @@ def export(
     out: Path = typer.Option(
         ..., "--out", help="Where the export goes (a directory for savedmodel)."
     ),
-    rule: str = typer.Option(
-        DEFAULT_ANSWER_RULE,
-        callback=champion_family,
-        autocompletion=family_names,
-        help="Whose champion `champion` names: wcag, mean, yiq or human:<name>.",
+    rule: str = family_option(
+        DEFAULT_ANSWER_RULE, "Whose champion `champion` names: wcag, mean, yiq or human:<name>."
     ),
     models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
     as_json: bool = json_option(),

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from cli.base import app, emit_json, json_option, user_errors
-from cli.choices import OnError, Scale, champion_family, family_names
+from cli.choices import ANSWERING_RULE_HELP, OnError, Scale, family_option
 from cli.console import console, err_console, progress_bar
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.schema import DEFAULT_ANSWER_RULE
@@ -35,13 +35,7 @@ def score(
         "(s3://bucket/prefix/) writes to that store.",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
-    rule: str = typer.Option(
-        DEFAULT_ANSWER_RULE,
-        callback=champion_family,
-        autocompletion=family_names,
-        help="Whose champion answers for `--model champion`: wcag (readability), mean, yiq, or "
-        "human:<name> for a family of imported labels.",
-    ),
+    rule: str = family_option(DEFAULT_ANSWER_RULE, ANSWERING_RULE_HELP),
     on_error: OnError = typer.Option(
         OnError.fail, help="fail: stop at the first bad value; quarantine: set bad rows aside."
     ),
@@ -178,13 +172,7 @@ def predict(
         "oklch(), color(), names) or r,g,b; stdin when none.",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
-    rule: str = typer.Option(
-        DEFAULT_ANSWER_RULE,
-        callback=champion_family,
-        autocompletion=family_names,
-        help="Whose champion answers for `--model champion`: wcag (readability), mean, yiq, or "
-        "human:<name> for a family of imported labels.",
-    ),
+    rule: str = family_option(DEFAULT_ANSWER_RULE, ANSWERING_RULE_HELP),
     models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
     backdrop: str = typer.Option(
         "white", help="Translucent colours are composited over this CSS colour."
