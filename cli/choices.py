@@ -79,4 +79,10 @@ def family_option(default: str | None, help: str) -> Any:
     """A `--rule` option naming whose champion answers (see `champion_family`)."""
     import typer
 
-    return typer.Option(default, callback=champion_family, autocompletion=family_names, help=help)
+    return typer.Option(
+        default,
+        metavar="RULE",
+        callback=champion_family,
+        autocompletion=family_names,
+        help=help,
+    )
