@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -407,12 +407,21 @@ def read_split_arrays(
     dataset: Dataset, split: Split
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
     """A whole split as (rgb float32 (n, 3), label int32 (n,)), read column by column."""
+    return read_file_arrays(dataset.split_files(split))
+
+
+def read_file_arrays(
+    paths: Sequence[str | Path], every: tuple[int, int] = (0, 1)
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+    """These dataset files' rows as (rgb float32 (n, 3), label int32 (n,)), in order. `every` =
+    (start, step) keeps rows start, start + step, ... of each file (a multi-worker shard)."""
+    start, step = every
     rgb_parts: list[npt.NDArray[np.float32]] = []
     label_parts: list[npt.NDArray[np.int32]] = []
-    for path in dataset.split_files(split):
+    for path in paths:
         table = pq.read_table(path, columns=[*CHANNELS, LABEL])
-        rgb_parts.append(_rgb(table))
-        label_parts.append(to_numpy(table.column(LABEL)).astype(np.int32))
+        rgb_parts.append(_rgb(table)[start::step])
+        label_parts.append(to_numpy(table.column(LABEL)).astype(np.int32)[start::step])
     if not rgb_parts:
         return np.zeros((0, 3), np.float32), np.zeros(0, np.int32)
     return np.concatenate(rgb_parts), np.concatenate(label_parts)

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from fontpipe.datasets import Dataset, iter_file_chunks, read_split_arrays
+from fontpipe.datasets import Dataset, iter_file_chunks, read_file_arrays, read_split_arrays
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import Split
 
@@ -44,13 +44,13 @@ class InputConfig(BaseModel):
     interleave_files: int = Field(4, gt=0)
 
 
-def split_bytes(dataset: Dataset, split: Split) -> int:
-    # float32 channels + int32 label as tensors, whatever the stored dtypes.
-    return dataset.split_rows(split) * 16
+def rows_fit_in_memory(rows: int, config: InputConfig) -> bool:
+    # float32 channels + int32 label as tensors, 16 bytes a row, whatever the stored dtypes.
+    return rows * 16 <= config.memory_budget_mb * 1024 * 1024
 
 
 def fits_in_memory(dataset: Dataset, split: Split, config: InputConfig) -> bool:
-    return split_bytes(dataset, split) <= config.memory_budget_mb * 1024 * 1024
+    return rows_fit_in_memory(dataset.split_rows(split), config)
 
 
 @dataclass(frozen=True)
@@ -136,8 +136,8 @@ def worker_batches(
         if shard.by_rows
         else rows_in_split * len(files) // shard.split_files
     )
-    if share * 16 <= config.memory_budget_mb * 1024 * 1024:
-        rgb, label = _read_files(files, rows)
+    if rows_fit_in_memory(share, config):
+        rgb, label = read_file_arrays(files, rows or (0, 1))
         if not len(label):
             raise FontpipeError(f"{dataset.path}: worker {shard.index} has no {shard.split} rows")
         pipeline = _in_memory_batches(rgb, label, config.batch_size, seed=seed, shuffle=True)
@@ -157,23 +157,6 @@ def worker_batches(
     # path join the next chunk's rows instead of making short batches.
     pipeline = pipeline.repeat().rebatch(config.batch_size, drop_remainder=True)
     return pipeline.with_options(options).prefetch(tf.data.AUTOTUNE)
-
-
-def _read_files(
-    files: list[str], rows: tuple[int, int] | None
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
-    """These files' rows in memory; `rows` = (start, step): only rows start, start + step, ...
-    of each file."""
-    start, step = rows if rows is not None else (0, 1)
-    rgb_parts: list[npt.NDArray[np.float32]] = []
-    label_parts: list[npt.NDArray[np.int32]] = []
-    for path in files:
-        for rgb, label in _iter_file_rows(path, start, step):
-            rgb_parts.append(rgb)
-            label_parts.append(label)
-    if not rgb_parts:
-        return np.zeros((0, 3), np.float32), np.zeros(0, np.int32)
-    return np.concatenate(rgb_parts), np.concatenate(label_parts)
 
 
 def _iter_file_rows(

@@ -18,6 +18,7 @@ therefore write each object whole and commit a set of objects with a marker writ
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import threading
@@ -139,13 +140,6 @@ def file_identity(location: str | Path) -> tuple[str, int, int]:
     return str(location), int(info.size or 0), int(info.mtime_ns or 0)
 
 
-def size_of(location: str | Path) -> int:
-    path = local_path(location)
-    if path is not None:
-        return path.stat().st_size
-    return int(_info(str(location)).size or 0)
-
-
 def list_files(url: str) -> list[str]:
     """Every file under the prefix `url`, as URLs, sorted; [] when there is none."""
     filesystem, base = resolve(url)
@@ -240,6 +234,29 @@ def read_bytes(location: str | Path) -> bytes:
 
 def read_text(location: str | Path) -> str:
     return read_bytes(location).decode("utf-8-sig")
+
+
+def copy_range(source: int, target: int, start: int, length: int) -> None:
+    """`length` bytes of the local file `source` from `start`, appended at `target`'s position
+    (both file descriptors): inside the kernel where it can (copy_file_range), else through a
+    buffer, carrying on from wherever the kernel copy stopped."""
+    copied = 0
+    try:
+        while copied < length:
+            step = os.copy_file_range(source, target, length - copied, start + copied)
+            if step == 0:
+                break
+            copied += step
+    except (AttributeError, OSError):  # no such call here, or not between these filesystems
+        pass
+    while copied < length:
+        block = os.pread(source, min(8 << 20, length - copied), start + copied)
+        if not block:
+            raise OSError(f"a file ended {length - copied} bytes early while it was copied")
+        view = memoryview(block)
+        while view:
+            view = view[os.write(target, view) :]
+        copied += len(block)
 
 
 def put_bytes(url: str, data: bytes) -> None:

@@ -20,9 +20,9 @@ from fontpipe.scoring.part import (
     csv_header,
     csv_quote,
     parquet_output_options,
-    publishes_parts,
 )
 from fontpipe.scoring.plan import Part, ScoreJob
+from fontpipe.storage import copy_range
 
 
 class OutputAssembler:
@@ -51,7 +51,7 @@ class OutputAssembler:
             self.next_index += 1
 
     def _append(self, part: Part) -> None:
-        if publishes_parts(self.job):
+        if self.job.publish_url is not None:
             return  # already on the store, under its final name
         piece = self.job.part_paths(part.index).output
         if self.job.out_format == "csv":
@@ -104,7 +104,6 @@ class OutputAssembler:
             self._csv = self.staging.open("r+b")
             self._csv.seek(0, os.SEEK_END)
             return
-        self._csv.flush()
         with piece.open("rb") as source:
             append_file(source, self._csv)
 
@@ -168,23 +167,9 @@ class OutputAssembler:
 
 
 def append_file(source: BinaryIO, target: BinaryIO) -> None:
-    """Append one file's bytes to another: os.copy_file_range copies inside the kernel, a plain
-    copy where the filesystem or platform has no such call."""
-    try:
-        size = os.fstat(source.fileno()).st_size
-        copied = 0
-        while copied < size:
-            step = os.copy_file_range(source.fileno(), target.fileno(), size - copied)
-            if step == 0:
-                break
-            copied += step
-        if copied == size:
-            return
-        source.seek(copied)
-    except (AttributeError, OSError):
-        source.seek(0)
-        target.seek(0, os.SEEK_END)
-    shutil.copyfileobj(source, target, 4 << 20)
+    """Append one file's bytes to another, in the kernel where it can (storage.copy_range)."""
+    target.flush()
+    copy_range(source.fileno(), target.fileno(), 0, os.fstat(source.fileno()).st_size)
 
 
 def write_rejects_file(job: ScoreJob) -> None:
@@ -194,9 +179,8 @@ def write_rejects_file(job: ScoreJob) -> None:
         columns = list(REJECT_COLUMNS) + [n for n in job.names if n not in REJECT_COLUMNS]
         handle.write((",".join(csv_quote(c) for c in columns) + "\n").encode())
         for part in job.parts:
-            if publishes_parts(job):
-                assert job.out_url is not None
-                handle.write(remote.part_rejects(job.out_url, part.index))
+            if job.publish_url is not None:
+                handle.write(remote.part_rejects(job.publish_url, part.index))
                 continue
             with job.part_paths(part.index).rejects.open("rb") as piece:
                 shutil.copyfileobj(piece, handle, 1 << 20)

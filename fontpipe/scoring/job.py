@@ -27,7 +27,7 @@ from fontpipe.scoring import remote
 from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
 from fontpipe.scoring.columns import cached_scorer
 from fontpipe.scoring.parse import detect_color_spec
-from fontpipe.scoring.part import PartResult, part_finished, publishes_parts, run_part
+from fontpipe.scoring.part import PartResult, part_finished, run_part
 from fontpipe.scoring.plan import (
     PARTS_FORMAT,
     InputFile,
@@ -187,9 +187,8 @@ def _remove_stale_staging(out: Path) -> None:
 
 
 def finished_parts(job: ScoreJob) -> set[int]:
-    if publishes_parts(job):
-        assert job.out_url is not None
-        return remote.committed_parts(job.out_url) & {p.index for p in job.parts}
+    if job.publish_url is not None:
+        return remote.committed_parts(job.publish_url) & {p.index for p in job.parts}
     return {p.index for p in job.parts if part_finished(job, p)}
 
 
@@ -259,8 +258,9 @@ def run_job(
         shutil.rmtree(job.parts_dir, ignore_errors=True)  # bad data: a rerun would fail the same
         if job.created_dir is not None:
             shutil.rmtree(job.created_dir, ignore_errors=True)
+        if job.publish_url is not None:
+            remote.abandon(job.publish_url)
         if job.out_url is not None:
-            remote.abandon(job.out_url, job.config.partitioned)
             remote.remove_work_dir(job.out_url)
         raise
     except BaseException as exc:
@@ -286,9 +286,8 @@ def _assemble(
     # The rejects first: on a store they are gathered from the parts' files, which the
     # output's commit then removes.
     _write_rejects(job, rejected)
-    if publishes_parts(job):
-        assert job.out_url is not None
-        remote.commit_dataset(job, job.out_url, [(r.index, r.scored) for r in results])
+    if job.publish_url is not None:
+        remote.commit_dataset(job, job.publish_url, [(r.index, r.scored) for r in results])
     else:
         assembler.append_ready({p.index for p in job.parts})
         assembler.finish()

@@ -18,6 +18,8 @@ import os
 import struct
 from typing import Any
 
+from fontpipe.storage import copy_range
+
 MAGIC = b"PAR1"
 
 # Thrift compact protocol type codes.
@@ -265,26 +267,6 @@ class FooterJoiner:
         return encoded + struct.pack("<I", len(encoded)) + MAGIC
 
 
-def _copy_range(source: int, target: int, start: int, length: int) -> None:
-    """`length` bytes of `source` from `start`, appended at `target`'s position: inside the
-    kernel where it can (copy_file_range), else through a buffer."""
-    copied = 0
-    try:
-        while copied < length:
-            step = os.copy_file_range(source, target, length - copied, start + copied)
-            if step == 0:
-                break
-            copied += step
-    except (AttributeError, OSError):
-        pass
-    while copied < length:
-        block = os.pread(source, min(8 << 20, length - copied), start + copied)
-        if not block:
-            raise ParquetJoinError("a file ended while it was being copied")
-        os.write(target, block)
-        copied += len(block)
-
-
 class JoinedParquetFile:
     """One Parquet file at `target`, built from whole Parquet files appended in order."""
 
@@ -302,7 +284,7 @@ class JoinedParquetFile:
                 os.write(self._fd, MAGIC)
             position = os.lseek(self._fd, 0, os.SEEK_END)
             self._footers.add(footer, position - len(MAGIC))
-            _copy_range(source, self._fd, len(MAGIC), data_end - len(MAGIC))
+            copy_range(source, self._fd, len(MAGIC), data_end - len(MAGIC))
         finally:
             os.close(source)
 

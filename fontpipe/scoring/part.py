@@ -54,9 +54,8 @@ def run_part(
 ) -> PartResult:
     """Score one part into its own output and rejects files, then write its commit marker."""
     paths = job.part_paths(part.index)
-    if publishes_parts(job):
-        assert job.out_url is not None
-        committed = remote.committed_result(job.out_url, part.index)
+    if job.publish_url is not None:
+        committed = remote.committed_result(job.publish_url, part.index)
         if committed is not None:
             return PartResult(**committed)
     elif part_finished(job, part):
@@ -73,17 +72,12 @@ def run_part(
         if part.file in str(exc):
             raise
         raise FontpipeError(f"{part.file}: {exc}") from None
-    if publishes_parts(job):
-        assert job.out_url is not None
-        remote.publish_part(job.out_url, part.index, paths.output, paths.rejects, asdict(result))
+    if job.publish_url is not None:
+        remote.publish_part(
+            job.publish_url, part.index, paths.output, paths.rejects, asdict(result)
+        )
         paths.marker.unlink(missing_ok=True)
     return result
-
-
-def publishes_parts(job: ScoreJob) -> bool:
-    """A partitioned output on a store: each part goes to the store as soon as it is scored,
-    committed by its marker there (see fontpipe.scoring.remote)."""
-    return job.out_url is not None and job.out_format == "dataset"
 
 
 def part_finished(job: ScoreJob, part: Part) -> bool:

@@ -150,6 +150,12 @@ class ScoreJob:
         return self.out_url or str(self.out)
 
     @property
+    def publish_url(self) -> str | None:
+        """For a partitioned output on a store, its prefix: each part goes there as soon as it
+        is scored, committed by its marker (see fontpipe.scoring.remote). Otherwise None."""
+        return self.out_url if self.out_format == "dataset" else None
+
+    @property
     def known_rows(self) -> int | None:
         rows = [p.rows for p in self.parts]
         return None if any(r is None for r in rows) else sum(r or 0 for r in rows)

@@ -141,11 +141,10 @@ def part_rejects(out_url: str, index: int) -> bytes:
     return storage.read_bytes(url) if storage.exists(url) else b""
 
 
-def abandon(out_url: str, partitioned: bool) -> None:
+def abandon(out_url: str) -> None:
     """Bad input: remove what this job put on the store (a rerun would fail the same way). The
     prefix held nothing else: `claim_prefix` refused one that did."""
-    if partitioned:
-        storage.delete_prefix(out_url)
+    storage.delete_prefix(out_url)
 
 
 def remove_work_dir(out_url: str) -> None:
