@@ -35,7 +35,7 @@ def models_list(
 
     from rich.table import Table
 
-    from fontpipe.registry import version_summaries
+    from fontpipe.registry.champions import version_summaries
 
     rows = version_summaries(_models_dir(models_dir))
     if as_json:
@@ -90,8 +90,8 @@ def models_show(
     """Everything recorded about one version."""
     import json
 
-    from fontpipe.registry import champions, resolve_model
-    from fontpipe.versions import read_evaluation, read_metadata
+    from fontpipe.registry.champions import champions, resolve_model
+    from fontpipe.registry.versions import read_evaluation, read_metadata
 
     path = resolve_model(version, _models_dir(models_dir), rule)
     shown = read_metadata(path).model_dump(mode="json")
@@ -109,7 +109,7 @@ def models_promote(
     version: str = typer.Argument(...), models_dir: Path | None = typer.Option(None)
 ) -> None:
     """Make a version the champion of its own rule (its model and cube table verified first)."""
-    from fontpipe.registry import promote, resolve_model
+    from fontpipe.registry.champions import promote, resolve_model
 
     path = resolve_model(version, _models_dir(models_dir))
     entry = promote(path.parent, path.name)
@@ -127,7 +127,7 @@ def models_rollback(
     models_dir: Path | None = typer.Option(None),
 ) -> None:
     """Make a rule's previous champion its champion again."""
-    from fontpipe.registry import rollback
+    from fontpipe.registry.champions import rollback
 
     entry = rollback(_models_dir(models_dir), rule)
     console.print(f"{entry['rule']} champion: {entry['to']} (rolled back from {entry['from']})")
@@ -148,7 +148,7 @@ def models_prune(
     models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
 ) -> None:
     """Delete old versions. The champion and the rollback target are never deleted."""
-    from fontpipe.registry import RetentionPolicy, prune_versions
+    from fontpipe.registry.champions import RetentionPolicy, prune_versions
 
     plan = prune_versions(
         _models_dir(models_dir),
@@ -190,24 +190,18 @@ def export(
     as_json: bool = json_option(),
 ) -> None:
     """Export a model version for TF Serving, mobile or a web page."""
-    from fontpipe.export import export_model, javascript_name
-    from fontpipe.quiet import quiet_tensorflow
-    from fontpipe.registry import resolve_model
-    from fontpipe.versions import open_version
+    from fontpipe import steps
 
-    quiet_tensorflow()
-    version = open_version(resolve_model(model, _models_dir(models_dir), rule))
-    with err_console.status(f"exporting {version.name} as {export_format.value}"):
-        written = export_model(version, export_format.value, out)
-    extra = (
-        [str(written.with_name(javascript_name(written)))] if export_format.value == "json" else []
-    )
+    settings = Settings.from_env(models_dir=models_dir)
+    with err_console.status(f"exporting {model} as {export_format.value}"):
+        exported = steps.export(model, export_format.value, out, settings, rule=rule)
+    version, (written, *extra) = exported.version, exported.paths
     if as_json:
         emit_json(
             {
                 "model_version": version.name,
                 "format": export_format.value,
-                "paths": [str(written), *extra],
+                "paths": [str(path) for path in exported.paths],
             }
         )
         return

@@ -12,7 +12,7 @@ from cli.base import app, emit_json, json_option, parse_floats, user_errors
 from cli.choices import Architecture, Rule, Sampling, Schedule
 from cli.console import console, err_console, progress_bar
 from fontpipe.errors import FontpipeError, build_config
-from fontpipe.schema import DEFAULT_ANSWER_RULE, DEFAULT_RULE
+from fontpipe.schema import DEFAULT_RULE
 from fontpipe.settings import Settings
 
 
@@ -47,46 +47,41 @@ def generate(
     ),
 ) -> None:
     """Generate a seeded, labelled RGB dataset as partitioned Parquet with a manifest."""
-    from fontpipe.datasets import check_dataset_target, default_dataset_path, write_dataset
-    from fontpipe.generation import parse_generate_config
+    from fontpipe import steps
+    from fontpipe.data.generation import parse_generate_config
 
-    fractions = parse_splits(splits)
     config = parse_generate_config(
         rows=rows,
         rule=rule.value,
         sampling=sampling.value,
         seed=seed,
-        split_fractions=fractions,
+        split_fractions=parse_splits(splits),
         boundary_share=boundary_share,
         boundary_width=boundary_width,
         rows_per_file=rows_per_file,
     )
-    target = check_dataset_target(
-        out or default_dataset_path(Settings.from_env().datasets_dir, config)
-    )
-    started = time.perf_counter()
     with progress_bar() as progress:
         task = progress.add_task("generate", total=config.rows)
-        dataset, reused = write_dataset(
+        made = steps.generate(
             config,
-            target,
+            Settings.from_env(),
+            out=out,
             force=force,
             check_space=not no_space_check,
-            progress=lambda n: progress.advance(task, n),
+            rows_done=lambda n: progress.advance(task, n),
         )
-        if reused:
+        if made.reused:
             progress.update(task, completed=config.rows)
-    elapsed = time.perf_counter() - started
     from cli.tables import dataset_summary_table
 
-    console.print(dataset_summary_table(dataset))
-    verb = "reused existing dataset (same parameters; --force rebuilds)" if reused else "wrote"
-    rate = (
-        ""
-        if reused
-        else f" in {elapsed:.1f}s ({config.rows / max(elapsed, 1e-9) / 1e6:.1f} M rows/s)"
-    )
-    console.print(f"{verb} {dataset.path}{rate}")
+    console.print(dataset_summary_table(made.dataset))
+    if made.reused:
+        console.print(
+            f"reused existing dataset (same parameters; --force rebuilds) {made.dataset.path}"
+        )
+    else:
+        rate = config.rows / max(made.seconds, 1e-9) / 1e6
+        console.print(f"wrote {made.dataset.path} in {made.seconds:.1f}s ({rate:.1f} M rows/s)")
 
 
 def parse_splits(text: str) -> tuple[float, float, float]:
@@ -139,21 +134,16 @@ def train(
     models_dir: Path | None = typer.Option(None, help="Where versions go [default: data/models]."),
 ) -> None:
     """Train a model on a dataset's train split and save it as a new model version."""
-    from fontpipe.datasets import open_dataset
-    from fontpipe.inputs import InputConfig
+    from fontpipe.data.datasets import open_dataset
     from fontpipe.model import ModelConfig
-    from fontpipe.quiet import quiet_tensorflow
-    from fontpipe.training import parse_train_config
+    from fontpipe.training.inputs import InputConfig
+    from fontpipe.training.train import parse_train_config
 
-    model_config = build_config(
-        ModelConfig, architecture=architecture.value, hidden=parse_hidden(hidden)
-    )
-    input_config = build_config(
-        InputConfig, batch_size=batch_size, memory_budget_mb=memory_budget_mb
-    )
     config = parse_train_config(
-        model=model_config,
-        inputs=input_config,
+        model=build_config(
+            ModelConfig, architecture=architecture.value, hidden=parse_hidden(hidden)
+        ),
+        inputs=build_config(InputConfig, batch_size=batch_size, memory_budget_mb=memory_budget_mb),
         epochs=epochs,
         learning_rate=lr,
         schedule=schedule.value,
@@ -164,17 +154,21 @@ def train(
         seed=seed,
         deterministic=deterministic,
     )
-    opened = open_dataset(dataset)
-    quiet_tensorflow()
-    from cli.progress import training_progress
-    from fontpipe.training import WorkerFinished, train_version
+    _train_and_print(open_dataset(dataset), config, Settings.from_env(models_dir=models_dir))
 
-    if architecture is Architecture.channel_tables:
+
+def _train_and_print(dataset: Any, config: Any, settings: Settings) -> None:
+    """Train with a progress bar (Newton steps, or epochs of steps), then the summary table."""
+    from cli.progress import training_progress
+    from fontpipe import steps
+    from fontpipe.training.train import WorkerFinished
+
+    if config.model.architecture == "channel-tables":
         progress, callback = training_progress(config.max_newton_steps, 1, unit="Newton step")
     else:
         # Multi-worker training too: steps of the global batch over the whole train split.
-        steps = max(opened.split_rows("train") // batch_size, 1)
-        progress, callback = training_progress(epochs, steps)
+        batches = max(dataset.split_rows("train") // config.inputs.batch_size, 1)
+        progress, callback = training_progress(config.epochs, batches)
 
     def announce(plan: Any) -> None:
         progress.console.print(plan.description, soft_wrap=True)
@@ -183,12 +177,8 @@ def train(
 
     try:
         with progress:
-            version = train_version(
-                opened,
-                config,
-                models_dir or Settings.from_env().models_dir,
-                callbacks=[callback],
-                on_device_plan=announce,
+            version = steps.train(
+                dataset, config, settings.models_dir, callbacks=[callback], on_device_plan=announce
             )
     except WorkerFinished as finished:
         # A worker other than the chief in multi-worker training: done, and nothing to save.
@@ -222,8 +212,8 @@ def import_labels(
     as_json: bool = json_option(),
 ) -> None:
     """Turn a labelled palette (human judgements) into a dataset to train on."""
-    from fontpipe.labels import LabelImportConfig
-    from fontpipe.labels import import_labels as run_import
+    from fontpipe import steps
+    from fontpipe.data.labels import LabelImportConfig
 
     fractions = parse_splits(splits)
     config = build_config(
@@ -233,7 +223,7 @@ def import_labels(
         seed=seed,
         split_fractions=fractions,
     )
-    result = run_import(file, out, config, force=force)
+    result = steps.import_labels(file, out, config, force=force)
     labelled, dataset = result.labelled, result.dataset
     split_rows = {split: dataset.split_rows(split) for split in ("train", "val", "test")}
     summary = {
@@ -285,49 +275,22 @@ def evaluate(
     as_json: bool = json_option(),
 ) -> None:
     """Evaluate a model on all 16,777,216 colours and write an HTML report plus metrics.json."""
-    from fontpipe.registry import resolve_model
+    from fontpipe import steps
+    from fontpipe.training.train import OriginalRecipe
 
-    settings = Settings.from_env()
-    rule_name = rule.value if rule else None
-    version_path = resolve_model(
-        model, models_dir or settings.models_dir, rule_name or DEFAULT_ANSWER_RULE
+    request = steps.EvaluateRequest(
+        model=model,
+        rule=rule.value if rule else None,
+        dataset=dataset,
+        report=report,
+        recipe=OriginalRecipe() if baseline else None,
     )
-    if dataset is not None:
-        from fontpipe.datasets import open_dataset
-
-        open_dataset(dataset)
-    from fontpipe.evaluation.evaluate_version import (
-        compare_evaluation_with_champion,
-        evaluate_version,
-    )
-    from fontpipe.evaluation.report import (
-        check_report_target,
-        default_report_path,
-        write_report,
-    )
-
-    target = check_report_target(
-        report or default_report_path(settings.reports_dir, version_path.name)
-    )
-    from fontpipe.quiet import quiet_tensorflow
-
-    quiet_tensorflow()
     with err_console.status("evaluating") as status:
-        evaluation = evaluate_version(
-            version_path,
-            rule_name=rule_name,
-            dataset_path=dataset,
-            recipe=None if not baseline else _default_recipe(),
-            progress=lambda step: status.update(f"evaluating: {step}"),
+        evaluated = steps.evaluate(
+            request, Settings.from_env(models_dir=models_dir), status=status.update
         )
-        status.update("comparing with the champion")
-        comparison = compare_evaluation_with_champion(
-            models_dir or settings.models_dir, evaluation.metrics
-        )
-        status.update("writing the report")
-        metrics_path = write_report(evaluation, target, comparison)
+    metrics = evaluated.metrics
     if as_json:
-        metrics = evaluation.metrics
         emit_json(
             {
                 "version": metrics.version,
@@ -335,22 +298,18 @@ def evaluate(
                 "headline": metrics.headline.model_dump(),
                 "bands": [band.model_dump() for band in metrics.cube.bands],
                 "beats_original_recipe": metrics.beats_original_recipe,
-                "champion": comparison.model_dump(mode="json"),
-                "report": str(target),
-                "metrics": str(metrics_path),
+                "champion": evaluated.comparison.model_dump(mode="json")
+                if evaluated.comparison
+                else None,
+                "report": str(evaluated.report),
+                "metrics": str(evaluated.metrics_path),
             }
         )
         return
     from cli.tables import evaluation_summary_table
 
-    console.print(evaluation_summary_table(evaluation.metrics))
-    console.print(f"report: {target}\nmetrics: {metrics_path}")
-
-
-def _default_recipe() -> Any:
-    from fontpipe.training import OriginalRecipe
-
-    return OriginalRecipe()
+    console.print(evaluation_summary_table(metrics))
+    console.print(f"report: {evaluated.report}\nmetrics: {evaluated.metrics_path}")
 
 
 @app.command()
@@ -395,7 +354,7 @@ def retrain(
             report = run_retrain(rules=rules)
         finally:
             retrain_progress.reset(token)
-    from fontpipe.promotion import outcome_line
+    from fontpipe.registry.promotion import outcome_line
 
     if as_json:
         emit_json(report.model_dump(mode="json"))

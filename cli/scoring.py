@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,126 +17,137 @@ from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
 
 
-# Long only because typer declares every option in its signature.
-@app.command()
-@user_errors
-def score(
-    inputs: list[str] = typer.Argument(
+class ScoreOptions:
+    """`fontpipe score`'s options, declared once so that the command's body stays short."""
+
+    inputs = typer.Argument(
         ...,
         metavar="INPUT...",
         help="Palette files (CSV, TSV, compressed CSV, Parquet, JSON Lines, design tokens .json, "
         ".css), directories or globs; local, or URLs on a store (s3://, gs://, abfs://, file://).",
-    ),
-    out: str = typer.Option(
+    )
+    out = typer.Option(
         ...,
         "--out",
         help="Output file (.parquet or .csv decides the format), or a directory ending in / for "
         "a partitioned Parquet dataset (a file per part, _manifest.json, _SUCCESS). A URL "
         "(s3://bucket/prefix/) writes to that store.",
-    ),
-    model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
-    rule: str = family_option(DEFAULT_ANSWER_RULE, ANSWERING_RULE_HELP),
-    on_error: OnError = typer.Option(
+    )
+    model = typer.Option("champion", help="champion, a version name, or a version directory.")
+    rule = family_option(DEFAULT_ANSWER_RULE, ANSWERING_RULE_HELP)
+    on_error = typer.Option(
         OnError.fail, help="fail: stop at the first bad value; quarantine: set bad rows aside."
-    ),
-    color_column: str | None = typer.Option(
-        None, help="The hex / rgb() column, if detection picks wrong."
-    ),
-    rgb_columns: str | None = typer.Option(None, help="Three channel columns, e.g. R,G,B."),
-    scale: Scale | None = typer.Option(None, help="Float channels run 0-1 (1) or 0-255 (255)."),
-    dask_address: str | None = typer.Option(
+    )
+    color_column = typer.Option(None, help="The hex / rgb() column, if detection picks wrong.")
+    rgb_columns = typer.Option(None, help="Three channel columns, e.g. R,G,B.")
+    scale = typer.Option(None, help="Float channels run 0-1 (1) or 0-255 (255).")
+    dask_address = typer.Option(
         None, help="Score on a Dask cluster (tcp://host:port or local-cluster)."
-    ),
-    models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
-    verbose: bool = typer.Option(
-        False,
-        "--verbose",
-        help="Show the Dask cluster's and Prefect's own log lines (quiet by default).",
-    ),
-    backdrop: str = typer.Option(
+    )
+    models_dir = typer.Option(None, help="Model registry [default: data/models].")
+    verbose = typer.Option(
+        False, "--verbose", help="Show the Dask cluster's own log lines (quiet by default)."
+    )
+    backdrop = typer.Option(
         "white", help="Translucent colours are composited over this CSS colour."
-    ),
-    delimiter: str | None = typer.Option(
+    )
+    delimiter = typer.Option(
         None, help="CSV field separator (, ; | or tab) [default: sniffed from the header]."
-    ),
-    max_reject_rate: float | None = typer.Option(
+    )
+    max_reject_rate = typer.Option(
         None,
         min=0.0,
         max=1.0,
         help="Exit with code 3 when more than this share of rows is rejected (the output and "
         "the rejects file are still written in full). Implies --on-error quarantine.",
-    ),
+    )
+
+
+@app.command()
+@user_errors
+def score(
+    inputs: list[str] = ScoreOptions.inputs,
+    out: str = ScoreOptions.out,
+    model: str = ScoreOptions.model,
+    rule: str = ScoreOptions.rule,
+    on_error: OnError = ScoreOptions.on_error,
+    color_column: str | None = ScoreOptions.color_column,
+    rgb_columns: str | None = ScoreOptions.rgb_columns,
+    scale: Scale | None = ScoreOptions.scale,
+    dask_address: str | None = ScoreOptions.dask_address,
+    models_dir: Path | None = ScoreOptions.models_dir,
+    verbose: bool = ScoreOptions.verbose,
+    backdrop: str = ScoreOptions.backdrop,
+    delimiter: str | None = ScoreOptions.delimiter,
+    max_reject_rate: float | None = ScoreOptions.max_reject_rate,
     as_json: bool = json_option(),
 ) -> None:
     """Score palette files: P(black), text colour, WCAG contrast and AA for every row."""
-    from fontpipe.registry import resolve_model
-    from fontpipe.scoring.plan import ScoreConfig, names_a_directory
+    from fontpipe import steps
+    from fontpipe.scoring.plan import ScoreConfig
 
     if max_reject_rate is not None:
         on_error = OnError.quarantine  # a rate of rejects needs rows set aside, not a stop
-    trio = None
-    if rgb_columns is not None:
-        trio = tuple(c.strip() for c in rgb_columns.split(","))
-        if len(trio) != 3:
-            raise FontpipeError(
-                f"--rgb-columns: expected three names like r,g,b, got {rgb_columns!r}"
-            )
-    settings = Settings.from_env()
-    version_path = resolve_model(model, models_dir or settings.models_dir, rule)
-    if delimiter in ("\\t", "tab"):
-        delimiter = "\t"
     config = build_config(
         ScoreConfig,
         on_error=on_error.value,
         color_column=color_column,
-        rgb_columns=trio,
+        rgb_columns=_channel_names(rgb_columns),
         scale=scale.value if scale else None,
         backdrop=backdrop,
-        delimiter=delimiter,
-        partitioned=names_a_directory(out),
+        delimiter="\t" if delimiter in ("\\t", "tab") else delimiter,
     )
+    settings = Settings.from_env(models_dir=models_dir)
     address = dask_address or settings.dask_address
-    if address:
-        if not verbose:
-            # Prefect's flow-run log lines are for a server's UI; the summary table says what
-            # the job did. Set before Prefect is imported.
-            os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-        from flows.local_server import local_api_server
-
-        with local_api_server():
-            from flows.score import score_palettes
-
-            summary = score_palettes(
-                inputs=inputs,
-                out=out,
-                model=str(version_path),
-                config=config,
-                dask_address=address,
-                verbose=verbose,
+    with contextlib.ExitStack() as stack:
+        run_parts = None
+        if address:
+            # The parts run on the cluster as plain function calls: no Prefect API is started
+            # for a job the user asked to run on Dask (the flow runs it when deployed).
+            from fontpipe.scoring.cluster import (
+                check_scheduler_reachable,
+                dask_client,
+                dask_part_runner,
             )
-    else:
-        from fontpipe.scoring.job import score_files
 
-        with progress_bar() as progress:
-            task = progress.add_task("score", total=None)
+            if address != "local-cluster":
+                check_scheduler_reachable(address)
+            run_parts = dask_part_runner(stack.enter_context(dask_client(address, verbose=verbose)))
+        progress = stack.enter_context(progress_bar())
+        bar = progress.add_task("score", total=None)
+        summary = steps.score(
+            inputs,
+            out,
+            config,
+            settings,
+            model=model,
+            rule=rule,
+            run_parts=run_parts,
+            rows_done=lambda n: progress.advance(bar, n),
+            on_plan=lambda job, done: _show_plan(progress, bar, job, done),
+        )
+    _report_score(summary, max_reject_rate, as_json)
 
-            def on_plan(job: Any, done: set[int]) -> None:
-                progress.update(task, total=job.known_rows)
-                if done:
-                    progress.console.print(
-                        f"resuming: {len(done)} of {len(job.parts)} parts already scored"
-                    )
-                    # Count the reused parts' rows so the bar still ends at 100 %.
-                    progress.advance(task, sum(p.rows or 0 for p in job.parts if p.index in done))
 
-            summary = score_files(
-                inputs,
-                out,
-                version_path,
-                config,
-                progress=lambda n: progress.advance(task, n),
-                on_plan=on_plan,
-            )
+def _channel_names(rgb_columns: str | None) -> tuple[str, ...] | None:
+    if rgb_columns is None:
+        return None
+    trio = tuple(c.strip() for c in rgb_columns.split(","))
+    if len(trio) != 3:
+        raise FontpipeError(f"--rgb-columns: expected three names like r,g,b, got {rgb_columns!r}")
+    return trio
+
+
+def _show_plan(progress: Any, bar: Any, job: Any, done: set[int]) -> None:
+    progress.update(bar, total=job.known_rows)
+    if done:
+        progress.console.print(f"resuming: {len(done)} of {len(job.parts)} parts already scored")
+        # Count the reused parts' rows so the bar still ends at 100 %.
+        progress.advance(bar, sum(p.rows or 0 for p in job.parts if p.index in done))
+
+
+def _report_score(summary: Any, max_reject_rate: float | None, as_json: bool) -> None:
+    """The summary, as a table or JSON; exit code 3 past --max-reject-rate."""
     reject_rate = summary.rejected / summary.read if summary.read else 0.0
     too_many = max_reject_rate is not None and reject_rate > max_reject_rate
     if as_json:
@@ -180,9 +191,9 @@ def predict(
     as_json: bool = json_option(),
 ) -> None:
     """Quick look-ups: which text colour reads best on each colour."""
-    from fontpipe.colors import parse_backdrop
+    from fontpipe.color.css import parse_backdrop
     from fontpipe.predict import predict_colors
-    from fontpipe.registry import resolve_model
+    from fontpipe.registry.champions import resolve_model
 
     version_path = resolve_model(model, models_dir or Settings.from_env().models_dir, rule)
     texts = colors or [line.strip() for line in sys.stdin if line.strip()]

@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from fontpipe.promotion import RetrainReport
+from fontpipe.registry.promotion import RetrainReport
+from fontpipe.registry.versions import VersionMetadata
 from fontpipe.schema import CUBE_SIZE, SPLITS
 from fontpipe.scoring.job import ScoreSummary
 from fontpipe.summaries import dataset_split_rows
-from fontpipe.versions import VersionMetadata
 
 if TYPE_CHECKING:
     # Types only: a score's summary should not import the training and evaluation modules.
-    from fontpipe.datasets import Dataset
+    from fontpipe.data.datasets import Dataset
     from fontpipe.evaluation.evaluate_version import EvaluationMetrics
 
 

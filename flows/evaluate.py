@@ -1,4 +1,5 @@
-"""The `evaluate_model` flow: cube metrics, baselines, HTML report, Prefect artifacts."""
+"""The `evaluate_model` flow: the evaluate step (`fontpipe.steps.evaluate`: cube metrics,
+baselines, the comparison with the champion, the HTML report) as a task, then its artifacts."""
 
 from __future__ import annotations
 
@@ -8,23 +9,11 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel, ConfigDict
 
-from fontpipe.evaluation.evaluate_version import (
-    EvaluationMetrics,
-    compare_evaluation_with_champion,
-    evaluate_version,
-)
-from fontpipe.evaluation.report import (
-    check_report_target,
-    default_report_path,
-    write_comparison,
-    write_report,
-)
-from fontpipe.promotion import ChampionComparison
-from fontpipe.registry import resolve_model
-from fontpipe.schema import DEFAULT_ANSWER_RULE
+from fontpipe import steps
+from fontpipe.evaluation.evaluate_version import EvaluationMetrics
 from fontpipe.settings import Settings
 from fontpipe.summaries import evaluation_markdown
-from fontpipe.training import OriginalRecipe
+from fontpipe.training.train import OriginalRecipe
 
 
 class EvaluationReport(BaseModel):
@@ -37,23 +26,13 @@ class EvaluationReport(BaseModel):
     metrics_path: str
 
 
-@task(name="assess-model", timeout_seconds=2 * 3600)
-def assess_model_task(
-    version_path: str,
-    rule: str | None,
-    dataset: str | None,
-    report: str,
-    recipe: OriginalRecipe | None,
-) -> EvaluationReport:
-    evaluation = evaluate_version(
-        Path(version_path),
-        rule_name=rule,
-        dataset_path=Path(dataset) if dataset else None,
-        recipe=recipe,
-    )
-    metrics_path = write_report(evaluation, Path(report))
+@task(name="evaluate-model", timeout_seconds=2 * 3600)
+def evaluate_task(request: steps.EvaluateRequest, models_dir: str | None) -> EvaluationReport:
+    evaluated = steps.evaluate(request, Settings.from_env(models_dir=models_dir))
     return EvaluationReport(
-        metrics=evaluation.metrics, report=report, metrics_path=str(metrics_path)
+        metrics=evaluated.metrics,
+        report=str(evaluated.report),
+        metrics_path=str(evaluated.metrics_path),
     )
 
 
@@ -95,32 +74,17 @@ def evaluate_model(
     models_dir: str | None = None,
     recipe: OriginalRecipe | None = None,
 ) -> EvaluationReport:
-    settings = Settings.from_env()
-    version_path = resolve_model(
-        model, Path(models_dir) if models_dir else settings.models_dir, rule or DEFAULT_ANSWER_RULE
+    request = steps.EvaluateRequest(
+        model=model,
+        rule=rule,
+        dataset=Path(dataset) if dataset else None,
+        report=Path(report) if report else None,
+        recipe=(recipe or OriginalRecipe()) if baseline else None,
     )
-    target = check_report_target(
-        Path(report) if report else default_report_path(settings.reports_dir, version_path.name)
-    )
-    assessed = assess_model_task(
-        str(version_path),
-        rule,
-        dataset,
-        str(target),
-        (recipe or OriginalRecipe()) if baseline else None,
-    )
+    assessed = evaluate_task(request, models_dir)
     publish_evaluation(assessed)
-    compare_task(str(models_dir if models_dir else settings.models_dir), assessed)
     print(f"report written to {assessed.report}")
     return assessed
-
-
-@task(name="compare-with-champion")
-def compare_task(models_dir: str, assessed: EvaluationReport) -> ChampionComparison:
-    """The report's champion section: what promotion would decide, nothing promoted."""
-    comparison = compare_evaluation_with_champion(Path(models_dir), assessed.metrics)
-    write_comparison(Path(assessed.report), comparison)
-    return comparison
 
 
 if __name__ == "__main__":

@@ -10,14 +10,14 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import TaskRunContext
 
-from fontpipe.datasets import (
+from fontpipe import steps
+from fontpipe.data.datasets import (
     DatasetRef,
     default_dataset_path,
     open_dataset,
     reusable_dataset,
-    write_dataset,
 )
-from fontpipe.generation import GenerateConfig, parse_generate_config
+from fontpipe.data.generation import GenerateConfig, parse_generate_config
 from fontpipe.schema import DEFAULT_RULE
 from fontpipe.settings import Settings
 from fontpipe.summaries import dataset_markdown
@@ -37,8 +37,8 @@ def dataset_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> st
     timeout_seconds=6 * 3600,
 )
 def write_dataset_task(config: GenerateConfig, out: str, force: bool = False) -> DatasetRef:
-    dataset, reused = write_dataset(config, Path(out), force=force)
-    return dataset.ref(reused=reused)
+    made = steps.generate(config, Settings.from_env(), out=Path(out), force=force)
+    return made.dataset.ref(reused=made.reused)
 
 
 @task(name="publish-dataset-summary")

@@ -1,5 +1,6 @@
-"""The `retrain` flow, the main job: generate (or reuse) data, train a challenger, evaluate it
-over the cube, compare it with the champion, promote it only if it is better, report."""
+"""The `retrain` flow, the main job: for each rule, one champion/challenger round
+(`fontpipe.steps.retrain_rule`: data, a challenger, its evaluation over the cube, promotion only
+if it is better), its sub-steps run as Prefect tasks; then the retention policy and artifacts."""
 
 from __future__ import annotations
 
@@ -10,37 +11,30 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.evaluate import assess_model_task, publish_evaluation
+from flows.evaluate import EvaluationReport, evaluate_task, publish_evaluation
 from flows.generate import make_dataset
 from flows.train import publish_training_summary, train_model_task
-from fontpipe.datasets import default_dataset_path
-from fontpipe.evaluation.evaluate_version import cube_headline
-from fontpipe.evaluation.metrics import Headline
-from fontpipe.evaluation.report import default_report_path, write_comparison
-from fontpipe.generation import GenerateConfig
+from fontpipe import steps
+from fontpipe.data.generation import GenerateConfig
 from fontpipe.model import ModelConfig
-from fontpipe.promotion import (
-    ChampionComparison,
+from fontpipe.records import Headline
+from fontpipe.registry.champions import (
+    PromotionOutcome,
+    PrunePlan,
+    RetentionPolicy,
+    prune_versions,
+)
+from fontpipe.registry.promotion import (
     PromotionPolicy,
     RetrainOutcome,
     RetrainReport,
     outcome_line,
 )
-from fontpipe.registry import (
-    PromotionOutcome,
-    PrunePlan,
-    RetentionPolicy,
-    champion,
-    identical_to_champion,
-    promote_if_better,
-    prune_versions,
-)
-from fontpipe.rules import get_rule
+from fontpipe.registry.versions import ModelVersion
 from fontpipe.schema import RULE_NAMES
 from fontpipe.settings import Settings
 from fontpipe.summaries import retrain_markdown
-from fontpipe.training import OriginalRecipe, TrainConfig
-from fontpipe.versions import ModelVersion, remove_version
+from fontpipe.training.train import OriginalRecipe, TrainConfig
 
 # The defaults reach zero errors over the whole cube for every rule (mean, wcag, yiq), each in
 # about 10-15 s of training on 2 CPU cores: the channel-table model, fitted by Newton's method
@@ -71,27 +65,7 @@ def promote_task(
     rule: str,
     policy: PromotionPolicy,
 ) -> PromotionOutcome:
-    return promote_if_better(
-        Path(models_dir),
-        challenger,
-        headline,
-        lambda current: cube_headline(current, rule),
-        policy,
-    )
-
-
-@task(name="record-decision-in-report")
-def record_decision_task(report: str, comparison: ChampionComparison) -> None:
-    write_comparison(Path(report), comparison)
-
-
-@task(name="drop-identical-challenger")
-def drop_identical_task(models_dir: str, challenger: ModelVersion) -> str | None:
-    """The champion's name if the challenger has exactly its weights; the duplicate is deleted."""
-    twin = identical_to_champion(Path(models_dir), challenger)
-    if twin is not None:
-        remove_version(Path(models_dir), challenger.name)
-    return twin
+    return steps.promote_challenger(Path(models_dir), challenger, headline, rule, policy)
 
 
 @task(name="apply-retention")
@@ -138,8 +112,7 @@ def retrain(
 ) -> RetrainReport:
     """Keep every rule's champion current: one champion/challenger round per rule in `rules`
     (each a subflow, on `generate` with that rule), then the retention policy."""
-    for rule in rules:
-        get_rule(rule)  # an unknown name fails here, before any work
+    rules = steps.each_rule(rules)  # an unknown name fails here, before any work
     outcomes = [
         retrain_rule(generate.model_copy(update={"rule": rule}), train, policy, baseline, recipe)
         for rule in rules
@@ -152,6 +125,32 @@ def retrain(
     return report
 
 
+def _train_and_publish(dataset: str, config: TrainConfig, models_dir: Path) -> ModelVersion:
+    challenger = train_model_task(dataset, config, str(models_dir))
+    publish_training_summary(challenger)
+    return challenger
+
+
+def _evaluate_and_publish(
+    request: steps.EvaluateRequest, settings: Settings
+) -> steps.EvaluatedModel:
+    assessed: EvaluationReport = evaluate_task(request, str(settings.models_dir))
+    publish_evaluation(assessed)
+    return steps.EvaluatedModel(
+        assessed.metrics, Path(assessed.report), Path(assessed.metrics_path)
+    )
+
+
+TASK_RUNNERS = steps.RetrainRunners(
+    make_dataset=lambda config, out: make_dataset(config, str(out)),
+    train=_train_and_publish,
+    evaluate=_evaluate_and_publish,
+    promote=lambda models_dir, challenger, headline, rule, policy: promote_task(
+        str(models_dir), challenger, headline, rule, policy
+    ),
+)
+
+
 @flow(name="retrain_rule", log_prints=True)
 def retrain_rule(
     generate: GenerateConfig,
@@ -160,74 +159,15 @@ def retrain_rule(
     baseline: bool,
     recipe: OriginalRecipe,
 ) -> RetrainOutcome:
-    """One rule's round: data, a challenger, its evaluation, the comparison with that rule's
-    champion, promotion only if better."""
-    settings = Settings.from_env()
-    models_dir = settings.models_dir
-    _progress(generate.rule, "generating data")
-    dataset = make_dataset(generate, str(default_dataset_path(settings.datasets_dir, generate)))
-    _progress(generate.rule, "training")
-    challenger = train_model_task(dataset.path, train, str(models_dir))
-    publish_training_summary(challenger)
-    twin = drop_identical_task(str(models_dir), challenger)
-    if twin is None:
-        return evaluate_and_promote(
-            challenger, dataset.path, generate.rule, policy, recipe if baseline else None, settings
-        )
-    return RetrainOutcome(
-        rule=generate.rule,
-        challenger=challenger.name,
-        promoted=False,
-        reason=f"identical to the champion {twin} (same weights); not stored twice",
-        previous_champion=twin,
-        champion=twin,
-        challenger_metrics=cube_headline(models_dir / twin, generate.rule),
-        champion_metrics=None,
-        report=str(default_report_path(settings.reports_dir, twin)),
-        dataset=dataset.path,
-    )
-
-
-def evaluate_and_promote(
-    challenger: ModelVersion,
-    dataset: str,
-    rule: str,
-    policy: PromotionPolicy,
-    recipe: OriginalRecipe | None,
-    settings: Settings,
-) -> RetrainOutcome:
-    """The champion/challenger round: evaluate over the cube, compare, promote if better."""
-    report = default_report_path(settings.reports_dir, challenger.name)
-    _progress(rule, "evaluating over the cube")
-    assessed = assess_model_task(str(challenger.path), rule, dataset, str(report), recipe)
-    publish_evaluation(assessed)
-    headline = assessed.metrics.headline
-    _progress(rule, "comparing with the champion")
-    promotion = promote_task(str(settings.models_dir), challenger, headline, rule, policy)
-    record_decision_task(
-        str(report),
-        ChampionComparison(
-            rule=rule,
-            challenger=challenger.name,
-            champion=promotion.previous_champion,
-            challenger_metrics=headline,
-            champion_metrics=promotion.previous_headline,
-            promote=promotion.decision.promote,
-            reason=promotion.decision.reason,
-            acted=True,
-        ),
-    )
-    return RetrainOutcome(
-        rule=rule,
-        challenger=challenger.name,
-        promoted=promotion.decision.promote,
-        reason=promotion.decision.reason,
-        previous_champion=promotion.previous_champion,
-        champion=champion(settings.models_dir, rule),
-        challenger_metrics=headline,
-        champion_metrics=promotion.previous_headline,
-        report=str(report),
-        dataset=dataset,
+    """One rule's round, each sub-step a task of this flow."""
+    return steps.retrain_rule(
+        generate,
+        train,
+        policy,
+        recipe if baseline else None,
+        Settings.from_env(),
+        runners=TASK_RUNNERS,
+        status=lambda step: _progress(generate.rule, step),
     )
 
 

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fontpipe.api import Predictor, evaluate, generate, load_model, score_table, train
+    from fontpipe.data.generation import GenerateConfig
     from fontpipe.errors import FontpipeError
-    from fontpipe.generation import GenerateConfig
-    from fontpipe.training import TrainConfig
+    from fontpipe.training.train import TrainConfig
 
     __version__: str
 
@@ -47,19 +47,16 @@ _HOMES = {
     "score_table": "fontpipe.api",
     "train": "fontpipe.api",
     "FontpipeError": "fontpipe.errors",
-    "GenerateConfig": "fontpipe.generation",
-    "TrainConfig": "fontpipe.training",
+    "GenerateConfig": "fontpipe.data.generation",
+    "TrainConfig": "fontpipe.training.train",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from fontpipe.records import package_version
 
-        try:
-            return version("fontpipe")
-        except PackageNotFoundError:  # running from a source tree that was never installed
-            return "0.0.0+unknown"
+        return package_version()
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'fontpipe' has no attribute {name!r}")

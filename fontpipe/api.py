@@ -22,20 +22,20 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from fontpipe.colors import parse_backdrop
+from fontpipe.color.css import parse_backdrop
+from fontpipe.data.labels import is_human_rule
 from fontpipe.errors import FontpipeError
-from fontpipe.labels import is_human_rule
 from fontpipe.schema import CHANNELS, DEFAULT_ANSWER_RULE, RULE_NAMES
 from fontpipe.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from fontpipe.datasets import Dataset
+    from fontpipe.data.datasets import Dataset
+    from fontpipe.data.generation import GenerateConfig
     from fontpipe.evaluation.evaluate_version import EvaluationMetrics
-    from fontpipe.generation import GenerateConfig
-    from fontpipe.training import OriginalRecipe, TrainConfig
-    from fontpipe.versions import ModelVersion
+    from fontpipe.registry.versions import ModelVersion
+    from fontpipe.training.train import OriginalRecipe, TrainConfig
 
 # The column `predict` names a list of colour strings by (and reads back from a table).
 COLOR = "color"
@@ -74,7 +74,7 @@ def load_model(
     `ref` is "champion" (the champion of `rule`), a version name, or a version directory;
     `models_dir` defaults to `$FONTPIPE_DATA/models` (`./data/models`).
     """
-    from fontpipe.registry import resolve_model
+    from fontpipe.registry.champions import resolve_model
     from fontpipe.scoring.columns import cached_scorer
 
     if rule not in RULE_NAMES and not is_human_rule(rule):
@@ -103,6 +103,7 @@ def score_table(
     it (`r,g,b` columns or a column named like "color"), or named by `color_column` /
     `rgb_columns`. A row that is not a colour raises `FontpipeError` naming the row.
     """
+    from fontpipe.palettes.parse import detect_color_spec, parse_colors
     from fontpipe.scoring.columns import (
         OUTPUT_COLUMNS,
         TEXT_OUTPUT_COLUMNS,
@@ -110,7 +111,6 @@ def score_table(
         score_columns,
         text_output_columns,
     )
-    from fontpipe.scoring.parse import detect_color_spec, parse_colors
 
     predictor = model if isinstance(model, Predictor) else load_model(model, rule=rule)
     as_frame = not isinstance(table, pa.Table)
@@ -170,10 +170,9 @@ def _as_table_or_frame(colours: Any) -> Any:
 def generate(config: GenerateConfig, out: str | Path, *, force: bool = False) -> Dataset:
     """Write the labelled dataset `config` describes to `out` (reused when it is already there
     from the same parameters) and return it, opened and checked."""
-    from fontpipe.datasets import write_dataset
+    from fontpipe import steps
 
-    dataset, _ = write_dataset(config, Path(out), force=force)
-    return dataset
+    return steps.generate(config, Settings.from_env(), out=Path(out), force=force).dataset
 
 
 def train(
@@ -182,12 +181,9 @@ def train(
     models_dir: str | Path | None = None,
 ) -> ModelVersion:
     """Train a model on a dataset and save it as a new, verified version in `models_dir`."""
-    from fontpipe.quiet import quiet_tensorflow
-    from fontpipe.training import train_version
+    from fontpipe import steps
 
-    quiet_tensorflow()
-    directory = Path(models_dir) if models_dir else Settings.from_env().models_dir
-    return train_version(dataset, config, directory)
+    return steps.train(dataset, config, Settings.from_env(models_dir=models_dir).models_dir)
 
 
 def evaluate(
@@ -202,24 +198,18 @@ def evaluate(
     """Evaluate a model over all 16,777,216 colours against `rule` (default: its own), and on a
     dataset's test split when given; with `report`, also write the HTML report and
     `metrics.json` there. `recipe` trains the original question's recipe as a reference."""
-    from fontpipe.evaluation.evaluate_version import evaluate_version
-    from fontpipe.evaluation.report import check_report_target, write_report
+    from fontpipe import steps
 
-    predictor = (
-        model
-        if isinstance(model, Predictor)
-        else load_model(model, rule=rule or DEFAULT_ANSWER_RULE, models_dir=models_dir)
-    )
-    target = check_report_target(Path(report)) if report else None
-    evaluation = evaluate_version(
-        predictor.path,
-        rule_name=rule,
-        dataset_path=Path(dataset) if dataset else None,
+    request = steps.EvaluateRequest(
+        model=str(model.path) if isinstance(model, Predictor) else str(model),
+        rule=rule,
+        dataset=Path(dataset) if dataset else None,
+        report=Path(report) if report else None,
+        write_report=report is not None,
         recipe=recipe,
+        compare=False,
     )
-    if target is not None:
-        write_report(evaluation, target)
-    return evaluation.metrics
+    return steps.evaluate(request, Settings.from_env(models_dir=models_dir)).metrics
 
 
 __all__ = [

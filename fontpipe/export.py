@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from fontpipe.atomic import atomic_directory, write_files_atomic
 from fontpipe.errors import FontpipeError
-from fontpipe.versions import ModelVersion, load_keras_model
+from fontpipe.registry.versions import ModelVersion, load_keras_model
 
 ExportFormat = Literal["savedmodel", "onnx", "tflite", "json"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("savedmodel", "onnx", "tflite", "json")
@@ -232,7 +232,7 @@ def boundary_colours(
 ) -> npt.NDArray[np.uint8]:
     """Integer colours where a cube table's P(black) is nearest one half: the colours an export
     is most likely to decide differently."""
-    from fontpipe.cube import cube_colours_of
+    from fontpipe.color.cube import cube_colours_of
 
     distance = np.abs(p_black.astype(np.float32) - np.float32(0.5))
     nearest = np.argpartition(distance, limit)[:limit]

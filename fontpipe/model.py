@@ -8,7 +8,7 @@ Two families:
   channel), summed with a bias into one score s, as logits (-s/2, s/2). Every labelling rule
   here is a threshold on a sum of per-channel functions, so this family can represent each of
   them exactly, and reads as what it learned: three curves. Trained by Newton's method on the
-  whole cube (`fontpipe.table_fit`); float64 inside, because the WCAG boundary passes within
+  whole cube (`fontpipe.training.table_fit`); float64 inside, because the WCAG boundary passes within
   6e-9 (in luminance) of some integer colours.
 """
 

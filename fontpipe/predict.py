@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fontpipe.colors import RGB, WHITE, parse_color_argument
-from fontpipe.cube import lookup_p_black
-from fontpipe.rules import text_contrast_ratio
+from fontpipe.color.css import RGB, WHITE, parse_color_argument
+from fontpipe.color.cube import lookup_p_black
+from fontpipe.color.rules import text_contrast_ratio
+from fontpipe.registry.versions import ensure_cube_table, open_version
 from fontpipe.schema import WCAG_AA_RATIO, black_text, text_color_name
-from fontpipe.versions import ensure_cube_table, open_version
 
 
 @dataclass(frozen=True)

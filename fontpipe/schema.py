@@ -1,7 +1,7 @@
 """Column names, label meanings and text-colour names, declared once for every stage.
 
 Imports nothing heavy: quick look-ups read it. The Arrow schema of a dataset file lives with the
-module that writes those files (`fontpipe.datasets`)."""
+module that writes those files (`fontpipe.data.datasets`)."""
 
 from __future__ import annotations
 

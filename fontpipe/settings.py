@@ -13,6 +13,8 @@ class Settings:
     # nothing else of the library) should not pay for importing pydantic.
     data_root: Path = Path("data")
     dask_address: str | None = None
+    # --models-dir: a registry somewhere other than under the data root.
+    models_dir_override: Path | None = None
 
     @property
     def datasets_dir(self) -> Path:
@@ -20,16 +22,18 @@ class Settings:
 
     @property
     def models_dir(self) -> Path:
-        return self.data_root / "models"
+        return self.models_dir_override or self.data_root / "models"
 
     @property
     def reports_dir(self) -> Path:
         return self.data_root / "reports"
 
     @classmethod
-    def from_env(cls) -> Settings:
-        """FONTPIPE_DATA moves everything fontpipe writes; FONTPIPE_DASK_ADDRESS picks a cluster."""
+    def from_env(cls, *, models_dir: Path | str | None = None) -> Settings:
+        """FONTPIPE_DATA moves everything fontpipe writes; FONTPIPE_DASK_ADDRESS picks a cluster;
+        `models_dir` (a command's --models-dir) moves the registry alone."""
         return cls(
             data_root=Path(os.environ.get("FONTPIPE_DATA", "data")),
             dask_address=os.environ.get("FONTPIPE_DASK_ADDRESS") or None,
+            models_dir_override=Path(models_dir) if models_dir else None,
         )

@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fontpipe.promotion import RetrainOutcome
+from fontpipe.registry.promotion import RetrainOutcome
+from fontpipe.registry.versions import VersionMetadata
 from fontpipe.schema import CUBE_SIZE, SPLITS
 from fontpipe.scoring.job import ScoreSummary
-from fontpipe.versions import VersionMetadata
 
 if TYPE_CHECKING:
     # Types only: a score's summary should not import the training and evaluation modules.
-    from fontpipe.datasets import Dataset
+    from fontpipe.data.datasets import Dataset
     from fontpipe.evaluation.evaluate_version import EvaluationMetrics
 
 

@@ -32,11 +32,11 @@ def data_root(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_version(tmp_path_factory):
     """A really trained (briefly) model version with its cube table, shared by scoring tests."""
-    from fontpipe.datasets import write_dataset
-    from fontpipe.generation import GenerateConfig
-    from fontpipe.inputs import InputConfig
-    from fontpipe.training import TrainConfig, train_version
-    from fontpipe.versions import ensure_cube_table
+    from fontpipe.data.datasets import write_dataset
+    from fontpipe.data.generation import GenerateConfig
+    from fontpipe.registry.versions import ensure_cube_table
+    from fontpipe.training.inputs import InputConfig
+    from fontpipe.training.train import TrainConfig, train_version
 
     root = tmp_path_factory.mktemp("tiny-model")
     dataset, _ = write_dataset(
@@ -54,8 +54,8 @@ def tiny_version(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """A small generated boundary dataset in four files per split (pipelines and training)."""
-    from fontpipe.datasets import write_dataset
-    from fontpipe.generation import GenerateConfig
+    from fontpipe.data.datasets import write_dataset
+    from fontpipe.data.generation import GenerateConfig
 
     dataset, _ = write_dataset(
         GenerateConfig(rows=20_000, sampling="boundary", rows_per_file=5_000, seed=3),

@@ -2,8 +2,8 @@
 original recipe as baselines, and the held-out test split of a dataset.
 
 The pure metrics live in `fontpipe.evaluation.metrics`; the HTML report in
-`fontpipe.evaluation.report`. This module loads what it needs through `fontpipe.versions` and
-`fontpipe.datasets`, and returns typed results (`EvaluationMetrics` is what `metrics.json` holds).
+`fontpipe.evaluation.report`. This module loads what it needs through `fontpipe.registry.versions` and
+`fontpipe.data.datasets`, and returns typed results (`EvaluationMetrics` is what `metrics.json` holds).
 """
 
 from __future__ import annotations
@@ -18,25 +18,23 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from fontpipe.cube import CubeTable, compute_cube_table, lookup_p_black
+from fontpipe.color.cube import CubeTable, compute_cube_table, lookup_p_black
+from fontpipe.color.rules import Rule, get_rule
+from fontpipe.data.labels import is_human_rule
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.metrics import (
     Band,
     CubeEvaluation,
     GreyRamp,
-    Headline,
     ReliabilityBin,
     SplitEvaluation,
     evaluate_cube,
     evaluate_split,
     rule_cube_table,
 )
-from fontpipe.labels import is_human_rule
-from fontpipe.promotion import ChampionComparison, PromotionPolicy, decide_promotion
-from fontpipe.rules import Rule, get_rule
-from fontpipe.schema import black_text
-from fontpipe.training import OriginalRecipe, train_original_recipe
-from fontpipe.versions import (
+from fontpipe.records import Headline
+from fontpipe.registry.promotion import ChampionComparison, PromotionPolicy, decide_promotion
+from fontpipe.registry.versions import (
     ModelVersion,
     VersionMetadata,
     ensure_cube_table,
@@ -44,6 +42,8 @@ from fontpipe.versions import (
     open_version,
     write_evaluation,
 )
+from fontpipe.schema import black_text
+from fontpipe.training.train import OriginalRecipe, train_original_recipe
 
 Progress = Callable[[str], None]
 
@@ -199,14 +199,14 @@ def evaluate_version(
 def evaluate_test_split(
     dataset_path: Path, table: CubeTable, model: Any, rule: Rule
 ) -> TestSplitEvaluation:
-    from fontpipe.datasets import open_dataset, read_split_arrays
+    from fontpipe.data.datasets import open_dataset, read_split_arrays
 
     dataset = open_dataset(dataset_path)
     rgb, _ = read_split_arrays(dataset, "test")
     if len(rgb) == 0:
         raise FontpipeError(f"{dataset_path}: the test split is empty")
     if dataset.sampling == "uniform-float":
-        from fontpipe.cube import probability_function
+        from fontpipe.color.cube import probability_function
 
         p_black = probability_function(model)(rgb)
     else:
@@ -232,7 +232,7 @@ def evaluate_human_labels(
 ) -> HumanEvaluation:
     """Accuracy on the human labels of the test split (of the dataset it trained on, unless
     another is given), and the cube share where the model departs from its prior rule."""
-    from fontpipe.datasets import open_dataset, read_split_arrays
+    from fontpipe.data.datasets import open_dataset, read_split_arrays
 
     dataset = open_dataset(dataset_path or version.metadata.dataset.path)
     rgb, label = read_split_arrays(dataset, "test")
@@ -283,7 +283,7 @@ def compare_evaluation_with_champion(
 ) -> ChampionComparison:
     """An evaluated version beside its rule's champion, on the same rule: what promotion would
     decide (nothing is promoted)."""
-    from fontpipe.registry import compare_with_champion
+    from fontpipe.registry.champions import compare_with_champion
 
     family = metrics.family or metrics.rule
     return compare_with_champion(

@@ -15,8 +15,15 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
-from fontpipe.cube import CubeTable, cube_colours, cube_colours_of, cube_index, iter_cube_chunks
-from fontpipe.rules import RULES, Rule, relative_luminance, text_contrast
+from fontpipe.color.cube import (
+    CubeTable,
+    cube_colours,
+    cube_colours_of,
+    cube_index,
+    iter_cube_chunks,
+)
+from fontpipe.color.rules import RULES, Rule, relative_luminance, text_contrast
+from fontpipe.records import Headline
 from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO, black_text, text_color_name
 
 RELIABILITY_BINS = 10
@@ -29,17 +36,6 @@ PER_HUE = 2
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Headline(_Frozen):
-    """The figures promotion compares and listings show."""
-
-    accuracy: float
-    errors: int
-    boundary_accuracy: float | None
-    ece: float
-    aa_share: float
-    min_contrast: float
 
 
 class Confusion(_Frozen):

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from fontpipe.cube import CubeTable
-from fontpipe.rules import Rule
+from fontpipe.color.cube import CubeTable
+from fontpipe.color.rules import Rule
 
 
 def _pyplot() -> Any:

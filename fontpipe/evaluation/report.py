@@ -13,8 +13,8 @@ from fontpipe.atomic import staging_path, write_files_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.evaluate_version import Evaluation
 from fontpipe.evaluation.metrics import sample_colours
-from fontpipe.promotion import ChampionComparison
-from fontpipe.versions import ModelVersion, read_history
+from fontpipe.registry.promotion import ChampionComparison
+from fontpipe.registry.versions import ModelVersion, read_history
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
@@ -185,7 +185,7 @@ RULE_LIMITS = {
 
 def _with_contrasts(entry: dict[str, Any]) -> dict[str, Any]:
     """A swatch entry with both text colours' contrast and AA verdicts, for the badges."""
-    from fontpipe.rules import text_contrast_ratio
+    from fontpipe.color.rules import text_contrast_ratio
     from fontpipe.schema import WCAG_AA_RATIO
 
     rgb = np.asarray([entry["rgb"]], dtype=np.uint8)

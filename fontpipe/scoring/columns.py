@@ -14,8 +14,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from fontpipe.arrays import from_numpy, strings, to_numpy
-from fontpipe.cube import lookup_p_black
-from fontpipe.rules import relative_luminance, relative_luminance_float32, text_contrast
+from fontpipe.color.cube import lookup_p_black
+from fontpipe.color.rules import relative_luminance, relative_luminance_float32, text_contrast
+from fontpipe.palettes.parse import ParsedColors
+from fontpipe.registry.versions import (
+    ModelVersion,
+    ensure_cube_table,
+    load_keras_model,
+    open_version,
+)
 from fontpipe.schema import (
     CONTRAST_BLACK,
     CONTRAST_RATIO,
@@ -33,8 +40,6 @@ from fontpipe.schema import (
     WCAG_AAA_RATIO,
     black_text,
 )
-from fontpipe.scoring.parse import ParsedColors
-from fontpipe.versions import ModelVersion, ensure_cube_table, load_keras_model, open_version
 
 OUTPUT_FIELDS = (
     pa.field(P_BLACK, pa.float32()),
@@ -143,7 +148,7 @@ class Scorer:
         if on_grid:
             return lookup_p_black(self.table, rgb.astype(np.uint8, copy=False))
         if self._model_p_black is None:
-            from fontpipe.cube import probability_function
+            from fontpipe.color.cube import probability_function
 
             self._model_p_black = probability_function(load_keras_model(self.version))
         out = np.empty(len(rgb), dtype=np.float32)

@@ -21,12 +21,13 @@ from pathlib import Path
 
 from fontpipe import storage
 from fontpipe.atomic import atomic_file, is_disk_full
-from fontpipe.colors import parse_backdrop
+from fontpipe.color.css import parse_backdrop
 from fontpipe.errors import FontpipeError
+from fontpipe.palettes.parse import detect_color_spec
+from fontpipe.registry.versions import open_version
 from fontpipe.scoring import remote
 from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
 from fontpipe.scoring.columns import cached_scorer
-from fontpipe.scoring.parse import detect_color_spec
 from fontpipe.scoring.part import PartResult, part_finished, run_part
 from fontpipe.scoring.plan import (
     PARTS_FORMAT,
@@ -42,7 +43,6 @@ from fontpipe.scoring.plan import (
     parts_dir_for,
     plan_parts,
 )
-from fontpipe.versions import open_version
 
 # Scores the given parts and yields their results in the same order.
 PartRunner = Callable[[ScoreJob, Sequence[Part]], Iterator[PartResult]]
@@ -337,14 +337,16 @@ def score_files(
     version_path: Path,
     config: ScoreConfig,
     *,
+    run_parts: PartRunner | None = None,
     progress: Callable[[int], None] | None = None,
     on_plan: Callable[[ScoreJob, set[int]], None] | None = None,
 ) -> ScoreSummary:
-    """Prepare and run a job in this process. `on_plan` sees the plan and the parts already done."""
+    """Prepare a job and run it: its parts on a thread per core here, or through `run_parts`
+    (Prefect tasks, a Dask cluster). `on_plan` sees the plan and the parts already done."""
     started = time.perf_counter()
-    if names_a_directory(out):
+    if names_a_directory(out):  # a directory dataset, as the command line says it
         config = config.model_copy(update={"partitioned": True})
     job = prepare_job(inputs, out, version_path, config)
     if on_plan is not None:
         on_plan(job, finished_parts(job))
-    return run_job(job, progress=progress, started=started)
+    return run_job(job, run_parts=run_parts, progress=progress, started=started)

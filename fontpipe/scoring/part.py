@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from fontpipe.arrays import from_numpy, strings
 from fontpipe.atomic import atomic_file
 from fontpipe.errors import FontpipeError
+from fontpipe.palettes.parse import ParsedColors, parse_colors
 from fontpipe.schema import MODEL_VERSION, OTHER_PASSES_AA, TEXT_COLOR, WCAG_AA, black_text
 from fontpipe.scoring import remote
 from fontpipe.scoring.columns import (
@@ -29,7 +30,6 @@ from fontpipe.scoring.columns import (
     score_columns,
     text_output_columns,
 )
-from fontpipe.scoring.parse import ParsedColors, parse_colors
 from fontpipe.scoring.plan import Part, ScoreJob
 from fontpipe.scoring.read import Chunk, invalid_utf8_rows, iter_part_chunks
 

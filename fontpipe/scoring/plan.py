@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fontpipe import storage
 from fontpipe.errors import FontpipeError
-from fontpipe.scoring.formats import (
+from fontpipe.palettes.formats import (
     TOKEN_COLUMNS,
     InputFormat,
     InputKind,
@@ -28,7 +28,7 @@ from fontpipe.scoring.formats import (
     input_format,
     jsonl_columns,
 )
-from fontpipe.scoring.parse import ColorSpec, Scale
+from fontpipe.palettes.parse import ColorSpec, Scale
 
 PARTS_FORMAT = "fontpipe-score-parts/1"
 JOB_FILE = "job.json"

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from fontpipe.scoring.formats import read_css_custom_properties, read_design_tokens
+from fontpipe.palettes.formats import read_css_custom_properties, read_design_tokens
 from fontpipe.scoring.plan import Part, ScoreConfig
 from fontpipe.storage import open_random_access, open_stream
 

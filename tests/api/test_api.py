@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def models(tiny_version, tmp_path_factory):
     """A registry whose mean-rule champion is the tiny test model."""
-    from fontpipe.registry import promote
+    from fontpipe.registry.champions import promote
 
     directory = tmp_path_factory.mktemp("api") / "models"
     directory.mkdir()
@@ -128,7 +128,7 @@ def test_generate_train_and_evaluate_take_the_config_models(tmp_path):
         tmp_path / "ds",
     )
     assert dataset.split_rows("train") == 4_800
-    from fontpipe.inputs import InputConfig
+    from fontpipe.training.inputs import InputConfig
 
     version = fontpipe.train(
         dataset,
@@ -200,7 +200,7 @@ def _readme_blocks(section: str) -> list[str]:
 def test_readme_python_and_dask_examples_run_as_written(models, tmp_path):
     """Each ```python block of the README's "Python API" section, run as a script against a data
     directory whose wcag champion exists (the Dask one starts a real LocalCluster)."""
-    from fontpipe.registry import promote
+    from fontpipe.registry.champions import promote
 
     data = tmp_path / "data"
     shutil.copytree(models, data / "models")

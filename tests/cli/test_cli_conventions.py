@@ -41,7 +41,7 @@ def check_json(output: str, schema: str) -> dict:
 @pytest.fixture(scope="module")
 def registry(tiny_version, tmp_path_factory):
     """A registry with two versions, the newer one its rule's champion."""
-    from fontpipe.registry import promote
+    from fontpipe.registry.champions import promote
 
     models = tmp_path_factory.mktemp("registry") / "models"
     models.mkdir()
@@ -139,8 +139,8 @@ def test_json_outputs_match_their_schemas(registry, tmp_path):
 
 
 def test_retrain_json_schema_holds_for_a_real_report():
-    from fontpipe.evaluation.metrics import Headline
-    from fontpipe.promotion import RetrainOutcome, RetrainReport
+    from fontpipe.records import Headline
+    from fontpipe.registry.promotion import RetrainOutcome, RetrainReport
 
     headline = Headline(
         accuracy=1, errors=0, boundary_accuracy=1, ece=0, aa_share=1, min_contrast=4.58
@@ -227,10 +227,10 @@ def test_the_choices_the_command_line_lists_are_the_librarys():
     from cli import choices
     from fontpipe.export import EXPORT_FORMATS
     from fontpipe.model import ARCHITECTURES
+    from fontpipe.palettes.parse import Scale
     from fontpipe.schema import RULE_NAMES, SAMPLINGS
-    from fontpipe.scoring.parse import Scale
     from fontpipe.scoring.plan import ScoreConfig
-    from fontpipe.training import TrainConfig
+    from fontpipe.training.train import TrainConfig
 
     def values(enum):
         return [member.value for member in enum]

@@ -4,8 +4,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from fontpipe.datasets import write_dataset
-from fontpipe.generation import GenerateConfig
+from fontpipe.data.datasets import write_dataset
+from fontpipe.data.generation import GenerateConfig
 
 runner = CliRunner()
 

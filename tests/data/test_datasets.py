@@ -7,9 +7,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from fontpipe.errors import FontpipeError
-from fontpipe.generation import GenerateConfig, generate_rows, parse_generate_config
-from fontpipe.rules import RULES
-from fontpipe.datasets import MANIFEST, open_dataset, write_dataset
+from fontpipe.data.generation import GenerateConfig, generate_rows, parse_generate_config
+from fontpipe.color.rules import RULES
+from fontpipe.data.datasets import MANIFEST, open_dataset, write_dataset
 
 
 def test_written_dataset_schema_manifest_and_chunks(tmp_path):

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from fontpipe.datasets import write_dataset
-from fontpipe.generation import GenerateConfig
-from fontpipe.inputs import InputConfig, make_dataset
+from fontpipe.data.datasets import write_dataset
+from fontpipe.data.generation import GenerateConfig
+from fontpipe.training.inputs import InputConfig, make_dataset
 
 
 def _colours(pipeline):
@@ -73,7 +73,7 @@ def test_training_pipeline_shuffles_within_the_train_split_only(tiny_dataset, in
 
 
 def test_labels_travel_with_their_colours(tiny_dataset):
-    from fontpipe.rules import RULES
+    from fontpipe.color.rules import RULES
 
     for rgb, label in make_dataset(tiny_dataset, "train", InputConfig(), seed=0, training=True):
         np.testing.assert_array_equal(RULES["mean"].label(rgb.numpy()), label.numpy())

@@ -39,7 +39,7 @@ def test_retrain_succeeds_first_time_with_an_empty_home(tmp_path):
     assert answer.returncode == 0, answer.stderr
     (row,) = [line for line in answer.stdout.splitlines() if "#00ff7e" in line and ":1" in line]
     assert "black" in row and "pass" in row
-    from fontpipe.registry import champions
+    from fontpipe.registry.champions import champions
 
     # A champion for every rule, and one line per rule with its figures.
     assert sorted(champions(data / "models")) == ["mean", "wcag", "yiq"]

@@ -1,5 +1,6 @@
-"""The layer contract that `make lint` checks: it holds today, and it catches a library module
-that imports a framework."""
+"""The import contracts that `make lint` checks: they hold today, and they catch a library module
+that imports a framework, a floor that imports one above it, and an import circle, even one
+hidden inside a function."""
 
 from __future__ import annotations
 
@@ -40,13 +41,49 @@ def tree_copy(tmp_path):
 def test_the_contract_holds(tree_copy):
     done = _lint_imports(tree_copy)
     assert done.returncode == 0, done.stdout[-2000:]
-    assert "2 kept, 0 broken" in done.stdout
+    assert "4 kept, 0 broken" in done.stdout
 
 
 @pytest.mark.parametrize("framework", ["prefect", "typer", "rich", "flows.environment"])
 def test_a_library_module_importing_a_framework_breaks_it(tree_copy, framework):
-    module = tree_copy / "fontpipe" / "cube.py"
+    module = tree_copy / "fontpipe" / "color" / "cube.py"
     module.write_text(module.read_text() + f"\nimport {framework}  # noqa\n")
     done = _lint_imports(tree_copy)
     assert done.returncode != 0
-    assert "fontpipe.cube ->" in done.stdout and "BROKEN" in done.stdout
+    assert "fontpipe.color.cube ->" in done.stdout and "BROKEN" in done.stdout
+
+
+def _broken(done: subprocess.CompletedProcess[str], contract: str) -> bool:
+    return done.returncode != 0 and f"{contract} BROKEN" in " ".join(done.stdout.split())
+
+
+def test_an_import_inside_a_function_that_closes_a_circle_breaks_it(tree_copy):
+    # color.cube imports schema at the top; schema importing cube back, even lazily, is a circle.
+    module = tree_copy / "fontpipe" / "schema.py"
+    module.write_text(
+        module.read_text() + "\n\ndef _lazy():\n    from fontpipe.color.cube import cube_index\n"
+        "\n    return cube_index\n"
+    )
+    done = _lint_imports(tree_copy)
+    assert _broken(done, "No import circle inside the library"), done.stdout[-2000:]
+
+
+def test_a_circle_between_modules_of_one_package_breaks_it(tree_copy):
+    # scoring.manifest imports scoring.plan; plan importing manifest back closes a circle that
+    # no floor of the layer contract sees (both are in one room).
+    module = tree_copy / "fontpipe" / "scoring" / "plan.py"
+    module.write_text(
+        module.read_text() + "\n\ndef _lazy():\n    from fontpipe.scoring import manifest\n"
+        "\n    return manifest\n"
+    )
+    done = _lint_imports(tree_copy)
+    assert _broken(done, "No import circle inside the library"), done.stdout[-2000:]
+    assert "3 kept, 1 broken" in done.stdout
+
+
+def test_a_floor_importing_one_above_it_breaks_the_library_floors(tree_copy):
+    module = tree_copy / "fontpipe" / "data" / "generation.py"
+    module.write_text(module.read_text() + "\n\ndef _lazy():\n    import fontpipe.scoring.job\n")
+    done = _lint_imports(tree_copy)
+    assert done.returncode != 0
+    assert "fontpipe.data.generation -> fontpipe.scoring.job" in done.stdout

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fontpipe.datasets import iter_file_chunks, open_dataset, read_split_arrays
-from fontpipe.versions import list_versions, load_version, weights_sha256
+from fontpipe.data.datasets import iter_file_chunks, open_dataset, read_split_arrays
+from fontpipe.registry.versions import list_versions, load_version, weights_sha256
 
 pytestmark = pytest.mark.slow
 
@@ -169,7 +169,7 @@ def test_two_workers_train_one_model_and_only_the_chief_saves_it(dataset_dir, tm
 def test_each_worker_streams_only_the_rows_of_its_own_files(dataset_dir):
     """The pipeline a worker trains on, read in this process: its batches hold the rows of its
     files and no others."""
-    from fontpipe.inputs import InputConfig, shard_split, worker_batches
+    from fontpipe.training.inputs import InputConfig, shard_split, worker_batches
 
     dataset = open_dataset(dataset_dir)
     config = InputConfig(batch_size=128, memory_budget_mb=0)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fontpipe.registry import champion, promote, promotion_history, rollback
+from fontpipe.registry.champions import champion, promote, promotion_history, rollback
 
 FONTPIPE = str(Path(sys.executable).with_name("fontpipe"))
 
@@ -60,7 +60,7 @@ def test_generate_killed_mid_write_leaves_staging_that_the_next_run_removes(tmp_
 REGISTRY_CRASH = """
 import os, signal, sys
 from pathlib import Path
-import fontpipe.registry as registry
+import fontpipe.registry.champions as registry
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)  # after the log entry, before the pointer

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import json
 
-from fontpipe.datasets import write_dataset
-from fontpipe.generation import GenerateConfig
-from fontpipe.inputs import InputConfig
-from fontpipe.training import OriginalRecipe, TrainConfig, train_version
+from fontpipe.data.datasets import write_dataset
+from fontpipe.data.generation import GenerateConfig
+from fontpipe.training.inputs import InputConfig
+from fontpipe.training.train import OriginalRecipe, TrainConfig, train_version
 
 
 def test_evaluate_flow_writes_report_and_artifacts(prefect_harness, tmp_path):

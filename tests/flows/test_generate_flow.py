@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fontpipe.datasets import open_dataset
+from fontpipe.data.datasets import open_dataset
 
 
 def test_generate_flow_writes_then_caches(prefect_harness, tmp_path):

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import html
 
-from fontpipe.generation import GenerateConfig
-from fontpipe.inputs import InputConfig
-from fontpipe.registry import champion, promote, promotion_history, rollback
-from fontpipe.training import TrainConfig
+from fontpipe.data.generation import GenerateConfig
+from fontpipe.registry.champions import champion, promote, promotion_history, rollback
+from fontpipe.training.inputs import InputConfig
+from fontpipe.training.train import TrainConfig
 
 GOOD = {
     "generate": GenerateConfig(rows=40_000, sampling="boundary", seed=1),
@@ -61,8 +61,8 @@ def test_an_identical_challenger_is_not_stored_twice_and_retention_prunes(
     from prefect.artifacts import Artifact
 
     from flows.retrain import retrain
-    from fontpipe.registry import RetentionPolicy
-    from fontpipe.versions import list_versions
+    from fontpipe.registry.champions import RetentionPolicy
+    from fontpipe.registry.versions import list_versions
 
     same = {
         "generate": GenerateConfig(rows=20_000, sampling="boundary", seed=3),
@@ -90,7 +90,7 @@ def test_each_rule_has_its_own_champion(prefect_harness, data_root):
     """A wcag challenger is compared with the wcag champion, never with the mean one, and the
     retrain flow keeps one champion per rule."""
     from flows.retrain import retrain
-    from fontpipe.registry import champions
+    from fontpipe.registry.champions import champions
 
     tiny = {
         "generate": GenerateConfig(rows=8_000, sampling="boundary", seed=4),

@@ -11,17 +11,15 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from fontpipe.checkpoints import RECORD_FILE
-from fontpipe.datasets import write_dataset
+from fontpipe.color.rules import RULES
+from fontpipe.data.datasets import write_dataset
+from fontpipe.data.generation import GenerateConfig
 from fontpipe.errors import FontpipeError
-from fontpipe.evaluation.metrics import Headline, evaluate_cube
-from fontpipe.generation import GenerateConfig
-from fontpipe.inputs import InputConfig
-from fontpipe.promotion import PromotionPolicy, decide_promotion
-from fontpipe.registry import champion, promote
-from fontpipe.rules import RULES
-from fontpipe.training import TrainConfig, parse_train_config, train_version
-from fontpipe.versions import (
+from fontpipe.evaluation.metrics import evaluate_cube
+from fontpipe.records import Headline
+from fontpipe.registry.champions import champion, promote
+from fontpipe.registry.promotion import PromotionPolicy, decide_promotion
+from fontpipe.registry.versions import (
     CUBE_FILE,
     CUBE_RECORD_FILE,
     checkpoint_dir,
@@ -29,6 +27,9 @@ from fontpipe.versions import (
     open_version,
     read_history,
 )
+from fontpipe.training.checkpoints import RECORD_FILE
+from fontpipe.training.inputs import InputConfig
+from fontpipe.training.train import TrainConfig, parse_train_config, train_version
 
 runner = CliRunner()
 
@@ -133,7 +134,7 @@ def test_promote_by_hand_refuses_a_version_with_nan_metrics(version_copy):
 def test_an_unreadable_checkpoint_is_set_aside_and_training_starts_fresh(
     tiny_version, tmp_path, caplog, damage
 ):
-    from fontpipe.datasets import open_dataset
+    from fontpipe.data.datasets import open_dataset
 
     dataset = open_dataset(tiny_version.parent.parent / "ds")
     config = TrainConfig(epochs=2, inputs=InputConfig(batch_size=256), device="cpu")

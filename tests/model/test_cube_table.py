@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fontpipe.cube import compute_cube_table
+from fontpipe.color.cube import compute_cube_table
+from fontpipe.color.rules import RULES
 from fontpipe.evaluation.metrics import evaluate_cube
 from fontpipe.model import ModelConfig, build_model
-from fontpipe.rules import RULES
 
 MEAN = RULES["mean"]
 

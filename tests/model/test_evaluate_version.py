@@ -12,12 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from fontpipe.datasets import write_dataset
+from fontpipe.data.datasets import write_dataset
+from fontpipe.data.generation import GenerateConfig
 from fontpipe.evaluation.evaluate_version import evaluate_version
 from fontpipe.evaluation.report import write_report
-from fontpipe.generation import GenerateConfig
-from fontpipe.inputs import InputConfig
-from fontpipe.training import OriginalRecipe, TrainConfig, train_version
+from fontpipe.training.inputs import InputConfig
+from fontpipe.training.train import OriginalRecipe, TrainConfig, train_version
 
 TINY_RECIPE = OriginalRecipe(rows=2_000, steps=60)
 SECTIONS = {
@@ -201,7 +201,7 @@ def test_report_renders_in_headless_chromium_without_broken_images(report, tmp_p
 
 def test_training_curves_come_from_the_versions_history(report):
     from fontpipe.evaluation import plots
-    from fontpipe.versions import read_history
+    from fontpipe.registry.versions import read_history
 
     assessment, target = report
     history = read_history(assessment.version)
@@ -211,9 +211,9 @@ def test_training_curves_come_from_the_versions_history(report):
 
 
 def test_champion_section_is_filled_with_the_decision_and_its_reason(report, tmp_path):
-    from fontpipe.evaluation.metrics import Headline
     from fontpipe.evaluation.report import write_comparison
-    from fontpipe.promotion import ChampionComparison, PromotionPolicy, decide_promotion
+    from fontpipe.records import Headline
+    from fontpipe.registry.promotion import ChampionComparison, PromotionPolicy, decide_promotion
 
     assessment, target = report
     html = target.read_text()

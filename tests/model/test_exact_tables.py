@@ -10,17 +10,17 @@ import textwrap
 import numpy as np
 import pytest
 
-from fontpipe.cube import compute_cube_table
-from fontpipe.datasets import read_split_arrays, write_dataset
+from fontpipe.color.cube import compute_cube_table
+from fontpipe.color.rules import get_rule
+from fontpipe.data.datasets import read_split_arrays, write_dataset
+from fontpipe.data.generation import GenerateConfig
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.metrics import evaluate_cube
-from fontpipe.generation import GenerateConfig
 from fontpipe.model import ModelConfig
-from fontpipe.rules import get_rule
+from fontpipe.registry.versions import load_version, read_history
 from fontpipe.schema import CUBE_SIZE
-from fontpipe.table_fit import gather_cube_targets
-from fontpipe.training import TrainConfig, train_version
-from fontpipe.versions import load_version, read_history
+from fontpipe.training.table_fit import gather_cube_targets
+from fontpipe.training.train import TrainConfig, train_version
 
 TABLES = TrainConfig(model=ModelConfig(architecture="channel-tables"), device="cpu")
 
@@ -74,7 +74,7 @@ def test_a_channel_tables_model_loads_in_a_fresh_process(tmp_path):
     version = train_version(dataset, config, tmp_path / "models")
     script = textwrap.dedent(
         f"""
-        from fontpipe.versions import load_version
+        from fontpipe.registry.versions import load_version
         import numpy as np
         model = load_version({str(version.path)!r}).model
         print(model.predict(np.array([[0, 0, 0]], np.float32), verbose=0).shape)

@@ -14,15 +14,15 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from fontpipe.cube import cube_index
-from fontpipe.datasets import write_dataset
+from fontpipe.color.cube import cube_index
+from fontpipe.data.datasets import write_dataset
+from fontpipe.data.generation import GenerateConfig
 from fontpipe.export import boundary_colours, export_model
-from fontpipe.generation import GenerateConfig
 from fontpipe.model import ModelConfig
 from fontpipe.quiet import import_tensorflow
+from fontpipe.registry.versions import ensure_cube_table, open_version
 from fontpipe.schema import black_text
-from fontpipe.training import TrainConfig, train_version
-from fontpipe.versions import ensure_cube_table, open_version
+from fontpipe.training.train import TrainConfig, train_version
 
 BOUNDARY = 20_000
 ROOT = Path(__file__).resolve().parents[2]

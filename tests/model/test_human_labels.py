@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 
 import fontpipe
 from cli.app import app
-from fontpipe.datasets import open_dataset
-from fontpipe.inputs import InputConfig
+from fontpipe.color.rules import get_rule
+from fontpipe.data.datasets import open_dataset
 from fontpipe.model import ModelConfig
-from fontpipe.rules import get_rule
 from fontpipe.schema import black_text
+from fontpipe.training.inputs import InputConfig
 
 
 def brand_orange(rgb: np.ndarray) -> np.ndarray:
@@ -108,7 +108,7 @@ def test_import_accounts_for_every_row_and_resolves_conflicts(imported):
     dataset = open_dataset(out)
     assert dataset.manifest["label_source"] == "human" and dataset.rule == "human:brand"
     assert sum(dataset.split_rows(s) for s in ("train", "val", "test")) == summary["colours"]
-    from fontpipe.datasets import read_split_arrays
+    from fontpipe.data.datasets import read_split_arrays
 
     colours = {
         tuple(c): int(label)
@@ -159,7 +159,7 @@ def test_a_learned_departure_from_wcag_and_its_family_promotion(imported, tmp_pa
     assert 'id="human"' in html and "departs from wcag" in html
 
     from fontpipe.evaluation.evaluate_version import compare_evaluation_with_champion
-    from fontpipe.registry import champion, promote
+    from fontpipe.registry.champions import champion, promote
 
     promote(models, version.name, "first brand model")
     assert champion(models, "human:brand") == version.name
@@ -201,7 +201,7 @@ def test_parquet_and_json_lines_import_the_same_way(suffix, tmp_path):
                 for c, t in zip(*rows.values(), strict=True)
             )
         )
-    from fontpipe.labels import LabelImportConfig, import_labels
+    from fontpipe.data.labels import LabelImportConfig, import_labels
 
     done = import_labels(
         path,

@@ -11,14 +11,14 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from fontpipe.errors import FontpipeError
-from fontpipe.registry import (
+from fontpipe.registry.champions import (
     champion,
     promote,
     promotion_history,
     resolve_model,
     rollback,
 )
-from fontpipe.versions import list_versions
+from fontpipe.registry.versions import list_versions
 
 runner = CliRunner()
 
@@ -71,7 +71,7 @@ def test_promoting_a_tampered_or_missing_model_leaves_the_champion(registry):
 
 
 def _promote_many(models, version, rounds):
-    from fontpipe.registry import promote as promote_version
+    from fontpipe.registry.champions import promote as promote_version
 
     for _ in range(rounds):
         with contextlib.suppress(FontpipeError):  # already the champion
@@ -114,7 +114,7 @@ def test_models_cli(registry):
 
 
 def test_prune_never_touches_the_champion_or_the_rollback_target(registry, tmp_path):
-    from fontpipe.registry import RetentionPolicy, prune_versions, rollback_target
+    from fontpipe.registry.champions import RetentionPolicy, prune_versions, rollback_target
 
     models, (a, b, _) = registry
     for i in range(3):  # three more, newer versions that nobody promoted
@@ -143,7 +143,7 @@ def test_prune_never_touches_the_champion_or_the_rollback_target(registry, tmp_p
 
 
 def _prune_many(models, rounds):
-    from fontpipe.registry import RetentionPolicy, prune_versions
+    from fontpipe.registry.champions import RetentionPolicy, prune_versions
 
     for _ in range(rounds):
         prune_versions(models, RetentionPolicy(keep_versions=0))

@@ -9,7 +9,7 @@ import shutil
 from typer.testing import CliRunner
 
 from cli.app import app
-from fontpipe.registry import (
+from fontpipe.registry.champions import (
     RetentionPolicy,
     champion,
     champions,
@@ -19,7 +19,7 @@ from fontpipe.registry import (
     resolve_model,
     rollback,
 )
-from fontpipe.versions import list_versions
+from fontpipe.registry.versions import list_versions
 
 runner = CliRunner()
 

@@ -15,11 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
+from fontpipe.color.rules import text_contrast_ratio
 from fontpipe.errors import FontpipeError
-from fontpipe.rules import text_contrast_ratio
+from fontpipe.registry.versions import load_cube_table
 from fontpipe.scoring.job import score_files
 from fontpipe.scoring.plan import ScoreConfig, parts_dir_for
-from fontpipe.versions import load_cube_table
 
 runner = CliRunner()
 
@@ -328,7 +328,7 @@ def test_channel_columns_nan_empty_and_out_of_range_are_quarantined(tiny_version
 
 @pytest.mark.slow
 def test_fast_contrast_and_index_are_exact_over_the_whole_cube():
-    from fontpipe.cube import cube_index, iter_cube_chunks
+    from fontpipe.color.cube import cube_index, iter_cube_chunks
     from fontpipe.scoring.columns import OUTPUT_COLUMNS, score_columns
 
     for start, rgb in iter_cube_chunks():

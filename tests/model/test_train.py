@@ -8,13 +8,19 @@ import textwrap
 import numpy as np
 import pytest
 
-from fontpipe.datasets import write_dataset
+from fontpipe.data.datasets import write_dataset
+from fontpipe.data.generation import GenerateConfig
 from fontpipe.errors import FontpipeError
-from fontpipe.generation import GenerateConfig
-from fontpipe.inputs import InputConfig
 from fontpipe.model import ModelConfig, build_model
-from fontpipe.training import TrainConfig, train_model, train_version
-from fontpipe.versions import HISTORY_FILE, METADATA_FILE, MODEL_FILE, load_version, read_history
+from fontpipe.registry.versions import (
+    HISTORY_FILE,
+    METADATA_FILE,
+    MODEL_FILE,
+    load_version,
+    read_history,
+)
+from fontpipe.training.inputs import InputConfig
+from fontpipe.training.train import TrainConfig, train_model, train_version
 
 
 def quick(**overrides):
@@ -129,8 +135,8 @@ def test_mirrored_strategy_over_two_logical_cpus(tiny_dataset, tmp_path):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from pathlib import Path
-        from fontpipe.inputs import InputConfig
-        from fontpipe.training import TrainConfig, train_version
+        from fontpipe.training.inputs import InputConfig
+        from fontpipe.training.train import TrainConfig, train_version
         result = train_version({str(tiny_dataset.path)!r}, TrainConfig(epochs=2, inputs=InputConfig(batch_size=256),
                                device="/cpu:0,/cpu:1"), Path({str(tmp_path / "models")!r}))
         print("REPLICAS", result.metadata.replicas, result.metadata.device)

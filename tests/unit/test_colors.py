@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fontpipe.colors import ColorSyntaxError, parse_color
+from fontpipe.color.css import ColorSyntaxError, parse_color
 from fontpipe.errors import FontpipeError
-from fontpipe.scoring.parse import ColorSpec, detect_color_spec, parse_colors
+from fontpipe.palettes.parse import ColorSpec, detect_color_spec, parse_colors
 
 
 def parse_table(values, column="color"):

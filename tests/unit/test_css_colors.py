@@ -7,8 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from fontpipe.colors import ColorSyntaxError, parse_color
-from fontpipe.scoring.parse import ColorSpec, parse_colors
+from fontpipe.color.css import ColorSyntaxError, parse_color
+from fontpipe.palettes.parse import ColorSpec, parse_colors
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_vectorised_gamut_mapping_gives_coloraides_bytes_for_every_space():
     to the byte on random colours from every wide-gamut notation the grammar accepts."""
     from coloraide import Color
 
-    from fontpipe.colors import parse_color_strings
+    from fontpipe.color.css import parse_color_strings
 
     rng = np.random.default_rng(4)
     texts = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fontpipe.color.rules import RULES
+from fontpipe.data.generation import GenerateConfig, generate_rows, parse_generate_config
 from fontpipe.errors import FontpipeError
-from fontpipe.generation import GenerateConfig, generate_rows, parse_generate_config
-from fontpipe.rules import RULES
 
 
 def small(**overrides):

@@ -5,9 +5,9 @@ import itertools
 import numpy as np
 import pytest
 
-from fontpipe.cube import cube_colours, cube_index, to_float16_keeping_decision
+from fontpipe.color.cube import cube_colours, cube_index, to_float16_keeping_decision
+from fontpipe.color.rules import RULES
 from fontpipe.evaluation.metrics import evaluate_cube, evaluate_split, grey_ramp, rule_cube_table
-from fontpipe.rules import RULES
 from fontpipe.schema import CUBE_SIZE
 
 MEAN = RULES["mean"]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from fontpipe.evaluation.metrics import Headline
-from fontpipe.promotion import PromotionPolicy, decide_promotion
+from fontpipe.records import Headline
+from fontpipe.registry.promotion import PromotionPolicy, decide_promotion
 
 
 def head(errors, band=0.99, ece=0.01):

@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from fontpipe.errors import FontpipeError
-from fontpipe.rules import (
+from fontpipe.color.rules import (
     RULES,
     WCAG_LUMINANCE_THRESHOLD,
     get_rule,
@@ -20,6 +19,7 @@ from fontpipe.rules import (
     wcag_label,
     yiq_label,
 )
+from fontpipe.errors import FontpipeError
 
 colours = arrays(np.uint8, st.tuples(st.integers(1, 50), st.just(3)))
 

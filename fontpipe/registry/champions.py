@@ -1,6 +1,6 @@
 """The model registry: which version is the champion, and the log of promotions.
 
-Version directories belong to `fontpipe.versions`; this module only moves the champion pointer
+Version directories belong to `fontpipe.registry.versions`; this module only moves the champion pointer
 and keeps `promotions.jsonl`. `champion` is a small JSON file replaced atomically (write beside,
 then rename), so readers see the old champion or the new one, never a torn write. Promotions
 take a file lock, so concurrent retrain runs cannot interleave their read-compare-write.
@@ -21,10 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fontpipe.atomic import write_json_atomic, write_text_atomic
 from fontpipe.errors import FontpipeError
-from fontpipe.evaluation.metrics import Headline
-from fontpipe.promotion import ChampionComparison, Decision, PromotionPolicy, decide_promotion
-from fontpipe.schema import DEFAULT_RULE, HUMAN_PREFIX
-from fontpipe.versions import (
+from fontpipe.records import Headline
+from fontpipe.registry.promotion import (
+    ChampionComparison,
+    Decision,
+    PromotionPolicy,
+    decide_promotion,
+)
+from fontpipe.registry.versions import (
     CUBE_FILE,
     ModelVersion,
     check_cube_table,
@@ -37,6 +41,7 @@ from fontpipe.versions import (
     remove_version,
     version_dir,
 )
+from fontpipe.schema import DEFAULT_RULE, HUMAN_PREFIX
 
 CHAMPION_FILE = "champion"
 PROMOTIONS_FILE = "promotions.jsonl"

@@ -30,14 +30,13 @@ from pydantic import BaseModel, ConfigDict
 
 from fontpipe.atomic import atomic_directory, atomic_file, write_json_atomic
 from fontpipe.errors import FontpipeError
+from fontpipe.records import Headline, TrainedModel, TrainingRecord, sha256_file
 from fontpipe.schema import CUBE_SIZE
 
 if TYPE_CHECKING:
     import keras
 
-    from fontpipe.cube import CubeTable
-    from fontpipe.evaluation.metrics import Headline
-    from fontpipe.training import TrainedModel
+    from fontpipe.color.cube import CubeTable
 
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
@@ -49,36 +48,6 @@ EVALUATION_FILE = "evaluation.json"
 CHECKPOINTS_DIR = ".checkpoints"
 logger = logging.getLogger("fontpipe")
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
-
-
-class DatasetInfo(BaseModel):
-    """What a model version records of the dataset it was trained on. Declared here, not in
-    `fontpipe.datasets` (which builds it, and extends it as DatasetRef): importing that module
-    would load Arrow into every quick look-up, which opens a version but never a dataset."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    path: str
-    fingerprint: str
-    rule: str
-    sampling: str
-    rows: dict[str, int]
-
-
-class TrainingRecord(BaseModel):
-    """What training knows about its run; saving adds the version name, time and checksum."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    config: dict[str, Any]  # TrainConfig, as JSON
-    dataset: DatasetInfo
-    rule: str
-    device: str
-    replicas: int
-    epochs_run: int
-    train_seconds: float
-    metrics: dict[str, dict[str, float | None]]  # split -> loss / accuracy
-    versions: dict[str, str]  # library versions
 
 
 class VersionMetadata(TrainingRecord):
@@ -113,14 +82,6 @@ def new_version_name(now: datetime | None = None) -> str:
     """Sortable by time, unique within a second: 20261126-194800-3f9a1c."""
     now = now or datetime.now(timezone.utc)
     return f"{now:%Y%m%d-%H%M%S}-{os.urandom(3).hex()}"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def weights_sha256(model: keras.Model) -> str:
@@ -339,7 +300,7 @@ def ensure_cube_table(version: ModelVersion, model: keras.Model | None = None) -
     except CubeTableMismatch as mismatch:
         if cube_table_path(version).exists():
             logger.warning("%s; rebuilding it from the model", mismatch)
-    from fontpipe.cube import compute_cube_table
+    from fontpipe.color.cube import compute_cube_table
 
     table = compute_cube_table(model if model is not None else load_keras_model(version))
     save_cube_table(version, table)

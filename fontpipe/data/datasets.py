@@ -25,13 +25,12 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fontpipe import __version__
 from fontpipe.arrays import to_numpy
 from fontpipe.atomic import atomic_directory
 from fontpipe.errors import FontpipeError
-from fontpipe.generation import GenerateConfig, default_dataset_name, iter_chunks
+from fontpipe.records import DatasetInfo, package_version
+from fontpipe.data.generation import GenerateConfig, default_dataset_name, iter_chunks
 from fontpipe.schema import CHANNELS, LABEL, SPLIT, SPLITS, Sampling, Split
-from fontpipe.versions import DatasetInfo
 
 if TYPE_CHECKING:
     # pyarrow.dataset costs ~60 MB of RSS at import; writers never need it, so readers import it
@@ -218,7 +217,7 @@ def _write_dataset_unlocked(
             future.result()
         manifest = {
             "format": MANIFEST_FORMAT,
-            "fontpipe_version": __version__,
+            "fontpipe_version": package_version(),
             "params_hash": config.params_hash(),
             "fingerprint": digest.hexdigest()[:32],
             "rule": config.rule,
@@ -267,7 +266,7 @@ def write_labelled_dataset(
             entries[split] = {"rows": len(rows), "files": [name], "black": black}
         manifest = {
             "format": MANIFEST_FORMAT,
-            "fontpipe_version": __version__,
+            "fontpipe_version": package_version(),
             "params_hash": hashlib.sha256(
                 json.dumps([source, seed], sort_keys=True).encode()
             ).hexdigest()[:16],
@@ -340,7 +339,7 @@ def _write_file(table: pa.Table, path: Path, ordered: bool = False) -> None:
 
 def _kv_metadata(config: GenerateConfig) -> dict[str, str]:
     return {
-        "fontpipe.version": __version__,
+        "fontpipe.version": package_version(),
         "fontpipe.rule": config.rule,
         "fontpipe.sampling": config.sampling,
         "fontpipe.seed": str(config.seed),

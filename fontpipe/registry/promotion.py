@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from fontpipe.evaluation.metrics import Headline
+from fontpipe.records import Headline
 
 
 class PromotionPolicy(BaseModel):

@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from fontpipe.cube import cube_colours
+from fontpipe.color.cube import cube_colours
 from fontpipe.errors import FontpipeError, build_config
-from fontpipe.rules import RULES, Rule, get_rule
+from fontpipe.color.rules import RULES, Rule, get_rule
 from fontpipe.schema import CUBE_SIZE, DEFAULT_RULE, SPLITS, Sampling, Split
 
 # Bumped whenever the same config would produce different rows, so old datasets are not reused.

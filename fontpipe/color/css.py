@@ -198,7 +198,7 @@ def _to_srgb(color: Any, backdrop: RGB) -> ParsedColor | _OutOfGamut:
 def _map_out_of_gamut(colors: Sequence[_OutOfGamut], backdrop: RGB) -> list[ParsedColor]:
     """CSS Color 4 gamut mapping (OkLCh chroma reduction to within deltaEOK 0.02), for all of
     them in one vectorised search."""
-    from fontpipe.gamut import map_into_srgb
+    from fontpipe.color.gamut import map_into_srgb
 
     srgb = map_into_srgb(np.array([c.oklab for c in colors], dtype=np.float64)) * 255
     return [

@@ -1,6 +1,6 @@
 """Training: a typed config and a dataset in, a trained model out (`TrainedModel`).
 
-`train_version` is the usual caller: it trains, then asks `fontpipe.versions` to save the result
+`train_version` is the usual caller: it trains, then asks `fontpipe.registry.versions` to save the result
 as a new version directory; training itself writes nothing but its resumable backups.
 
 The defaults are the ones that reach zero errors on the whole 24-bit cube for the `mean` rule on
@@ -23,29 +23,27 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from fontpipe import __version__
-from fontpipe.checkpoints import resumable_backup
-from fontpipe.datasets import Dataset, open_dataset
-from fontpipe.devices import DevicePlan, multi_worker_requested, plan_devices
+from fontpipe.color.rules import get_rule
+from fontpipe.data.datasets import Dataset, open_dataset
 from fontpipe.errors import FontpipeError, build_config
-from fontpipe.inputs import InputConfig, Shard, make_dataset, shard_split, worker_batches
 from fontpipe.model import ModelConfig, build_model
-from fontpipe.rules import get_rule
-from fontpipe.schema import DEFAULT_RULE, SPLITS
-from fontpipe.versions import (
+from fontpipe.records import TrainedModel, TrainingRecord, package_version
+from fontpipe.registry.versions import (
     ModelVersion,
-    TrainingRecord,
     checkpoint_dir,
     save_version,
     weights_sha256,
 )
+from fontpipe.schema import DEFAULT_RULE, SPLITS
+from fontpipe.training.checkpoints import resumable_backup
+from fontpipe.training.devices import DevicePlan, multi_worker_requested, plan_devices
+from fontpipe.training.inputs import InputConfig, Shard, make_dataset, shard_split, worker_batches
 
 if TYPE_CHECKING:
     import keras
@@ -122,18 +120,6 @@ def compile_model(
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=jit_compile,
     )
-
-
-@dataclass(frozen=True)
-class TrainedModel:
-    """A model that finished training, with what is known of its run; not saved yet."""
-
-    model: keras.Model
-    record: TrainingRecord
-    history: list[dict[str, float]]
-    # Multi-worker training: which worker made it (0, the chief, saves it) of how many.
-    worker: int = 0
-    workers: int = 1
 
 
 class WorkerFinished(FontpipeError):
@@ -233,9 +219,9 @@ def train_model(
 def _train_with_prior(dataset: Dataset, config: TrainConfig) -> tuple[Any, int]:
     """The dataset's train split (weight 1 a row) with `prior_rows` uniform colours labelled by
     the prior rule, weighted so that they carry `prior_weight` of the total."""
-    from fontpipe.datasets import read_split_arrays
-    from fontpipe.generation import rule_rows
-    from fontpipe.inputs import weighted_batches
+    from fontpipe.data.datasets import read_split_arrays
+    from fontpipe.data.generation import rule_rows
+    from fontpipe.training.inputs import weighted_batches
 
     assert config.prior is not None
     rgb, label = read_split_arrays(dataset, "train")
@@ -261,10 +247,10 @@ def _train_channel_tables(
     callbacks: Sequence[keras.callbacks.Callback],
 ) -> TrainedModel:
     """The channel-table model, fitted by Newton's method on the train split gathered into the
-    cube (`fontpipe.table_fit`); validated after every step, tested once. Each step is one row
+    cube (`fontpipe.training.table_fit`); validated after every step, tested once. Each step is one row
     of the history, and Keras callbacks see it as an epoch."""
-    from fontpipe.datasets import iter_file_chunks, read_split_arrays
-    from fontpipe.table_fit import FitStep, fit_channel_tables, gather_cube_targets
+    from fontpipe.data.datasets import iter_file_chunks, read_split_arrays
+    from fontpipe.training.table_fit import FitStep, fit_channel_tables, gather_cube_targets
 
     model = build_model(config.model, seed=config.seed)
     targets = gather_cube_targets(
@@ -410,7 +396,7 @@ def training_record(
             "test": {k: float(v) for k, v in test_metrics.items()},
         },
         versions={
-            "fontpipe": __version__,
+            "fontpipe": package_version(),
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "python": platform.python_version(),
@@ -655,7 +641,7 @@ class OriginalRecipe(BaseModel):
 
 def train_original_recipe(recipe: OriginalRecipe = OriginalRecipe()) -> tuple[keras.Model, float]:
     """The reference model and its training wall time in seconds."""
-    from fontpipe.generation import rule_rows
+    from fontpipe.data.generation import rule_rows
     from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()

@@ -2,7 +2,7 @@
 
 An 8-bit model has only 2^24 inputs, so it is evaluated on all of them, and its answers are kept as
 a cube table (float16 P(black) per colour, 32 MiB) that scoring turns into a gather. Pure: the
-table's file beside its model belongs to `fontpipe.versions`.
+table's file beside its model belongs to `fontpipe.registry.versions`.
 """
 
 from __future__ import annotations

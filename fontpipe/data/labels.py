@@ -22,13 +22,13 @@ import numpy.typing as npt
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from fontpipe.colors import WHITE
-from fontpipe.datasets import Dataset
+from fontpipe.color.css import WHITE
+from fontpipe.data.datasets import Dataset
 from fontpipe.errors import FontpipeError
-from fontpipe.generation import check_split_fractions
-from fontpipe.rules import get_rule
+from fontpipe.data.generation import check_split_fractions
+from fontpipe.color.rules import get_rule
 from fontpipe.schema import HUMAN_PREFIX, SPLITS
-from fontpipe.versions import sha256_file
+from fontpipe.records import sha256_file
 
 BLACK_WORDS = frozenset({"black", "1", "#000", "#000000", "true"})
 WHITE_WORDS = frozenset({"white", "0", "#fff", "#ffffff", "false"})
@@ -72,7 +72,7 @@ class LabelledColours:
 
 def read_labelled_table(path: Path) -> pa.Table:
     """The whole file as strings (labelled palettes are small: read whole, not in parts)."""
-    from fontpipe.scoring.formats import csv_columns, input_format
+    from fontpipe.palettes.formats import csv_columns, input_format
 
     fmt = input_format(path)
     if not path.exists():
@@ -119,8 +119,8 @@ def label_values(
 
 def collect_labels(table: pa.Table, config: LabelImportConfig) -> LabelledColours:
     """Parse colours and labels, set bad rows aside, merge repeated colours by majority."""
-    from fontpipe.cube import cube_colours_of, cube_index
-    from fontpipe.scoring.parse import detect_color_spec, parse_colors
+    from fontpipe.color.cube import cube_colours_of, cube_index
+    from fontpipe.palettes.parse import detect_color_spec, parse_colors
 
     names = table.schema.names
     if config.text_column not in names:
@@ -205,7 +205,7 @@ def import_labels(
     """Turn a labelled file into a dataset at `out` (rule `human:<out's name>`), rejects beside
     it as `<out>.rejects.csv`. Nothing is written when no row is usable."""
     from fontpipe.atomic import write_files_atomic
-    from fontpipe.datasets import write_labelled_dataset
+    from fontpipe.data.datasets import write_labelled_dataset
 
     path, out = Path(path), Path(out)
     table = read_labelled_table(path)

@@ -3,7 +3,7 @@
 Shapes understood (detected from column names and values, or named by the caller):
 - three channel columns: `r,g,b` or `red,green,blue` (any case), integers 0-255, or floats in
   0-1 or 0-255 (the scale must then be stated);
-- one text column of colour strings in the grammar of `fontpipe.colors` (hex, rgb(), triples).
+- one text column of colour strings in the grammar of `fontpipe.color.css` (hex, rgb(), triples).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fontpipe.arrays import strings, to_numpy
-from fontpipe.colors import RGB, WHITE, parse_color_strings
+from fontpipe.color.css import RGB, WHITE, parse_color_strings
 from fontpipe.errors import FontpipeError
 
 Scale = Literal["255", "1"]
@@ -168,7 +168,7 @@ def _parse_text_column(
     column: pa.Array | pa.ChunkedArray, name: str, backdrop: RGB = WHITE
 ) -> ParsedColors:
     """Plain hex straight from the string buffer; every other string through the one grammar
-    (`fontpipe.colors.parse_color`), once per distinct value."""
+    (`fontpipe.color.css.parse_color`), once per distinct value."""
     text = _as_strings(column)
     plain, rgb, canonical = _plain_hex(text)
     valid = plain.copy()

@@ -41,7 +41,7 @@ class Checkpoint:
 
 
 def _sha256(path: Path) -> str:
-    from fontpipe.versions import sha256_file
+    from fontpipe.records import sha256_file
 
     return sha256_file(path)
 

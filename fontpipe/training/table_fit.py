@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from fontpipe.cube import cube_index
+from fontpipe.color.cube import cube_index
 from fontpipe.errors import FontpipeError
 from fontpipe.model import TABLE_KNOTS
 from fontpipe.schema import CUBE_SIZE

@@ -175,7 +175,7 @@ _VAR: Final = re.compile(r"^var\(\s*(--[A-Za-z0-9_-]+)\s*(?:,\s*(.+))?\)$")
 def read_css_custom_properties(path: str | Path) -> pa.Table:
     """The colour custom properties of a stylesheet (a Tailwind v4 theme, say): every `--color*`
     property, and any other whose value is a colour; `var()` references resolved."""
-    from fontpipe.colors import ColorSyntaxError, parse_color
+    from fontpipe.color.css import ColorSyntaxError, parse_color
 
     try:
         text = _COMMENT.sub("", read_text(path))

@@ -9,10 +9,10 @@ Two paths yield the same element spec, (rgb float32 [batch, 3] in raw 0-255, lab
 
 In multi-worker training each worker reads its own part of the train split (`Shard`): whole files
 when there is at least one per worker, else every n-th row of each file; `worker_batches` makes
-that part an endless stream of whole global batches (see `fontpipe.training`).
+that part an endless stream of whole global batches (see `fontpipe.training.train`).
 
 Colours are never scaled here: normalisation lives in the model (see `fontpipe.model`). Files
-are read through `fontpipe.datasets`, their one owner.
+are read through `fontpipe.data.datasets`, their one owner.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from fontpipe.datasets import Dataset, iter_file_chunks, read_file_arrays, read_split_arrays
+from fontpipe.data.datasets import Dataset, iter_file_chunks, read_file_arrays, read_split_arrays
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import Split
 

@@ -1,0 +1,82 @@
+"""Score parts on a Dask cluster: a client for an address (or a throwaway local cluster), and a
+part runner that sends each part to the workers as a plain function call. Nothing of Prefect runs
+here or on a worker."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from fontpipe.errors import FontpipeError
+from fontpipe.scoring.job import PartRunner
+from fontpipe.scoring.part import PartResult, run_part
+from fontpipe.scoring.plan import Part, ScoreJob
+
+
+@contextlib.contextmanager
+def dask_client(address: str, *, verbose: bool = False) -> Iterator[Any]:
+    """A Dask client for `address`: `local-cluster` starts a throwaway LocalCluster of two worker
+    processes here; anything else is the address of a running scheduler.
+    `distributed` logs only warnings unless `verbose`."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    level = logging.INFO if verbose else logging.WARNING
+    logging.getLogger("distributed").setLevel(level)
+    if address == "local-cluster":
+        with (
+            LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=level,
+            ) as cluster,
+            Client(cluster) as client,  # type: ignore[no-untyped-call]
+        ):
+            yield client
+        return
+    # The flow checked the address before preparing the job (nothing may be written first).
+    with Client(address, timeout=10) as client:  # type: ignore[no-untyped-call]
+        yield client
+
+
+def dask_part_runner(client: Any) -> PartRunner:
+    """Parts as plain function calls on the Dask workers. Workers run the library's `run_part`
+    and nothing of Prefect, so none starts an API server of its own; each worker process verifies
+    the model and maps the cube table once (fontpipe.scoring.columns.cached_scorer)."""
+
+    def run_parts(job: ScoreJob, parts: Sequence[Part]) -> Iterator[PartResult]:
+        futures = client.map(run_part, [job] * len(parts), list(parts), retries=2, pure=False)
+        try:
+            for future in futures:
+                yield future.result()
+        except BaseException:
+            client.cancel(futures)
+            raise
+
+    return run_parts
+
+
+def check_scheduler_reachable(address: str, timeout: float = 3.0) -> None:
+    """A clear error within seconds, before any flow run or file, when no Dask scheduler answers
+    at `address` (Dask itself retries for ~45 s and then fails with several tracebacks)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in {"tcp", "tls"} or not parts.hostname or not parts.port:
+        raise FontpipeError(
+            f"--dask-address {address!r}: expected tcp://host:port (or local-cluster)"
+        )
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise FontpipeError(
+            f"--dask-address {address}: no Dask scheduler answers there ({reason}); "
+            "nothing was written"
+        ) from None
