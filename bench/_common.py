@@ -68,11 +68,11 @@ def _fmt(value: Any) -> str:
 MAKE_CUBE_MODEL = """
 import sys
 from pathlib import Path
-from fontpipe.datasets import write_dataset
-from fontpipe.generation import GenerateConfig
+from fontpipe.data.datasets import write_dataset
+from fontpipe.data.generation import GenerateConfig
 from fontpipe.model import ModelConfig
-from fontpipe.training import TrainConfig, train_version
-from fontpipe.versions import ensure_cube_table
+from fontpipe.training.train import TrainConfig, train_version
+from fontpipe.registry.versions import ensure_cube_table
 work = Path(sys.argv[1])
 dataset, _ = write_dataset(GenerateConfig(rows=20_000, sampling="cube", rule="wcag"), work / "ds")
 config = TrainConfig(model=ModelConfig(architecture="channel-tables"))

@@ -164,9 +164,9 @@ def main() -> None:
         case("unreachable --dask-address", "rc 2 within seconds, nothing written", unreachable)
 
         def zero_byte_checkpoint() -> str:
-            from fontpipe.datasets import open_dataset
-            from fontpipe.training import TrainConfig
-            from fontpipe.versions import checkpoint_dir
+            from fontpipe.data.datasets import open_dataset
+            from fontpipe.registry.versions import checkpoint_dir
+            from fontpipe.training.train import TrainConfig
 
             key = TrainConfig(epochs=1).run_key(open_dataset(work / "ds").fingerprint)
             backup = checkpoint_dir(work / "m3", key)

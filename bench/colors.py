@@ -30,7 +30,7 @@ def make_files(work: Path, rows: int, distinct: int) -> tuple[Path, Path]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from fontpipe.colors import parse_color
+    from fontpipe.color.css import parse_color
 
     rng = np.random.default_rng(0)
     lightness = rng.uniform(20, 95, distinct)
@@ -58,10 +58,10 @@ def make_files(work: Path, rows: int, distinct: int) -> tuple[Path, Path]:
 def make_model(work: Path) -> Path:
     code = (
         "import sys; from pathlib import Path\n"
-        "from fontpipe.datasets import write_dataset\n"
-        "from fontpipe.generation import GenerateConfig\n"
-        "from fontpipe.training import TrainConfig, train_version\n"
-        "from fontpipe.versions import ensure_cube_table\n"
+        "from fontpipe.data.datasets import write_dataset\n"
+        "from fontpipe.data.generation import GenerateConfig\n"
+        "from fontpipe.training.train import TrainConfig, train_version\n"
+        "from fontpipe.registry.versions import ensure_cube_table\n"
         "w = Path(sys.argv[1])\n"
         "d, _ = write_dataset(GenerateConfig(rows=50_000, sampling='boundary'), w / 'ds')\n"
         "v = train_version(d, TrainConfig(epochs=1), w / 'models')\n"

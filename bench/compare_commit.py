@@ -61,10 +61,10 @@ def run_once(source: Path, args: list[str]) -> tuple[float, float]:
 
 
 def make_model(work: Path) -> Path:
-    from fontpipe.datasets import write_dataset
-    from fontpipe.generation import GenerateConfig
-    from fontpipe.training import TrainConfig, train_version
-    from fontpipe.versions import ensure_cube_table
+    from fontpipe.data.datasets import write_dataset
+    from fontpipe.data.generation import GenerateConfig
+    from fontpipe.registry.versions import ensure_cube_table
+    from fontpipe.training.train import TrainConfig, train_version
 
     dataset, _ = write_dataset(GenerateConfig(rows=50_000, sampling="boundary"), work / "ds")
     version = train_version(dataset, TrainConfig(epochs=1), work / "models")

@@ -19,12 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 from _common import peak_rss_mb, print_table
 
-from fontpipe.cube import compute_cube_table
-from fontpipe.datasets import write_dataset
+from fontpipe.color.cube import compute_cube_table
+from fontpipe.color.rules import RULES
+from fontpipe.data.datasets import write_dataset
+from fontpipe.data.generation import GenerateConfig
 from fontpipe.evaluation.metrics import evaluate_cube
-from fontpipe.generation import GenerateConfig
-from fontpipe.rules import RULES
-from fontpipe.training import TrainConfig, train_model
+from fontpipe.training.train import TrainConfig, train_model
 
 
 def naive(model) -> tuple[float, int]:

@@ -20,8 +20,8 @@ from _common import emit, peak_rss_mb, print_table, run_case
 
 
 def fontpipe_case(rows: int, out: Path) -> dict[str, object]:
-    from fontpipe.datasets import write_dataset
-    from fontpipe.generation import GenerateConfig
+    from fontpipe.data.datasets import write_dataset
+    from fontpipe.data.generation import GenerateConfig
 
     started = time.perf_counter()
     write_dataset(GenerateConfig(rows=rows), out)

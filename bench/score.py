@@ -77,10 +77,10 @@ def make_inputs(work: Path, sizes: list[int], csv_rows: int) -> dict[str, Path]:
 
 
 def make_model(work: Path) -> Path:
-    from fontpipe.datasets import write_dataset
-    from fontpipe.generation import GenerateConfig
-    from fontpipe.training import TrainConfig, train_version
-    from fontpipe.versions import ensure_cube_table
+    from fontpipe.data.datasets import write_dataset
+    from fontpipe.data.generation import GenerateConfig
+    from fontpipe.registry.versions import ensure_cube_table
+    from fontpipe.training.train import TrainConfig, train_version
 
     dataset, _ = write_dataset(GenerateConfig(rows=200_000, sampling="boundary"), work / "ds")
     version = train_version(dataset, TrainConfig(epochs=1), work / "models")

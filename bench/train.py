@@ -22,15 +22,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_table
 
-from fontpipe.cube import compute_cube_table
-from fontpipe.datasets import write_dataset
+from fontpipe.color.cube import compute_cube_table
+from fontpipe.color.rules import RULES
+from fontpipe.data.datasets import write_dataset
+from fontpipe.data.generation import GenerateConfig
 from fontpipe.evaluation.metrics import evaluate_cube
-from fontpipe.generation import GenerateConfig
 from fontpipe.model import ModelConfig
 from fontpipe.quiet import import_tensorflow
-from fontpipe.rules import RULES
-from fontpipe.training import OriginalRecipe, TrainConfig, train_original_recipe, train_version
-from fontpipe.versions import load_version
+from fontpipe.registry.versions import load_version
+from fontpipe.training.train import (
+    OriginalRecipe,
+    TrainConfig,
+    train_original_recipe,
+    train_version,
+)
 
 DEFAULT_DATASET = {"rows": 1_000_000, "sampling": "boundary"}
 RETRAIN_DATASET = {"rows": 200_000, "sampling": "cube"}
@@ -135,8 +140,8 @@ def bench_variants(rule: str, work: Path) -> list[dict[str, object]]:
 
 def bench_pipeline(work: Path) -> list[dict[str, object]]:
     tf = import_tensorflow()
-    from fontpipe.datasets import read_split_arrays
-    from fontpipe.inputs import InputConfig, make_dataset
+    from fontpipe.data.datasets import read_split_arrays
+    from fontpipe.training.inputs import InputConfig, make_dataset
 
     dataset, _ = write_dataset(GenerateConfig(rows=5_000_000), work / "ds-pipeline")
     n = dataset.split_rows("train")
