@@ -71,7 +71,8 @@ from pathlib import Path
 from fontpipe.data.datasets import write_dataset
 from fontpipe.data.generation import GenerateConfig
 from fontpipe.model import ModelConfig
-from fontpipe.training.train import TrainConfig, train_version
+from fontpipe.training.config import TrainConfig
+from fontpipe.training.train import train_version
 from fontpipe.registry.versions import ensure_cube_table
 work = Path(sys.argv[1])
 dataset, _ = write_dataset(GenerateConfig(rows=20_000, sampling="cube", rule="wcag"), work / "ds")

@@ -166,7 +166,7 @@ def main() -> None:
         def zero_byte_checkpoint() -> str:
             from fontpipe.data.datasets import open_dataset
             from fontpipe.registry.versions import checkpoint_dir
-            from fontpipe.training.train import TrainConfig
+            from fontpipe.training.config import TrainConfig
 
             key = TrainConfig(epochs=1).run_key(open_dataset(work / "ds").fingerprint)
             backup = checkpoint_dir(work / "m3", key)

@@ -60,7 +60,7 @@ def make_model(work: Path) -> Path:
         "import sys; from pathlib import Path\n"
         "from fontpipe.data.datasets import write_dataset\n"
         "from fontpipe.data.generation import GenerateConfig\n"
-        "from fontpipe.training.train import TrainConfig, train_version\n"
+        "from fontpipe.training.config import TrainConfig\nfrom fontpipe.training.train import train_version\n"
         "from fontpipe.registry.versions import ensure_cube_table\n"
         "w = Path(sys.argv[1])\n"
         "d, _ = write_dataset(GenerateConfig(rows=50_000, sampling='boundary'), w / 'ds')\n"

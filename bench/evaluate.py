@@ -24,7 +24,8 @@ from fontpipe.color.rules import RULES
 from fontpipe.data.datasets import write_dataset
 from fontpipe.data.generation import GenerateConfig
 from fontpipe.evaluation.metrics import evaluate_cube
-from fontpipe.training.train import TrainConfig, train_model
+from fontpipe.training.config import TrainConfig
+from fontpipe.training.train import train_model
 
 
 def naive(model) -> tuple[float, int]:

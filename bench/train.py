@@ -30,12 +30,9 @@ from fontpipe.evaluation.metrics import evaluate_cube
 from fontpipe.model import ModelConfig
 from fontpipe.quiet import import_tensorflow
 from fontpipe.registry.versions import load_version
-from fontpipe.training.train import (
-    OriginalRecipe,
-    TrainConfig,
-    train_original_recipe,
-    train_version,
-)
+from fontpipe.training.config import TrainConfig
+from fontpipe.training.recipes import OriginalRecipe, train_original_recipe
+from fontpipe.training.train import train_version
 
 DEFAULT_DATASET = {"rows": 1_000_000, "sampling": "boundary"}
 RETRAIN_DATASET = {"rows": 200_000, "sampling": "cube"}

@@ -35,7 +35,7 @@ def models_list(
 
     from rich.table import Table
 
-    from fontpipe.registry.champions import version_summaries
+    from fontpipe.registry.listing import version_summaries
 
     rows = version_summaries(_models_dir(models_dir))
     if as_json:
@@ -148,7 +148,7 @@ def models_prune(
     models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
 ) -> None:
     """Delete old versions. The champion and the rollback target are never deleted."""
-    from fontpipe.registry.champions import RetentionPolicy, prune_versions
+    from fontpipe.registry.retention import RetentionPolicy, prune_versions
 
     plan = prune_versions(
         _models_dir(models_dir),

@@ -136,8 +136,8 @@ def train(
     """Train a model on a dataset's train split and save it as a new model version."""
     from fontpipe.data.datasets import open_dataset
     from fontpipe.model import ModelConfig
+    from fontpipe.training.config import parse_train_config
     from fontpipe.training.inputs import InputConfig
-    from fontpipe.training.train import parse_train_config
 
     config = parse_train_config(
         model=build_config(
@@ -161,7 +161,7 @@ def _train_and_print(dataset: Any, config: Any, settings: Settings) -> None:
     """Train with a progress bar (Newton steps, or epochs of steps), then the summary table."""
     from cli.progress import training_progress
     from fontpipe import steps
-    from fontpipe.training.train import WorkerFinished
+    from fontpipe.training.multiworker import WorkerFinished
 
     if config.model.architecture == "channel-tables":
         progress, callback = training_progress(config.max_newton_steps, 1, unit="Newton step")
@@ -276,7 +276,7 @@ def evaluate(
 ) -> None:
     """Evaluate a model on all 16,777,216 colours and write an HTML report plus metrics.json."""
     from fontpipe import steps
-    from fontpipe.training.train import OriginalRecipe
+    from fontpipe.training.recipes import OriginalRecipe
 
     request = steps.EvaluateRequest(
         model=model,

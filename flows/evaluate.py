@@ -13,7 +13,7 @@ from fontpipe import steps
 from fontpipe.evaluation.evaluate_version import EvaluationMetrics
 from fontpipe.settings import Settings
 from fontpipe.summaries import evaluation_markdown
-from fontpipe.training.train import OriginalRecipe
+from fontpipe.training.recipes import OriginalRecipe
 
 
 class EvaluationReport(BaseModel):

@@ -18,23 +18,20 @@ from fontpipe import steps
 from fontpipe.data.generation import GenerateConfig
 from fontpipe.model import ModelConfig
 from fontpipe.records import Headline
-from fontpipe.registry.champions import (
-    PromotionOutcome,
-    PrunePlan,
-    RetentionPolicy,
-    prune_versions,
-)
+from fontpipe.registry.champions import PromotionOutcome
 from fontpipe.registry.promotion import (
     PromotionPolicy,
     RetrainOutcome,
     RetrainReport,
     outcome_line,
 )
+from fontpipe.registry.retention import PrunePlan, RetentionPolicy, prune_versions
 from fontpipe.registry.versions import ModelVersion
 from fontpipe.schema import RULE_NAMES
 from fontpipe.settings import Settings
 from fontpipe.summaries import retrain_markdown
-from fontpipe.training.train import OriginalRecipe, TrainConfig
+from fontpipe.training.config import TrainConfig
+from fontpipe.training.recipes import OriginalRecipe
 
 # The defaults reach zero errors over the whole cube for every rule (mean, wcag, yiq), each in
 # about 10-15 s of training on 2 CPU cores: the channel-table model, fitted by Newton's method

@@ -13,7 +13,7 @@ from fontpipe import steps
 from fontpipe.registry.versions import ModelVersion, read_history
 from fontpipe.settings import Settings
 from fontpipe.summaries import training_markdown
-from fontpipe.training.train import TrainConfig
+from fontpipe.training.config import TrainConfig
 
 
 @task(name="train-model", timeout_seconds=12 * 3600)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from fontpipe.api import Predictor, evaluate, generate, load_model, score_table, train
     from fontpipe.data.generation import GenerateConfig
     from fontpipe.errors import FontpipeError
-    from fontpipe.training.train import TrainConfig
+    from fontpipe.training.config import TrainConfig
 
     __version__: str
 
@@ -48,7 +48,7 @@ _HOMES = {
     "train": "fontpipe.api",
     "FontpipeError": "fontpipe.errors",
     "GenerateConfig": "fontpipe.data.generation",
-    "TrainConfig": "fontpipe.training.train",
+    "TrainConfig": "fontpipe.training.config",
 }
 
 

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from fontpipe.data.generation import GenerateConfig
     from fontpipe.evaluation.evaluate_version import EvaluationMetrics
     from fontpipe.registry.versions import ModelVersion
-    from fontpipe.training.train import OriginalRecipe, TrainConfig
+    from fontpipe.training.config import TrainConfig
+    from fontpipe.training.recipes import OriginalRecipe
 
 # The column `predict` names a list of colour strings by (and reads back from a table).
 COLOR = "color"

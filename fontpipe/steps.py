@@ -56,7 +56,9 @@ from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.scoring.job import PartRunner, ScoreSummary, score_files
 from fontpipe.scoring.plan import ScoreConfig, ScoreJob
 from fontpipe.settings import Settings
-from fontpipe.training.train import OriginalRecipe, TrainConfig, train_version
+from fontpipe.training.config import TrainConfig
+from fontpipe.training.recipes import OriginalRecipe
+from fontpipe.training.train import train_version
 
 Status = Callable[[str], None]
 RowsDone = Callable[[int], None]

@@ -35,8 +35,9 @@ def tiny_version(tmp_path_factory):
     from fontpipe.data.datasets import write_dataset
     from fontpipe.data.generation import GenerateConfig
     from fontpipe.registry.versions import ensure_cube_table
+    from fontpipe.training.config import TrainConfig
     from fontpipe.training.inputs import InputConfig
-    from fontpipe.training.train import TrainConfig, train_version
+    from fontpipe.training.train import train_version
 
     root = tmp_path_factory.mktemp("tiny-model")
     dataset, _ = write_dataset(

@@ -43,7 +43,7 @@ from fontpipe.registry.versions import (
     write_evaluation,
 )
 from fontpipe.schema import black_text
-from fontpipe.training.train import OriginalRecipe, train_original_recipe
+from fontpipe.training.recipes import OriginalRecipe, train_original_recipe
 
 Progress = Callable[[str], None]
 

@@ -17,8 +17,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from fontpipe.atomic import write_json_atomic, write_text_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.records import Headline
@@ -29,16 +27,13 @@ from fontpipe.registry.promotion import (
     decide_promotion,
 )
 from fontpipe.registry.versions import (
-    CUBE_FILE,
     ModelVersion,
     check_cube_table,
-    drop_cube_table,
     is_version_dir,
     list_versions,
     open_version,
     read_evaluation,
     read_metadata,
-    remove_version,
     version_dir,
 )
 from fontpipe.schema import DEFAULT_RULE, HUMAN_PREFIX
@@ -285,64 +280,6 @@ def rollback(models_dir: Path, rule: str | None = None) -> dict[str, Any]:
         return set_champion(models_dir, target, f"rollback from {current}")
 
 
-class RetentionPolicy(BaseModel):
-    """What the retrain pipeline keeps after each run. The champion and the rollback target are
-    always kept, whatever the numbers say."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    # Other versions kept, newest first; older ones are deleted.
-    keep_versions: int = Field(5, ge=0)
-    # Cube tables (32 MiB each) of kept versions other than the champion and the rollback target
-    # are dropped; a table is rebuilt from its model whenever it is needed again.
-    drop_cube_tables: bool = True
-
-
-@dataclass(frozen=True)
-class PrunePlan:
-    protected: dict[str, str]  # version -> why it is never pruned
-    kept: list[str]  # newest first
-    removed: list[str]
-    cube_tables_dropped: list[str]
-    bytes_freed: int
-    dry_run: bool
-
-
-def prune_versions(
-    models_dir: Path, policy: RetentionPolicy, *, dry_run: bool = False
-) -> PrunePlan:
-    """Delete all but the newest `keep_versions` versions besides the champion and the rollback
-    target, under the registry lock (so a promotion running meanwhile is never pruned)."""
-    with registry_lock(models_dir):
-        protected: dict[str, str] = {}
-        current_champions = sorted(champions(models_dir).items())
-        for rule, current in current_champions:
-            protected[current] = f"{rule} champion"
-        for rule, _ in current_champions:
-            target = rollback_target(models_dir, rule)
-            if target is not None:
-                protected.setdefault(target, f"{rule} rollback target")
-        others = [v for v in reversed(list_versions(models_dir)) if v not in protected]
-        kept, removed = others[: policy.keep_versions], others[policy.keep_versions :]
-        dropped = [
-            v
-            for v in kept
-            if policy.drop_cube_tables and (version_dir(models_dir, v) / CUBE_FILE).exists()
-        ]
-        freed = sum(_size(version_dir(models_dir, v)) for v in removed)
-        freed += sum((version_dir(models_dir, v) / CUBE_FILE).stat().st_size for v in dropped)
-        if not dry_run:
-            for name in removed:
-                remove_version(models_dir, name)
-            for name in dropped:
-                drop_cube_table(version_dir(models_dir, name))
-        return PrunePlan(protected, kept, removed, dropped, freed, dry_run)
-
-
-def _size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
 def identical_to_champion(models_dir: Path, challenger: ModelVersion) -> str | None:
     """The champion's name when `challenger` has exactly its weights (it would answer the same
     for every colour), else None."""
@@ -424,39 +361,3 @@ def compare_with_champion(
         reason=decision.reason,
         acted=False,
     )
-
-
-@dataclass(frozen=True)
-class VersionSummary:
-    """One row of `fontpipe models list`."""
-
-    version: str
-    champion: bool
-    created: str
-    rule: str
-    epochs: int
-    test_accuracy: float | None
-    cube_errors: int | None
-    boundary_accuracy: float | None
-
-
-def version_summaries(models_dir: Path) -> list[VersionSummary]:
-    """One row per version: newest first, champion marked."""
-    current = set(champions(models_dir).values())
-    rows = []
-    for version in reversed(list_versions(models_dir)):
-        meta = read_metadata(version_dir(models_dir, version))
-        evaluation = read_evaluation(version_dir(models_dir, version)) or {}
-        rows.append(
-            VersionSummary(
-                version=version,
-                champion=version in current,
-                created=meta.created,
-                rule=meta.rule,
-                epochs=meta.epochs_run,
-                test_accuracy=meta.metrics.get("test", {}).get("accuracy"),
-                cube_errors=evaluation.get("errors"),
-                boundary_accuracy=evaluation.get("boundary_accuracy"),
-            )
-        )
-    return rows

@@ -28,18 +28,20 @@ from fontpipe.registry.versions import open_version
 from fontpipe.scoring import remote
 from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
 from fontpipe.scoring.columns import cached_scorer
-from fontpipe.scoring.part import PartResult, part_finished, run_part
-from fontpipe.scoring.plan import (
-    PARTS_FORMAT,
+from fontpipe.scoring.files import (
     InputFile,
-    Part,
-    ScoreConfig,
-    ScoreJob,
     check_output,
     expand_inputs,
     file_schema,
     names_a_directory,
     output_format,
+)
+from fontpipe.scoring.part import PartResult, part_finished, run_part
+from fontpipe.scoring.plan import (
+    PARTS_FORMAT,
+    Part,
+    ScoreConfig,
+    ScoreJob,
     parts_dir_for,
     plan_parts,
 )

@@ -7,28 +7,24 @@ output holding `job.json` and, per part, its output, its rejects and a JSON comm
 
 from __future__ import annotations
 
-import glob
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from fontpipe import storage
-from fontpipe.errors import FontpipeError
 from fontpipe.palettes.formats import (
-    TOKEN_COLUMNS,
-    InputFormat,
     InputKind,
     csv_columns,
-    input_format,
-    jsonl_columns,
 )
 from fontpipe.palettes.parse import ColorSpec, Scale
+from fontpipe.scoring.files import (
+    InputFile,
+    input_kind,
+)
 
 PARTS_FORMAT = "fontpipe-score-parts/1"
 JOB_FILE = "job.json"
@@ -83,10 +79,6 @@ class PartPaths:
     output: Path  # the part's scored rows (Arrow IPC, or the final format for a one-part job)
     rejects: Path  # the part's rejected rows, CSV without a header
     marker: Path  # written last: the part is finished
-
-
-# An input file: a local path, or the URL of a file on a store (see fontpipe.storage).
-InputFile = Path | str
 
 
 @dataclass(frozen=True)
@@ -163,154 +155,6 @@ class ScoreJob:
 
 def parts_dir_for(out: Path) -> Path:
     return out.parent / f".{out.name}.parts"
-
-
-def file_format(path: str | Path) -> Literal["parquet", "csv"] | None:
-    suffix = storage.name_of(path).suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    if suffix == ".csv":
-        return "csv"
-    return None
-
-
-OutputFormat = Literal["parquet", "csv", "dataset"]
-
-
-def names_a_directory(out: str | Path) -> bool:
-    """An output named with a trailing separator (`out/`) asks for a partitioned dataset."""
-    return isinstance(out, str) and out.endswith(("/", os.sep))
-
-
-def output_format(path: str | Path, partitioned: bool = False) -> OutputFormat:
-    if partitioned:
-        return "dataset"
-    found = file_format(path)
-    if found is None:
-        raise FontpipeError(
-            f"{path}: unknown output format; name it .parquet or .csv, or end it with / for a "
-            "partitioned Parquet dataset"
-        )
-    return found
-
-
-def input_kind(path: InputFile) -> InputFormat:
-    found = input_format(path)
-    if found is None:
-        raise FontpipeError(
-            f"{path}: not an input file (.csv, .tsv, .csv.gz/.bz2/.zst, .parquet, .jsonl, "
-            ".json design tokens or .css)"
-        )
-    return found
-
-
-def expand_inputs(inputs: list[str]) -> list[InputFile]:
-    """Files, directories (their palette files, sorted) and globs -> an ordered file list. URLs
-    name an object, a prefix (every palette file under it) or a glob on a store."""
-    files: list[InputFile] = []
-    for item in inputs:
-        local = storage.local_path(item)
-        if local is None:
-            files += _expand_url(item)
-            continue
-        path = local
-        item = str(local)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and input_format(p) is not None
-            )
-            if not found:
-                raise FontpipeError(f"{path}: directory holds no palette files")
-            files += found
-        elif path.exists():
-            files.append(path)
-        elif any(ch in item for ch in "*?["):
-            matched = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
-            if not matched:
-                raise FontpipeError(f"{item}: the pattern matches no file")
-            files += matched
-        else:
-            raise FontpipeError(f"{item}: no such file or directory")
-    for file in files:
-        input_kind(file)
-        if isinstance(file, Path) and not os.access(file, os.R_OK):
-            raise FontpipeError(f"{file}: cannot read the file (permission denied)")
-    return files
-
-
-def _expand_url(url: str) -> list[InputFile]:
-    if storage.has_glob(url):
-        matched: list[InputFile] = list(storage.glob(url))
-        if not matched:
-            raise FontpipeError(f"{url}: the pattern matches no file")
-        return matched
-    if storage.is_file(url):
-        return [url]
-    found: list[InputFile] = [f for f in storage.list_files(url) if input_format(f) is not None]
-    if not found:
-        raise FontpipeError(f"{url}: no such file, and no palette files under that prefix")
-    return found
-
-
-def check_output(files: list[InputFile], out: Path, partitioned: bool = False) -> Path | None:
-    """Refuse an output path that cannot work; returns the outermost directory created for it
-    (removed again if the job fails on bad input), or None."""
-    output_format(out, partitioned)
-    resolved = out.resolve()
-    for file in files:
-        if not isinstance(file, Path):
-            continue
-        if file.resolve() == resolved or (partitioned and resolved in file.resolve().parents):
-            raise FontpipeError(f"{out}: the output path is also an input; choose another --out")
-    if partitioned:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise FontpipeError(
-                f"{out}: already exists and is not empty; a partitioned output needs a new "
-                "directory (remove it, or choose another --out)"
-            )
-    elif out.exists() and out.is_dir():
-        raise FontpipeError(
-            f"{out}: is a directory; --out names the output file (end it with / to write a "
-            "partitioned dataset there)"
-        )
-    missing = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
-    created = missing[-1] if missing else None
-    if missing:
-        try:
-            out.parent.mkdir(parents=True)
-        except OSError as exc:
-            raise FontpipeError(
-                f"{out}: cannot create the output directory ({exc.strerror})"
-            ) from None
-    if not os.access(out.parent, os.W_OK):
-        raise FontpipeError(f"{out}: cannot write in {out.parent}")
-    return created
-
-
-def file_schema(path: InputFile, delimiter: str | None = None) -> pa.Schema:
-    """The columns a file yields: the text formats' are all text (values pass through as they
-    are written); Parquet's are its own."""
-    fmt = input_kind(path)
-    if fmt.kind == "parquet":
-        try:
-            with storage.open_random_access(path) as source:
-                schema = pq.read_schema(source).remove_metadata()
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise FontpipeError(f"{path}: unreadable Parquet file ({exc})") from None
-    else:
-        if fmt.kind == "csv":
-            names = csv_columns(path, fmt, delimiter)[0]
-        elif fmt.kind == "jsonl":
-            names = jsonl_columns(path)
-        else:
-            names = list(TOKEN_COLUMNS)
-        schema = pa.schema([(name, pa.string()) for name in names])
-    seen: set[str] = set()
-    for name in schema.names:
-        if name in seen:
-            raise FontpipeError(f"{path}: column {name!r} appears twice in the header")
-        seen.add(name)
-    return schema
 
 
 def plan_parts(files: list[InputFile], config: ScoreConfig) -> list[Part]:

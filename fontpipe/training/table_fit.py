@@ -87,11 +87,54 @@ def fit_channel_tables(
 
     tf = import_tensorflow()
     layer = model.get_layer("channel_tables")
-    weight = tf.constant(targets.weight)
-    target = tf.constant(targets.target)
     rows = float(targets.weight.sum())
     if rows == 0:
         raise FontpipeError("no training rows to fit")
+    loss_only, newton_pieces = _cube_functions(tf, targets)
+    steps: list[FitStep] = []
+    started = time.perf_counter()
+    extra = EXTRA_STEPS
+    for step in range(1, max_steps + 1):
+        tables = tf.convert_to_tensor(layer.tables)
+        bias = tf.convert_to_tensor(layer.bias)
+        loss, grad_tables, grad_bias, h_rg, h_rb, h_gb, errors, right = newton_pieces(tables, bias)
+        record = FitStep(
+            step=step,
+            loss=float(loss) / rows,
+            accuracy=float(right) / rows,
+            errors=int(errors),
+            seconds=time.perf_counter() - started,
+        )
+        if not math.isfinite(record.loss):
+            raise FontpipeError(
+                "training diverged: the loss became NaN or infinite; nothing was saved"
+            )
+        steps.append(record)
+        if on_step is not None:
+            on_step(record)
+        if record.errors == 0:
+            if extra == 0:
+                break
+            extra -= 1
+        gradient = tf.concat([tf.reshape(grad_tables, [-1]), tf.reshape(grad_bias, [1])], 0)
+        direction = _newton_direction(tf, _hessian(tf, h_rg, h_rb, h_gb), gradient)
+        scale = 1.0
+        while True:  # backtracking: a full Newton step can overshoot far from the optimum
+            new_tables = tables - scale * tf.reshape(direction[:-1], (3, TABLE_KNOTS))
+            new_bias = bias - scale * direction[-1]
+            if float(loss_only(new_tables, new_bias)) < float(loss) or scale < 1e-8:
+                break
+            scale *= 0.5
+        layer.tables.assign(new_tables)
+        layer.bias.assign(new_bias)
+    return steps
+
+
+def _cube_functions(tf: Any, targets: CubeTargets) -> tuple[Any, Any]:
+    """The summed logistic loss over the cube, and the pieces of one Newton step: the loss, its
+    gradient, the curvature summed over each pair of channels, and the training errors."""
+    weight = tf.constant(targets.weight)
+    target = tf.constant(targets.target)
     decided = tf.constant(targets.weight > 0) & tf.constant(targets.target != 0.5)
     wants_black = tf.constant(targets.target > 0.5)
 
@@ -132,48 +175,17 @@ def fit_channel_tables(
             right_rows,
         )
 
-    steps: list[FitStep] = []
-    started = time.perf_counter()
-    extra = EXTRA_STEPS
-    for step in range(1, max_steps + 1):
-        tables = tf.convert_to_tensor(layer.tables)
-        bias = tf.convert_to_tensor(layer.bias)
-        loss, grad_tables, grad_bias, h_rg, h_rb, h_gb, errors, right = newton_pieces(tables, bias)
-        record = FitStep(
-            step=step,
-            loss=float(loss) / rows,
-            accuracy=float(right) / rows,
-            errors=int(errors),
-            seconds=time.perf_counter() - started,
-        )
-        if not math.isfinite(record.loss):
-            raise FontpipeError(
-                "training diverged: the loss became NaN or infinite; nothing was saved"
-            )
-        steps.append(record)
-        if on_step is not None:
-            on_step(record)
-        if record.errors == 0:
-            if extra == 0:
-                break
-            extra -= 1
-        hessian = _hessian(tf, h_rg, h_rb, h_gb)
-        gradient = tf.concat([tf.reshape(grad_tables, [-1]), tf.reshape(grad_bias, [1])], 0)
-        ridge = RIDGE * tf.linalg.trace(hessian) / hessian.shape[0]
-        size = hessian.shape[0]
-        direction = tf.linalg.solve(
-            hessian + ridge * tf.eye(size, dtype=tf.float64), gradient[:, None]
-        )[:, 0]
-        scale = 1.0
-        while True:  # backtracking: a full Newton step can overshoot far from the optimum
-            new_tables = tables - scale * tf.reshape(direction[:-1], (3, TABLE_KNOTS))
-            new_bias = bias - scale * direction[-1]
-            if float(loss_only(new_tables, new_bias)) < float(loss) or scale < 1e-8:
-                break
-            scale *= 0.5
-        layer.tables.assign(new_tables)
-        layer.bias.assign(new_bias)
-    return steps
+    return loss_only, newton_pieces
+
+
+def _newton_direction(tf: Any, hessian: Any, gradient: Any) -> Any:
+    """Solve (H + ridge I) d = g; the small ridge keeps the solve well posed where the data
+    leave a knot unconstrained."""
+    size = hessian.shape[0]
+    ridge = RIDGE * tf.linalg.trace(hessian) / size
+    return tf.linalg.solve(hessian + ridge * tf.eye(size, dtype=tf.float64), gradient[:, None])[
+        :, 0
+    ]
 
 
 def _hessian(tf: Any, h_rg: Any, h_rb: Any, h_gb: Any) -> Any:

@@ -230,7 +230,7 @@ def test_the_choices_the_command_line_lists_are_the_librarys():
     from fontpipe.palettes.parse import Scale
     from fontpipe.schema import RULE_NAMES, SAMPLINGS
     from fontpipe.scoring.plan import ScoreConfig
-    from fontpipe.training.train import TrainConfig
+    from fontpipe.training.config import TrainConfig
 
     def values(enum):
         return [member.value for member in enum]

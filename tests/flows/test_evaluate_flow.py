@@ -4,8 +4,10 @@ import json
 
 from fontpipe.data.datasets import write_dataset
 from fontpipe.data.generation import GenerateConfig
+from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
-from fontpipe.training.train import OriginalRecipe, TrainConfig, train_version
+from fontpipe.training.recipes import OriginalRecipe
+from fontpipe.training.train import train_version
 
 
 def test_evaluate_flow_writes_report_and_artifacts(prefect_harness, tmp_path):

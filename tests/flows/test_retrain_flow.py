@@ -4,8 +4,8 @@ import html
 
 from fontpipe.data.generation import GenerateConfig
 from fontpipe.registry.champions import champion, promote, promotion_history, rollback
+from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
-from fontpipe.training.train import TrainConfig
 
 GOOD = {
     "generate": GenerateConfig(rows=40_000, sampling="boundary", seed=1),
@@ -61,7 +61,7 @@ def test_an_identical_challenger_is_not_stored_twice_and_retention_prunes(
     from prefect.artifacts import Artifact
 
     from flows.retrain import retrain
-    from fontpipe.registry.champions import RetentionPolicy
+    from fontpipe.registry.retention import RetentionPolicy
     from fontpipe.registry.versions import list_versions
 
     same = {

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from fontpipe.registry.versions import load_version
+from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
-from fontpipe.training.train import TrainConfig
 
 
 def test_train_flow_generates_trains_and_publishes(prefect_harness, tmp_path, data_root):

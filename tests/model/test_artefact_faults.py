@@ -28,8 +28,9 @@ from fontpipe.registry.versions import (
     read_history,
 )
 from fontpipe.training.checkpoints import RECORD_FILE
+from fontpipe.training.config import TrainConfig, parse_train_config
 from fontpipe.training.inputs import InputConfig
-from fontpipe.training.train import TrainConfig, parse_train_config, train_version
+from fontpipe.training.train import train_version
 
 runner = CliRunner()
 

@@ -16,8 +16,10 @@ from fontpipe.data.datasets import write_dataset
 from fontpipe.data.generation import GenerateConfig
 from fontpipe.evaluation.evaluate_version import evaluate_version
 from fontpipe.evaluation.report import write_report
+from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
-from fontpipe.training.train import OriginalRecipe, TrainConfig, train_version
+from fontpipe.training.recipes import OriginalRecipe
+from fontpipe.training.train import train_version
 
 TINY_RECIPE = OriginalRecipe(rows=2_000, steps=60)
 SECTIONS = {

@@ -19,8 +19,9 @@ from fontpipe.evaluation.metrics import evaluate_cube
 from fontpipe.model import ModelConfig
 from fontpipe.registry.versions import load_version, read_history
 from fontpipe.schema import CUBE_SIZE
+from fontpipe.training.config import TrainConfig
 from fontpipe.training.table_fit import gather_cube_targets
-from fontpipe.training.train import TrainConfig, train_version
+from fontpipe.training.train import train_version
 
 TABLES = TrainConfig(model=ModelConfig(architecture="channel-tables"), device="cpu")
 

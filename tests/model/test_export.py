@@ -22,7 +22,8 @@ from fontpipe.model import ModelConfig
 from fontpipe.quiet import import_tensorflow
 from fontpipe.registry.versions import ensure_cube_table, open_version
 from fontpipe.schema import black_text
-from fontpipe.training.train import TrainConfig, train_version
+from fontpipe.training.config import TrainConfig
+from fontpipe.training.train import train_version
 
 BOUNDARY = 20_000
 ROOT = Path(__file__).resolve().parents[2]

@@ -114,7 +114,8 @@ def test_models_cli(registry):
 
 
 def test_prune_never_touches_the_champion_or_the_rollback_target(registry, tmp_path):
-    from fontpipe.registry.champions import RetentionPolicy, prune_versions, rollback_target
+    from fontpipe.registry.champions import rollback_target
+    from fontpipe.registry.retention import RetentionPolicy, prune_versions
 
     models, (a, b, _) = registry
     for i in range(3):  # three more, newer versions that nobody promoted
@@ -143,7 +144,7 @@ def test_prune_never_touches_the_champion_or_the_rollback_target(registry, tmp_p
 
 
 def _prune_many(models, rounds):
-    from fontpipe.registry.champions import RetentionPolicy, prune_versions
+    from fontpipe.registry.retention import RetentionPolicy, prune_versions
 
     for _ in range(rounds):
         prune_versions(models, RetentionPolicy(keep_versions=0))

@@ -10,15 +10,14 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from fontpipe.registry.champions import (
-    RetentionPolicy,
     champion,
     champions,
     promote,
     promotion_history,
-    prune_versions,
     resolve_model,
     rollback,
 )
+from fontpipe.registry.retention import RetentionPolicy, prune_versions
 from fontpipe.registry.versions import list_versions
 
 runner = CliRunner()

@@ -19,8 +19,9 @@ from fontpipe.registry.versions import (
     load_version,
     read_history,
 )
+from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
-from fontpipe.training.train import TrainConfig, train_model, train_version
+from fontpipe.training.train import train_model, train_version
 
 
 def quick(**overrides):
@@ -136,7 +137,8 @@ def test_mirrored_strategy_over_two_logical_cpus(tiny_dataset, tmp_path):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from pathlib import Path
         from fontpipe.training.inputs import InputConfig
-        from fontpipe.training.train import TrainConfig, train_version
+        from fontpipe.training.config import TrainConfig
+        from fontpipe.training.train import train_version
         result = train_version({str(tiny_dataset.path)!r}, TrainConfig(epochs=2, inputs=InputConfig(batch_size=256),
                                device="/cpu:0,/cpu:1"), Path({str(tmp_path / "models")!r}))
         print("REPLICAS", result.metadata.replicas, result.metadata.device)

@@ -1,0 +1,50 @@
+"""The registry as a listing: one row per version with its rule, headline figures and champion mark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fontpipe.registry.champions import champions
+from fontpipe.registry.versions import (
+    list_versions,
+    read_evaluation,
+    read_metadata,
+    version_dir,
+)
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """One row of `fontpipe models list`."""
+
+    version: str
+    champion: bool
+    created: str
+    rule: str
+    epochs: int
+    test_accuracy: float | None
+    cube_errors: int | None
+    boundary_accuracy: float | None
+
+
+def version_summaries(models_dir: Path) -> list[VersionSummary]:
+    """One row per version: newest first, champion marked."""
+    current = set(champions(models_dir).values())
+    rows = []
+    for version in reversed(list_versions(models_dir)):
+        meta = read_metadata(version_dir(models_dir, version))
+        evaluation = read_evaluation(version_dir(models_dir, version)) or {}
+        rows.append(
+            VersionSummary(
+                version=version,
+                champion=version in current,
+                created=meta.created,
+                rule=meta.rule,
+                epochs=meta.epochs_run,
+                test_accuracy=meta.metrics.get("test", {}).get("accuracy"),
+                cube_errors=evaluation.get("errors"),
+                boundary_accuracy=evaluation.get("boundary_accuracy"),
+            )
+        )
+    return rows

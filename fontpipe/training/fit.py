@@ -1,0 +1,139 @@
+"""One Keras fit with resumable backups, early stopping on the validation split, a per-epoch
+record, and a refusal of a diverged run; and the `TrainingRecord` a finished run leaves.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fontpipe.data.datasets import Dataset
+from fontpipe.errors import FontpipeError
+from fontpipe.records import TrainingRecord, package_version
+from fontpipe.training.checkpoints import resumable_backup
+from fontpipe.training.config import TrainConfig
+from fontpipe.training.devices import DevicePlan
+
+if TYPE_CHECKING:
+    import keras
+
+
+def fit_model(
+    model: keras.Model,
+    train_data: Any,
+    val_data: Any,
+    config: TrainConfig,
+    *,
+    backup_dir: Path | None,
+    callbacks: Sequence[keras.callbacks.Callback],
+    steps_per_epoch: int | None = None,
+    validation: keras.callbacks.Callback | None = None,
+) -> tuple[list[dict[str, float]], float]:
+    """Run Keras' fit with backups, early stopping and a per-epoch record; returns the record and
+    the wall time.
+
+    `val_data` is validated by Keras after each epoch; or, with `val_data` None, `validation` is a
+    callback that adds val_loss and val_accuracy to each epoch's logs itself (it runs first, so
+    the record and early stopping see them).
+    """
+    import keras
+
+    history_rows: list[dict[str, float]] = []
+    # The recorder comes first: each epoch's row is in the checkpoint the backup then commits.
+    backup = resumable_backup(backup_dir, history_rows) if backup_dir is not None else None
+    started = time.perf_counter()
+    # steps_per_epoch only for an endless (repeated) dataset, as multi-worker training passes:
+    # with it Keras keeps one iterator across epochs, and a finite one-epoch dataset would be
+    # exhausted after the first.
+    model.fit(
+        train_data,
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=val_data,
+        verbose=0,
+        callbacks=[
+            *([validation] if validation is not None else []),
+            history_recorder(history_rows),
+            *([backup] if backup is not None else []),
+            # Stops at the first non-finite batch loss; checked below, so a diverged run raises
+            # instead of saving a model that answers NaN.
+            keras.callbacks.TerminateOnNaN(),
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=config.early_stopping_patience,
+                restore_best_weights=True,
+            ),
+            *callbacks,
+        ],
+    )
+    # A resumed run reports the whole run: its epochs and seconds before the interruption too.
+    train_seconds = backup.total_seconds() if backup is not None else time.perf_counter() - started
+    diverged = [row for row in history_rows if not math.isfinite(row.get("loss", math.nan))]
+    if diverged or weights_not_finite(model):
+        if backup_dir is not None:
+            shutil.rmtree(backup_dir, ignore_errors=True)  # never resume from a diverged state
+        where = f" in epoch {int(diverged[0]['epoch'])}" if diverged else ""
+        raise FontpipeError(
+            f"training diverged: the loss became NaN or infinite{where}; nothing was saved. "
+            "Lower --lr (or check the data) and run again"
+        )
+    return history_rows, train_seconds
+
+
+def weights_not_finite(model: keras.Model) -> bool:
+    return not all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def training_record(
+    dataset: Dataset,
+    config: TrainConfig,
+    plan: DevicePlan,
+    history_rows: list[dict[str, float]],
+    train_seconds: float,
+    test_metrics: dict[str, Any],
+) -> TrainingRecord:
+    import keras
+    import tensorflow as tf
+
+    last = history_rows[-1] if history_rows else {}
+    return TrainingRecord(
+        config=config.model_dump(mode="json"),
+        dataset=dataset.info(),
+        rule=dataset.rule,
+        device=plan.description,
+        replicas=plan.replicas,
+        epochs_run=len(history_rows),
+        train_seconds=round(train_seconds, 3),
+        metrics={
+            "train": {"loss": last.get("loss"), "accuracy": last.get("accuracy")},
+            "val": {"loss": last.get("val_loss"), "accuracy": last.get("val_accuracy")},
+            "test": {k: float(v) for k, v in test_metrics.items()},
+        },
+        versions={
+            "fontpipe": package_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+        },
+    )
+
+
+def history_recorder(rows: list[dict[str, float]]) -> keras.callbacks.Callback:
+    """Collects per-epoch logs as plain floats (Keras' History is tied to one fit call)."""
+    import keras
+
+    class Recorder(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            row = {"epoch": float(epoch + 1), **{k: float(v) for k, v in (logs or {}).items()}}
+            optimizer = self.model.optimizer
+            row["learning_rate"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+            rows.append(row)
+
+    return Recorder()
