@@ -190,11 +190,11 @@ def export(
     as_json: bool = json_option(),
 ) -> None:
     """Export a model version for TF Serving, mobile or a web page."""
-    from fontpipe import steps
+    from fontpipe.steps import export as export_step
 
     settings = Settings.from_env(models_dir=models_dir)
     with err_console.status(f"exporting {model} as {export_format.value}"):
-        exported = steps.export(model, export_format.value, out, settings, rule=rule)
+        exported = export_step.run(model, export_format.value, out, settings, rule=rule)
     version, (written, *extra) = exported.version, exported.paths
     if as_json:
         emit_json(

@@ -47,8 +47,8 @@ def generate(
     ),
 ) -> None:
     """Generate a seeded, labelled RGB dataset as partitioned Parquet with a manifest."""
-    from fontpipe import steps
     from fontpipe.data.generation import parse_generate_config
+    from fontpipe.steps import generate as generate_step
 
     config = parse_generate_config(
         rows=rows,
@@ -62,7 +62,7 @@ def generate(
     )
     with progress_bar() as progress:
         task = progress.add_task("generate", total=config.rows)
-        made = steps.generate(
+        made = generate_step.run(
             config,
             Settings.from_env(),
             out=out,
@@ -160,7 +160,7 @@ def train(
 def _train_and_print(dataset: Any, config: Any, settings: Settings) -> None:
     """Train with a progress bar (Newton steps, or epochs of steps), then the summary table."""
     from cli.progress import training_progress
-    from fontpipe import steps
+    from fontpipe.steps import train as train_step
     from fontpipe.training.multiworker import WorkerFinished
 
     if config.model.architecture == "channel-tables":
@@ -177,7 +177,7 @@ def _train_and_print(dataset: Any, config: Any, settings: Settings) -> None:
 
     try:
         with progress:
-            version = steps.train(
+            version = train_step.run(
                 dataset, config, settings.models_dir, callbacks=[callback], on_device_plan=announce
             )
     except WorkerFinished as finished:
@@ -212,8 +212,8 @@ def import_labels(
     as_json: bool = json_option(),
 ) -> None:
     """Turn a labelled palette (human judgements) into a dataset to train on."""
-    from fontpipe import steps
     from fontpipe.data.labels import LabelImportConfig
+    from fontpipe.steps import labels as labels_step
 
     fractions = parse_splits(splits)
     config = build_config(
@@ -223,7 +223,7 @@ def import_labels(
         seed=seed,
         split_fractions=fractions,
     )
-    result = steps.import_labels(file, out, config, force=force)
+    result = labels_step.run(file, out, config, force=force)
     labelled, dataset = result.labelled, result.dataset
     split_rows = {split: dataset.split_rows(split) for split in ("train", "val", "test")}
     summary = {
@@ -275,10 +275,10 @@ def evaluate(
     as_json: bool = json_option(),
 ) -> None:
     """Evaluate a model on all 16,777,216 colours and write an HTML report plus metrics.json."""
-    from fontpipe import steps
+    from fontpipe.steps import evaluate as evaluate_step
     from fontpipe.training.recipes import OriginalRecipe
 
-    request = steps.EvaluateRequest(
+    request = evaluate_step.EvaluateRequest(
         model=model,
         rule=rule.value if rule else None,
         dataset=dataset,
@@ -286,7 +286,7 @@ def evaluate(
         recipe=OriginalRecipe() if baseline else None,
     )
     with err_console.status("evaluating") as status:
-        evaluated = steps.evaluate(
+        evaluated = evaluate_step.run(
             request, Settings.from_env(models_dir=models_dir), status=status.update
         )
     metrics = evaluated.metrics

@@ -83,8 +83,8 @@ def score(
     as_json: bool = json_option(),
 ) -> None:
     """Score palette files: P(black), text colour, WCAG contrast and AA for every row."""
-    from fontpipe import steps
     from fontpipe.scoring.plan import ScoreConfig
+    from fontpipe.steps import score as score_step
 
     if max_reject_rate is not None:
         on_error = OnError.quarantine  # a rate of rejects needs rows set aside, not a stop
@@ -115,7 +115,7 @@ def score(
             run_parts = dask_part_runner(stack.enter_context(dask_client(address, verbose=verbose)))
         progress = stack.enter_context(progress_bar())
         bar = progress.add_task("score", total=None)
-        summary = steps.score(
+        summary = score_step.run(
             inputs,
             out,
             config,

@@ -9,9 +9,9 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel, ConfigDict
 
-from fontpipe import steps
 from fontpipe.evaluation.evaluate_version import EvaluationMetrics
 from fontpipe.settings import Settings
+from fontpipe.steps import evaluate as evaluate_step
 from fontpipe.summaries import evaluation_markdown
 from fontpipe.training.recipes import OriginalRecipe
 
@@ -27,8 +27,10 @@ class EvaluationReport(BaseModel):
 
 
 @task(name="evaluate-model", timeout_seconds=2 * 3600)
-def evaluate_task(request: steps.EvaluateRequest, models_dir: str | None) -> EvaluationReport:
-    evaluated = steps.evaluate(request, Settings.from_env(models_dir=models_dir))
+def evaluate_task(
+    request: evaluate_step.EvaluateRequest, models_dir: str | None
+) -> EvaluationReport:
+    evaluated = evaluate_step.run(request, Settings.from_env(models_dir=models_dir))
     return EvaluationReport(
         metrics=evaluated.metrics,
         report=str(evaluated.report),
@@ -74,7 +76,7 @@ def evaluate_model(
     models_dir: str | None = None,
     recipe: OriginalRecipe | None = None,
 ) -> EvaluationReport:
-    request = steps.EvaluateRequest(
+    request = evaluate_step.EvaluateRequest(
         model=model,
         rule=rule,
         dataset=Path(dataset) if dataset else None,

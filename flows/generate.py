@@ -10,7 +10,6 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import TaskRunContext
 
-from fontpipe import steps
 from fontpipe.data.datasets import (
     DatasetRef,
     default_dataset_path,
@@ -20,6 +19,7 @@ from fontpipe.data.datasets import (
 from fontpipe.data.generation import GenerateConfig, parse_generate_config
 from fontpipe.schema import DEFAULT_RULE
 from fontpipe.settings import Settings
+from fontpipe.steps import generate as generate_step
 from fontpipe.summaries import dataset_markdown
 
 
@@ -37,7 +37,7 @@ def dataset_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> st
     timeout_seconds=6 * 3600,
 )
 def write_dataset_task(config: GenerateConfig, out: str, force: bool = False) -> DatasetRef:
-    made = steps.generate(config, Settings.from_env(), out=Path(out), force=force)
+    made = generate_step.run(config, Settings.from_env(), out=Path(out), force=force)
     return made.dataset.ref(reused=made.reused)
 
 

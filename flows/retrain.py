@@ -1,5 +1,5 @@
 """The `retrain` flow, the main job: for each rule, one champion/challenger round
-(`fontpipe.steps.retrain_rule`: data, a challenger, its evaluation over the cube, promotion only
+(`fontpipe.steps.retrain`: data, a challenger, its evaluation over the cube, promotion only
 if it is better), its sub-steps run as Prefect tasks; then the retention policy and artifacts."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from flows.evaluate import EvaluationReport, evaluate_task, publish_evaluation
 from flows.generate import make_dataset
 from flows.train import publish_training_summary, train_model_task
-from fontpipe import steps
 from fontpipe.data.generation import GenerateConfig
 from fontpipe.model import ModelConfig
 from fontpipe.records import Headline
@@ -29,6 +28,8 @@ from fontpipe.registry.retention import PrunePlan, RetentionPolicy, prune_versio
 from fontpipe.registry.versions import ModelVersion
 from fontpipe.schema import RULE_NAMES
 from fontpipe.settings import Settings
+from fontpipe.steps import retrain as retrain_step
+from fontpipe.steps.evaluate import EvaluatedModel, EvaluateRequest
 from fontpipe.summaries import retrain_markdown
 from fontpipe.training.config import TrainConfig
 from fontpipe.training.recipes import OriginalRecipe
@@ -62,7 +63,7 @@ def promote_task(
     rule: str,
     policy: PromotionPolicy,
 ) -> PromotionOutcome:
-    return steps.promote_challenger(Path(models_dir), challenger, headline, rule, policy)
+    return retrain_step.promote_challenger(Path(models_dir), challenger, headline, rule, policy)
 
 
 @task(name="apply-retention")
@@ -109,7 +110,7 @@ def retrain(
 ) -> RetrainReport:
     """Keep every rule's champion current: one champion/challenger round per rule in `rules`
     (each a subflow, on `generate` with that rule), then the retention policy."""
-    rules = steps.each_rule(rules)  # an unknown name fails here, before any work
+    rules = retrain_step.each_rule(rules)  # an unknown name fails here, before any work
     outcomes = [
         retrain_rule(generate.model_copy(update={"rule": rule}), train, policy, baseline, recipe)
         for rule in rules
@@ -128,17 +129,13 @@ def _train_and_publish(dataset: str, config: TrainConfig, models_dir: Path) -> M
     return challenger
 
 
-def _evaluate_and_publish(
-    request: steps.EvaluateRequest, settings: Settings
-) -> steps.EvaluatedModel:
+def _evaluate_and_publish(request: EvaluateRequest, settings: Settings) -> EvaluatedModel:
     assessed: EvaluationReport = evaluate_task(request, str(settings.models_dir))
     publish_evaluation(assessed)
-    return steps.EvaluatedModel(
-        assessed.metrics, Path(assessed.report), Path(assessed.metrics_path)
-    )
+    return EvaluatedModel(assessed.metrics, Path(assessed.report), Path(assessed.metrics_path))
 
 
-TASK_RUNNERS = steps.RetrainRunners(
+TASK_RUNNERS = retrain_step.RetrainRunners(
     make_dataset=lambda config, out: make_dataset(config, str(out)),
     train=_train_and_publish,
     evaluate=_evaluate_and_publish,
@@ -157,7 +154,7 @@ def retrain_rule(
     recipe: OriginalRecipe,
 ) -> RetrainOutcome:
     """One rule's round, each sub-step a task of this flow."""
-    return steps.retrain_rule(
+    return retrain_step.run_rule(
         generate,
         train,
         policy,

@@ -12,7 +12,6 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import wait
 
-from fontpipe import steps
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.scoring.cluster import check_scheduler_reachable, dask_client, dask_part_runner
@@ -20,6 +19,7 @@ from fontpipe.scoring.job import PartRunner, ScoreSummary
 from fontpipe.scoring.part import PartResult, run_part
 from fontpipe.scoring.plan import Part, ScoreConfig, ScoreJob
 from fontpipe.settings import Settings
+from fontpipe.steps import score as score_step
 from fontpipe.summaries import score_markdown
 
 
@@ -86,7 +86,7 @@ def score_palettes_flow(
         if dask_address:
             client = stack.enter_context(dask_client(dask_address, verbose=verbose))
             run_parts = dask_part_runner(client)
-        summary = steps.score(
+        summary = score_step.run(
             inputs,
             out,
             config or ScoreConfig(),

@@ -9,16 +9,16 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.generate import generate_dataset
-from fontpipe import steps
 from fontpipe.registry.versions import ModelVersion, read_history
 from fontpipe.settings import Settings
+from fontpipe.steps import train as train_step
 from fontpipe.summaries import training_markdown
 from fontpipe.training.config import TrainConfig
 
 
 @task(name="train-model", timeout_seconds=12 * 3600)
 def train_model_task(dataset_path: str, config: TrainConfig, models_dir: str) -> ModelVersion:
-    return steps.train(dataset_path, config, Path(models_dir))
+    return train_step.run(dataset_path, config, Path(models_dir))
 
 
 @task(name="publish-training-summary")

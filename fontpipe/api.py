@@ -23,9 +23,8 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from fontpipe.color.css import parse_backdrop
-from fontpipe.data.labels import is_human_rule
 from fontpipe.errors import FontpipeError
-from fontpipe.schema import CHANNELS, DEFAULT_ANSWER_RULE, RULE_NAMES
+from fontpipe.schema import CHANNELS, DEFAULT_ANSWER_RULE, RULE_NAMES, is_human_rule
 from fontpipe.settings import Settings
 
 if TYPE_CHECKING:
@@ -171,9 +170,9 @@ def _as_table_or_frame(colours: Any) -> Any:
 def generate(config: GenerateConfig, out: str | Path, *, force: bool = False) -> Dataset:
     """Write the labelled dataset `config` describes to `out` (reused when it is already there
     from the same parameters) and return it, opened and checked."""
-    from fontpipe import steps
+    from fontpipe.steps import generate as generate_step
 
-    return steps.generate(config, Settings.from_env(), out=Path(out), force=force).dataset
+    return generate_step.run(config, Settings.from_env(), out=Path(out), force=force).dataset
 
 
 def train(
@@ -182,9 +181,9 @@ def train(
     models_dir: str | Path | None = None,
 ) -> ModelVersion:
     """Train a model on a dataset and save it as a new, verified version in `models_dir`."""
-    from fontpipe import steps
+    from fontpipe.steps import train as train_step
 
-    return steps.train(dataset, config, Settings.from_env(models_dir=models_dir).models_dir)
+    return train_step.run(dataset, config, Settings.from_env(models_dir=models_dir).models_dir)
 
 
 def evaluate(
@@ -199,9 +198,9 @@ def evaluate(
     """Evaluate a model over all 16,777,216 colours against `rule` (default: its own), and on a
     dataset's test split when given; with `report`, also write the HTML report and
     `metrics.json` there. `recipe` trains the original question's recipe as a reference."""
-    from fontpipe import steps
+    from fontpipe.steps import evaluate as evaluate_step
 
-    request = steps.EvaluateRequest(
+    request = evaluate_step.EvaluateRequest(
         model=str(model.path) if isinstance(model, Predictor) else str(model),
         rule=rule,
         dataset=Path(dataset) if dataset else None,
@@ -210,7 +209,7 @@ def evaluate(
         recipe=recipe,
         compare=False,
     )
-    return steps.evaluate(request, Settings.from_env(models_dir=models_dir)).metrics
+    return evaluate_step.run(request, Settings.from_env(models_dir=models_dir)).metrics
 
 
 __all__ = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# pydantic loads on first use: the command line's help and look-ups never validate a config.
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ Each export writes beside its target and renames, and records the version it cam
 
 from __future__ import annotations
 
+# tf2onnx is an optional extra (fontpipe[export]), imported only to export ONNX.
 import json
 import shutil
 from pathlib import Path
@@ -25,7 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from fontpipe.atomic import atomic_directory, write_files_atomic
+from fontpipe.color.cube import cube_colours_of
 from fontpipe.errors import FontpipeError
+from fontpipe.model import ModelConfig, build_model
+from fontpipe.quiet import import_tensorflow
 from fontpipe.registry.versions import ModelVersion, load_keras_model
 
 ExportFormat = Literal["savedmodel", "onnx", "tflite", "json"]
@@ -83,7 +87,6 @@ def serving_model(model: Any) -> Any:
     float32 already."""
     if "channel_tables" not in {layer.name for layer in model.layers}:
         return model
-    from fontpipe.model import ModelConfig, build_model
 
     copy = build_model(ModelConfig(architecture="channel-tables"), seed=0, table_dtype="float32")
     source = model.get_layer("channel_tables").get_weights()
@@ -93,7 +96,6 @@ def serving_model(model: Any) -> Any:
 
 def _serving_function(model: Any) -> Any:
     """A tf.function: float32 (n, 3) 0-255 -> float32 P(black) (n,)."""
-    from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()
 
@@ -106,7 +108,6 @@ def _serving_function(model: Any) -> Any:
 
 
 def _export_savedmodel(version: ModelVersion, model: Any, function: Any, out: Path) -> Path:
-    from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()
     module = tf.Module()
@@ -120,7 +121,6 @@ def _export_savedmodel(version: ModelVersion, model: Any, function: Any, out: Pa
 
 
 def _export_tflite(version: ModelVersion, function: Any, out: Path) -> Path:
-    from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()])
@@ -140,7 +140,6 @@ def _export_onnx(version: ModelVersion, function: Any, out: Path) -> Path:
         raise FontpipeError(
             "ONNX export needs tf2onnx and onnx: pip install 'fontpipe[export]'"
         ) from None
-    from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()
     staging = out.with_name(out.name + ".converting")
@@ -232,7 +231,6 @@ def boundary_colours(
 ) -> npt.NDArray[np.uint8]:
     """Integer colours where a cube table's P(black) is nearest one half: the colours an export
     is most likely to decide differently."""
-    from fontpipe.color.cube import cube_colours_of
 
     distance = np.abs(p_black.astype(np.float32) - np.float32(0.5))
     nearest = np.argpartition(distance, limit)[:limit]

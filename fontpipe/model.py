@@ -14,6 +14,7 @@ Two families:
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 import functools
 from typing import TYPE_CHECKING, Any, Literal
 

@@ -8,6 +8,7 @@ before it is saved, and the headline figures that promotion compares.
 
 from __future__ import annotations
 
+# importlib.metadata loads on first use: only a stamped artefact needs the version.
 import hashlib
 from dataclasses import dataclass
 from functools import cache

@@ -72,3 +72,12 @@ WCAG_AAA_RATIO: Final = 7.0
 SRGB_HEX: Final = "srgb_hex"
 GAMUT_MAPPED: Final = "gamut_mapped"
 WCAG_AA_RATIO: Final = 4.5
+
+
+def human_rule(name: str) -> str:
+    """The registry family of a human-label dataset: `human:<name>`."""
+    return HUMAN_PREFIX + name
+
+
+def is_human_rule(rule: str) -> bool:
+    return rule.startswith(HUMAN_PREFIX)

@@ -17,6 +17,7 @@ therefore write each object whole and commit a set of objects with a marker writ
 
 from __future__ import annotations
 
+# fsspec loads on first use (about 0.25 s at start-up): only protocols pyarrow lacks need it.
 import functools
 import os
 import re

@@ -29,6 +29,7 @@ exactly, is pure Python with no dependencies, and is maintained against the livi
 
 from __future__ import annotations
 
+# ColorAide loads on first use (about 0.2 s at start-up): hex and rgb() never need it.
 import re
 import threading
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from fontpipe.color.gamut import map_into_srgb
 from fontpipe.errors import FontpipeError
 
 RGB = tuple[int, int, int]
@@ -198,7 +200,6 @@ def _to_srgb(color: Any, backdrop: RGB) -> ParsedColor | _OutOfGamut:
 def _map_out_of_gamut(colors: Sequence[_OutOfGamut], backdrop: RGB) -> list[ParsedColor]:
     """CSS Color 4 gamut mapping (OkLCh chroma reduction to within deltaEOK 0.02), for all of
     them in one vectorised search."""
-    from fontpipe.color.gamut import map_into_srgb
 
     srgb = map_into_srgb(np.array([c.oklab for c in colors], dtype=np.float64)) * 255
     return [

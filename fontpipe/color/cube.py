@@ -7,6 +7,7 @@ table's file beside its model belongs to `fontpipe.registry.versions`.
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 

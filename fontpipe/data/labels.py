@@ -27,20 +27,19 @@ from fontpipe.data.datasets import Dataset
 from fontpipe.errors import FontpipeError
 from fontpipe.data.generation import check_split_fractions
 from fontpipe.color.rules import get_rule
-from fontpipe.schema import HUMAN_PREFIX, SPLITS
+from fontpipe.schema import SPLITS, human_rule
 from fontpipe.records import sha256_file
+from fontpipe.atomic import write_files_atomic
+from fontpipe.color.cube import cube_colours_of, cube_index
+from fontpipe.data.datasets import write_labelled_dataset
+from fontpipe.palettes.formats import csv_columns, input_format
+from fontpipe.palettes.parse import detect_color_spec, parse_colors
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
 
 BLACK_WORDS = frozenset({"black", "1", "#000", "#000000", "true"})
 WHITE_WORDS = frozenset({"white", "0", "#fff", "#ffffff", "false"})
-
-
-def human_rule(name: str) -> str:
-    """The registry family of a human-label dataset: `human:<name>`."""
-    return HUMAN_PREFIX + name
-
-
-def is_human_rule(rule: str) -> bool:
-    return rule.startswith(HUMAN_PREFIX)
 
 
 class LabelImportConfig(BaseModel):
@@ -72,7 +71,6 @@ class LabelledColours:
 
 def read_labelled_table(path: Path) -> pa.Table:
     """The whole file as strings (labelled palettes are small: read whole, not in parts)."""
-    from fontpipe.palettes.formats import csv_columns, input_format
 
     fmt = input_format(path)
     if not path.exists():
@@ -83,14 +81,11 @@ def read_labelled_table(path: Path) -> pa.Table:
         )
     try:
         if fmt.kind == "parquet":
-            import pyarrow.parquet as pq
 
             return pq.read_table(path)
         if fmt.kind == "jsonl":
-            import pyarrow.json as pajson
 
             return pajson.read_json(path)
-        import pyarrow.csv as pacsv
 
         names, delimiter = csv_columns(path, fmt, None)
         return pacsv.read_csv(
@@ -119,8 +114,6 @@ def label_values(
 
 def collect_labels(table: pa.Table, config: LabelImportConfig) -> LabelledColours:
     """Parse colours and labels, set bad rows aside, merge repeated colours by majority."""
-    from fontpipe.color.cube import cube_colours_of, cube_index
-    from fontpipe.palettes.parse import detect_color_spec, parse_colors
 
     names = table.schema.names
     if config.text_column not in names:
@@ -204,8 +197,6 @@ def import_labels(
 ) -> LabelImport:
     """Turn a labelled file into a dataset at `out` (rule `human:<out's name>`), rejects beside
     it as `<out>.rejects.csv`. Nothing is written when no row is usable."""
-    from fontpipe.atomic import write_files_atomic
-    from fontpipe.data.datasets import write_labelled_dataset
 
     path, out = Path(path), Path(out)
     table = read_labelled_table(path)

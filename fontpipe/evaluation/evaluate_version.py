@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from fontpipe.color.cube import CubeTable, compute_cube_table, lookup_p_black
+from fontpipe.color.cube import CubeTable, compute_cube_table, lookup_p_black, probability_function
 from fontpipe.color.rules import Rule, get_rule
-from fontpipe.data.labels import is_human_rule
+from fontpipe.data.datasets import open_dataset, read_split_arrays
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.metrics import (
     Band,
@@ -33,6 +33,7 @@ from fontpipe.evaluation.metrics import (
     rule_cube_table,
 )
 from fontpipe.records import Headline
+from fontpipe.registry.champions import compare_with_champion
 from fontpipe.registry.promotion import ChampionComparison, PromotionPolicy, decide_promotion
 from fontpipe.registry.versions import (
     ModelVersion,
@@ -42,7 +43,7 @@ from fontpipe.registry.versions import (
     open_version,
     write_evaluation,
 )
-from fontpipe.schema import black_text
+from fontpipe.schema import black_text, is_human_rule
 from fontpipe.training.recipes import OriginalRecipe, train_original_recipe
 
 Progress = Callable[[str], None]
@@ -199,15 +200,12 @@ def evaluate_version(
 def evaluate_test_split(
     dataset_path: Path, table: CubeTable, model: Any, rule: Rule
 ) -> TestSplitEvaluation:
-    from fontpipe.data.datasets import open_dataset, read_split_arrays
 
     dataset = open_dataset(dataset_path)
     rgb, _ = read_split_arrays(dataset, "test")
     if len(rgb) == 0:
         raise FontpipeError(f"{dataset_path}: the test split is empty")
     if dataset.sampling == "uniform-float":
-        from fontpipe.color.cube import probability_function
-
         p_black = probability_function(model)(rgb)
     else:
         p_black = lookup_p_black(table, rgb.astype(np.uint8))
@@ -232,7 +230,6 @@ def evaluate_human_labels(
 ) -> HumanEvaluation:
     """Accuracy on the human labels of the test split (of the dataset it trained on, unless
     another is given), and the cube share where the model departs from its prior rule."""
-    from fontpipe.data.datasets import open_dataset, read_split_arrays
 
     dataset = open_dataset(dataset_path or version.metadata.dataset.path)
     rgb, label = read_split_arrays(dataset, "test")
@@ -283,7 +280,6 @@ def compare_evaluation_with_champion(
 ) -> ChampionComparison:
     """An evaluated version beside its rule's champion, on the same rule: what promotion would
     decide (nothing is promoted)."""
-    from fontpipe.registry.champions import compare_with_champion
 
     family = metrics.family or metrics.rule
     return compare_with_champion(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# matplotlib loads on first use: about 1 s at start-up, for the report's figures only.
 import base64
 import io
 from typing import Any

@@ -8,13 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fontpipe.atomic import staging_path, write_files_atomic
+from fontpipe.color.rules import text_contrast_ratio
 from fontpipe.errors import FontpipeError
+from fontpipe.evaluation import plots
 from fontpipe.evaluation.evaluate_version import Evaluation
 from fontpipe.evaluation.metrics import sample_colours
+from fontpipe.export import javascript_module, model_weights, provenance
 from fontpipe.registry.promotion import ChampionComparison
 from fontpipe.registry.versions import ModelVersion, read_history
+from fontpipe.schema import WCAG_AA_RATIO
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
@@ -44,7 +49,6 @@ def check_report_target(report: Path) -> Path:
 
 
 def _templates() -> Any:
-    from jinja2 import Environment, PackageLoader, select_autoescape
 
     return Environment(
         loader=PackageLoader("fontpipe", "templates"), autoescape=select_autoescape(["html"])
@@ -74,7 +78,6 @@ def write_comparison(report: Path, comparison: ChampionComparison) -> bool:
 
 
 def render_report(evaluation: Evaluation, comparison: ChampionComparison | None = None) -> str:
-    from fontpipe.evaluation import plots
 
     # The template reads plain JSON values, the same ones metrics.json holds.
     m: dict[str, Any] = evaluation.metrics.model_dump(mode="json")
@@ -143,7 +146,6 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
 def _model_javascript(version: ModelVersion, model: Any) -> str:
     """The model as the JSON export's JavaScript, for the report's colour picker; `</` is
     escaped so the inline script cannot be closed early."""
-    from fontpipe.export import javascript_module, model_weights, provenance
 
     document = {**provenance(version), **model_weights(model)}
     return javascript_module(document).replace("</", "<\\/")
@@ -185,8 +187,6 @@ RULE_LIMITS = {
 
 def _with_contrasts(entry: dict[str, Any]) -> dict[str, Any]:
     """A swatch entry with both text colours' contrast and AA verdicts, for the badges."""
-    from fontpipe.color.rules import text_contrast_ratio
-    from fontpipe.schema import WCAG_AA_RATIO
 
     rgb = np.asarray([entry["rgb"]], dtype=np.uint8)
     on_black = float(text_contrast_ratio(rgb, [True])[0])

@@ -25,6 +25,7 @@ from typing import Any, Final, Literal
 
 import pyarrow as pa
 
+from fontpipe.color.css import ColorSyntaxError, parse_color
 from fontpipe.errors import FontpipeError
 from fontpipe.storage import name_of, open_stream, read_text
 
@@ -175,7 +176,6 @@ _VAR: Final = re.compile(r"^var\(\s*(--[A-Za-z0-9_-]+)\s*(?:,\s*(.+))?\)$")
 def read_css_custom_properties(path: str | Path) -> pa.Table:
     """The colour custom properties of a stylesheet (a Tailwind v4 theme, say): every `--color*`
     property, and any other whose value is a colour; `var()` references resolved."""
-    from fontpipe.color.css import ColorSyntaxError, parse_color
 
     try:
         text = _COMMENT.sub("", read_text(path))

@@ -8,6 +8,7 @@ take a file lock, so concurrent retrain runs cannot interleave their read-compar
 
 from __future__ import annotations
 
+# filelock loads on first use: a look-up resolves champions but never takes the lock.
 import json
 import math
 import os

@@ -15,10 +15,12 @@ Everyone else asks this module; nobody else joins these names to a path.
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 import hashlib
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +31,10 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from fontpipe.atomic import atomic_directory, atomic_file, write_json_atomic
+from fontpipe.color.cube import compute_cube_table
 from fontpipe.errors import FontpipeError
+from fontpipe.model import channel_tables_layer
+from fontpipe.quiet import import_tensorflow
 from fontpipe.records import Headline, TrainedModel, TrainingRecord, sha256_file
 from fontpipe.schema import CUBE_SIZE
 
@@ -95,7 +100,6 @@ def weights_sha256(model: keras.Model) -> str:
 
 def remove_version(models_dir: Path, name: str) -> None:
     """Delete a version directory so that no reader ever sees half of it: renamed away first."""
-    import shutil
 
     path = version_dir(models_dir, name)
     retired = models_dir / f".removed-{name}-{os.urandom(4).hex()}"
@@ -220,12 +224,9 @@ def open_version(path: Path | str) -> ModelVersion:
 
 
 def load_keras_model(version: ModelVersion) -> keras.Model:
-    from fontpipe.quiet import import_tensorflow
 
     import_tensorflow()
     import keras
-
-    from fontpipe.model import channel_tables_layer
 
     channel_tables_layer()  # registers the custom layer, so a channel-tables model loads
     return keras.models.load_model(version.path / MODEL_FILE, compile=False)
@@ -300,7 +301,6 @@ def ensure_cube_table(version: ModelVersion, model: keras.Model | None = None) -
     except CubeTableMismatch as mismatch:
         if cube_table_path(version).exists():
             logger.warning("%s; rebuilding it from the model", mismatch)
-    from fontpipe.color.cube import compute_cube_table
 
     table = compute_cube_table(model if model is not None else load_keras_model(version))
     save_cube_table(version, table)

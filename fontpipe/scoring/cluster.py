@@ -5,8 +5,13 @@ here or on a worker."""
 from __future__ import annotations
 
 import contextlib
+import logging
+import socket
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
+
+from distributed import Client, LocalCluster
 
 from fontpipe.errors import FontpipeError
 from fontpipe.scoring.job import PartRunner
@@ -19,9 +24,6 @@ def dask_client(address: str, *, verbose: bool = False) -> Iterator[Any]:
     """A Dask client for `address`: `local-cluster` starts a throwaway LocalCluster of two worker
     processes here; anything else is the address of a running scheduler.
     `distributed` logs only warnings unless `verbose`."""
-    import logging
-
-    from distributed import Client, LocalCluster
 
     level = logging.INFO if verbose else logging.WARNING
     logging.getLogger("distributed").setLevel(level)
@@ -63,8 +65,6 @@ def dask_part_runner(client: Any) -> PartRunner:
 def check_scheduler_reachable(address: str, timeout: float = 3.0) -> None:
     """A clear error within seconds, before any flow run or file, when no Dask scheduler answers
     at `address` (Dask itself retries for ~45 s and then fails with several tracebacks)."""
-    import socket
-    from urllib.parse import urlsplit
 
     parts = urlsplit(address if "://" in address else f"tcp://{address}")
     if parts.scheme not in {"tcp", "tls"} or not parts.hostname or not parts.port:

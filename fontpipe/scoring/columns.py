@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from fontpipe.arrays import from_numpy, strings, to_numpy
-from fontpipe.color.cube import lookup_p_black
+from fontpipe.color.cube import lookup_p_black, probability_function
 from fontpipe.color.rules import relative_luminance, relative_luminance_float32, text_contrast
 from fontpipe.palettes.parse import ParsedColors
 from fontpipe.registry.versions import (
@@ -148,8 +148,6 @@ class Scorer:
         if on_grid:
             return lookup_p_black(self.table, rgb.astype(np.uint8, copy=False))
         if self._model_p_black is None:
-            from fontpipe.color.cube import probability_function
-
             self._model_p_black = probability_function(load_keras_model(self.version))
         out = np.empty(len(rgb), dtype=np.float32)
         floats = rgb.astype(np.float32)

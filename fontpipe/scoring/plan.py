@@ -21,6 +21,12 @@ from fontpipe.palettes.formats import (
     csv_columns,
 )
 from fontpipe.palettes.parse import ColorSpec, Scale
+from fontpipe.scoring.columns import (
+    OUTPUT_COLUMNS,
+    OUTPUT_FIELDS,
+    TEXT_OUTPUT_COLUMNS,
+    TEXT_OUTPUT_FIELDS,
+)
 from fontpipe.scoring.files import (
     InputFile,
     input_kind,
@@ -102,13 +108,11 @@ class ScoreJob:
     @property
     def output_columns(self) -> tuple[str, ...]:
         """The columns scoring adds after the input's own."""
-        from fontpipe.scoring.columns import OUTPUT_COLUMNS, TEXT_OUTPUT_COLUMNS
 
         return OUTPUT_COLUMNS + (TEXT_OUTPUT_COLUMNS if self.spec.color_column else ())
 
     @property
     def output_fields(self) -> tuple[Any, ...]:
-        from fontpipe.scoring.columns import OUTPUT_FIELDS, TEXT_OUTPUT_FIELDS
 
         return OUTPUT_FIELDS + (TEXT_OUTPUT_FIELDS if self.spec.color_column else ())
 

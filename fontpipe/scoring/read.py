@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -257,7 +258,6 @@ def iter_tolerant_csv_chunks(part: Part, names: list[str], config: ScoreConfig) 
     reason, so no row is lost and none stops the job in quarantine mode. Slower than Arrow's
     parser, and only used after it failed on this part; quoted newlines are not supported here.
     """
-    import csv
 
     def fields_of(line: bytes) -> list[str]:
         if len(line) > MAX_LINE_BYTES:

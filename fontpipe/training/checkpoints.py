@@ -13,6 +13,7 @@ of the same config.)
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fontpipe.atomic import disk_full_error, is_disk_full, staging_path, write_json_atomic
+from fontpipe.records import sha256_file
 
 if TYPE_CHECKING:
     import keras
@@ -41,7 +43,6 @@ class Checkpoint:
 
 
 def _sha256(path: Path) -> str:
-    from fontpipe.records import sha256_file
 
     return sha256_file(path)
 

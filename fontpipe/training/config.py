@@ -8,6 +8,7 @@ schedule to 1 % over the run, batches of 512, 3 epochs.
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Literal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 import json
 import os
 from dataclasses import dataclass

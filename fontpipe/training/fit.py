@@ -4,6 +4,7 @@ record, and a refusal of a diverged run; and the `TrainingRecord` a finished run
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 import math
 import platform
 import shutil

@@ -17,6 +17,7 @@ are read through `fontpipe.data.datasets`, their one owner.
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 

@@ -4,6 +4,7 @@ of the train split, all run equal steps over whole global batches, and the chief
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path

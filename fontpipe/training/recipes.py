@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 import time
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from fontpipe.data.generation import rule_rows
 from fontpipe.model import ModelConfig, build_model
+from fontpipe.quiet import import_tensorflow
 from fontpipe.schema import DEFAULT_RULE
 
 if TYPE_CHECKING:
@@ -30,8 +33,6 @@ class OriginalRecipe(BaseModel):
 
 def train_original_recipe(recipe: OriginalRecipe = OriginalRecipe()) -> tuple[keras.Model, float]:
     """The reference model and its training wall time in seconds."""
-    from fontpipe.data.generation import rule_rows
-    from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()
     import keras

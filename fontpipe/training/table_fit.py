@@ -28,6 +28,7 @@ import numpy.typing as npt
 from fontpipe.color.cube import cube_index
 from fontpipe.errors import FontpipeError
 from fontpipe.model import TABLE_KNOTS
+from fontpipe.quiet import import_tensorflow
 from fontpipe.schema import CUBE_SIZE
 
 # Newton steps after the first one with every training colour right: they widen the margin.
@@ -83,7 +84,6 @@ def fit_channel_tables(
     on_step: Callable[[FitStep], None] | None = None,
 ) -> list[FitStep]:
     """Newton's method on `model`'s ChannelTables layer, in place; returns one record per step."""
-    from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()
     layer = model.get_layer("channel_tables")

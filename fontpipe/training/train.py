@@ -9,6 +9,7 @@ With TF_CONFIG set, the same call trains one model over several worker processes
 
 from __future__ import annotations
 
+# TensorFlow and Keras load on first use: they cost seconds at start-up (python -X importtime), and a look-up never needs them.
 import dataclasses
 import math
 import shutil
@@ -19,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fontpipe.data.datasets import Dataset, open_dataset
+from fontpipe.data.datasets import Dataset, iter_file_chunks, open_dataset, read_split_arrays
+from fontpipe.data.generation import rule_rows
 from fontpipe.errors import FontpipeError
 from fontpipe.model import build_model
+from fontpipe.quiet import import_tensorflow
 from fontpipe.records import TrainedModel
 from fontpipe.registry.versions import (
     ModelVersion,
@@ -33,13 +36,14 @@ from fontpipe.schema import SPLITS
 from fontpipe.training.config import TrainConfig, compile_model
 from fontpipe.training.devices import DevicePlan, multi_worker_requested, plan_devices
 from fontpipe.training.fit import fit_model, training_record, weights_not_finite
-from fontpipe.training.inputs import Shard, make_dataset, shard_split
+from fontpipe.training.inputs import Shard, make_dataset, shard_split, weighted_batches
 from fontpipe.training.multiworker import (
     WorkerFinished,
     check_multi_worker_config,
     save_and_discard,
     train_multi_worker,
 )
+from fontpipe.training.table_fit import FitStep, fit_channel_tables, gather_cube_targets
 
 if TYPE_CHECKING:
     import keras
@@ -59,7 +63,6 @@ def train_model(
     it; the backup is removed once training finishes. Multi-worker training (TF_CONFIG) keeps no
     backup: an interrupted run starts over.
     """
-    from fontpipe.quiet import import_tensorflow
 
     tf = import_tensorflow()
     import keras
@@ -124,9 +127,6 @@ def train_model(
 def _train_with_prior(dataset: Dataset, config: TrainConfig) -> tuple[Any, int]:
     """The dataset's train split (weight 1 a row) with `prior_rows` uniform colours labelled by
     the prior rule, weighted so that they carry `prior_weight` of the total."""
-    from fontpipe.data.datasets import read_split_arrays
-    from fontpipe.data.generation import rule_rows
-    from fontpipe.training.inputs import weighted_batches
 
     assert config.prior is not None
     rgb, label = read_split_arrays(dataset, "train")
@@ -154,8 +154,6 @@ def _train_channel_tables(
     """The channel-table model, fitted by Newton's method on the train split gathered into the
     cube (`fontpipe.training.table_fit`); validated after every step, tested once. Each step is one row
     of the history, and Keras callbacks see it as an epoch."""
-    from fontpipe.data.datasets import iter_file_chunks, read_split_arrays
-    from fontpipe.training.table_fit import FitStep, fit_channel_tables, gather_cube_targets
 
     model = build_model(config.model, seed=config.seed)
     targets = gather_cube_targets(

@@ -1,0 +1,87 @@
+"""The evaluate step: a version over all 16,777,216 colours, beside its rule's champion, into the
+HTML report and `metrics.json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from fontpipe.data.datasets import (
+    open_dataset,
+)
+from fontpipe.evaluation.evaluate_version import (
+    EvaluationMetrics,
+    compare_evaluation_with_champion,
+    evaluate_version,
+)
+from fontpipe.evaluation.report import (
+    check_report_target,
+    default_report_path,
+    write_report,
+)
+from fontpipe.quiet import quiet_tensorflow
+from fontpipe.registry.champions import (
+    resolve_model,
+)
+from fontpipe.registry.promotion import ChampionComparison
+from fontpipe.schema import DEFAULT_ANSWER_RULE
+from fontpipe.settings import Settings
+from fontpipe.steps import Status, silent
+from fontpipe.training.recipes import OriginalRecipe
+
+
+class EvaluateRequest(BaseModel):
+    """What to evaluate and what to write."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str = "champion"  # champion, a version name, or a version directory
+    rule: str | None = None  # None: the version's own rule
+    dataset: Path | None = None  # also measure this dataset's test split
+    report: Path | None = None  # None: data/reports/<version>/report.html
+    write_report: bool = True
+    recipe: OriginalRecipe | None = OriginalRecipe()  # the question's recipe, as a reference
+    compare: bool = True  # put the comparison with the champion in the report
+
+
+@dataclass(frozen=True)
+class EvaluatedModel:
+    metrics: EvaluationMetrics
+    report: Path | None  # the HTML report, when one was written
+    metrics_path: Path | None  # metrics.json beside it
+    comparison: ChampionComparison | None = None
+
+
+def run(request: EvaluateRequest, settings: Settings, *, status: Status = silent) -> EvaluatedModel:
+    """Evaluate a version over all 16,777,216 colours (and a test split), compare it with its
+    rule's champion (nothing is promoted), and write the HTML report and `metrics.json`."""
+    version_path = resolve_model(
+        request.model, settings.models_dir, request.rule or DEFAULT_ANSWER_RULE
+    )
+    if request.dataset is not None:
+        open_dataset(request.dataset)  # a broken dataset is refused before the long work
+    target = None
+    if request.write_report:
+        target = check_report_target(
+            request.report or default_report_path(settings.reports_dir, version_path.name)
+        )
+    quiet_tensorflow()
+    evaluation = evaluate_version(
+        version_path,
+        rule_name=request.rule,
+        dataset_path=request.dataset,
+        recipe=request.recipe,
+        progress=lambda step: status(f"evaluating: {step}"),
+    )
+    comparison = None
+    if request.compare:
+        status("comparing with the champion")
+        comparison = compare_evaluation_with_champion(settings.models_dir, evaluation.metrics)
+    metrics_path = None
+    if target is not None:
+        status("writing the report")
+        metrics_path = write_report(evaluation, target, comparison)
+    return EvaluatedModel(evaluation.metrics, target, metrics_path, comparison)
