@@ -1,14 +1,15 @@
 """Do three hand-built engines beat the library route by >= 10% on the headline job?
 
     python bench/engines.py [--rows N] [--runs K] [--css-rows N] [--distinct N]
-                            [--all-distinct N] [--model VERSION_DIR]
+                            [--all-distinct N] [--model VERSION_DIR] [--only join,gamut,split]
 
 1. parquet_join vs pyarrow ParquetWriter re-encoding: the whole `fontpipe score` (the join is
    refused by a patch in a child process) and the assembly step alone on the same parts, with
    DuckDB `COPY ... TO (FORMAT parquet)` as a third route.
 2. gamut.map_into_srgb vs ColorAide's oklch-chroma fit once per distinct colour (cached), at
    the seam css.py calls: the step alone, and the whole `fontpipe score` of a CSS palette.
-3. plan._line_parts + parts read on a thread per core vs pyarrow.csv read_csv / open_csv.
+3. plan._line_parts + parts read on a thread per core vs pyarrow.csv read_csv / open_csv, and
+   the whole `fontpipe score` of the CSV in byte-range parts vs one streamed part.
 
 Routes run interleaved (A B A B ...); medians, ratio = library / engine. Nothing is asserted.
 """
@@ -61,6 +62,7 @@ def coloraide_map(lab: npt.NDArray[np.float64], fresh: bool = False) -> npt.NDAr
 
 def child(route: str, argv: list[str]) -> None:
     """`fontpipe ARGV` with one engine swapped for its library route ("join", "numpy": none)."""
+    import fontpipe.color.css as css
     import fontpipe.color.gamut as gamut
     import fontpipe.scoring.assemble as assemble
     from fontpipe.scoring.parquet_join import ParquetJoinError
@@ -74,8 +76,15 @@ def child(route: str, argv: list[str]) -> None:
 
     if route == "reencode":
         vars(assemble)["JoinedParquetFile"] = NoJoin
-    elif route == "coloraide":
-        gamut.map_into_srgb = coloraide_map
+    elif route == "onepart":  # no byte ranges: Arrow's streaming reader over the whole file
+        import fontpipe.scoring.plan as plan
+
+        plan.ScoreConfig.model_fields["csv_part_bytes"].default = 1 << 50
+        plan.ScoreConfig.model_rebuild(force=True)
+    elif route == "coloraide":  # css.py may hold its own reference to map_into_srgb
+        for module in (gamut, css):
+            if "map_into_srgb" in vars(module):
+                vars(module)["map_into_srgb"] = coloraide_map
     from cli.app import main
 
     sys.argv = ["fontpipe", *argv]
@@ -236,7 +245,7 @@ def csv_routes(path: Path, names: list[str]) -> Routes:
     }
 
 
-def bench_split(work: Path, rows: int, runs: int) -> None:
+def bench_split(work: Path, model: Path, rows: int, runs: int) -> None:
     rgb = np.random.default_rng(4).integers(0, 256, (rows, 3), dtype=np.uint8)
     digits = pa.array([f"{i:02x}" for i in range(256)])
     hexes = pc.binary_join_element_wise("#", *(digits.take(rgb[:, i]) for i in range(3)), "")
@@ -252,6 +261,17 @@ def bench_split(work: Path, rows: int, runs: int) -> None:
         for lib in ("read_csv", "open_csv"):
             report(name, f"pyarrow.csv.{lib}", medians, "engine", lib)
         print(f"  same rows as read_csv: {routes['engine']().equals(routes['read_csv']())}")
+        # The headline job: the whole `fontpipe score` of the CSV, in byte-range parts on every
+        # core, or as one part that Arrow's streaming reader reads front to back.
+        outs = {r: work / f"{r}.parquet" for r in ("split", "onepart")}
+        whole = {
+            "split": score("numpy", model, path, outs["split"]),
+            "onepart": score("onepart", model, path, outs["onepart"]),
+        }
+        medians = interleaved(whole, runs)
+        name = f"split, whole score: {label} CSV"
+        report(name, "one streamed part, whole score", medians, "split", "onepart")
+        print(f"  same output: {same_rows(outs['split'], outs['onepart'])}")
 
 
 def main() -> None:
@@ -263,6 +283,7 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=20_000)
     parser.add_argument("--all-distinct", type=int, default=50_000)
     parser.add_argument("--model", type=Path, help="a model version directory (else trained)")
+    parser.add_argument("--only", default="join,gamut,split", help="which engines, comma-separated")
     args = parser.parse_args()
     lines = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((ln.split(":")[1].strip() for ln in lines if ln.startswith("model name")), "?")
@@ -271,9 +292,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fontpipe-engines-") as temp:
         work = Path(temp)
         model = args.model or cube_model(work)
-        bench_join(work, model, args.rows, args.runs)
-        bench_gamut(work, model, args)
-        bench_split(work, args.rows, args.runs)
+        engines = set(args.only.split(","))
+        if "join" in engines:
+            bench_join(work, model, args.rows, args.runs)
+        if "gamut" in engines:
+            bench_gamut(work, model, args)
+        if "split" in engines:
+            bench_split(work, model, args.rows, args.runs)
     print(f"\n{machine}; load {os.getloadavg()[0]:.2f}; rows {args.rows:,}")
     print(f"{'engine':<38} {'library route':<22} {'engine s':>9} {'library s':>9}  ratio  verdict")
     for engine, library, ours, theirs in ROWS:

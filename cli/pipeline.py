@@ -16,7 +16,6 @@ from fontpipe.schema import DEFAULT_RULE
 from fontpipe.settings import Settings
 
 
-# Each command below is long only because typer declares every option in its signature.
 @app.command()
 @user_errors
 def generate(

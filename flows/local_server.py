@@ -53,7 +53,6 @@ def _healthy(api: str) -> bool:
         return False
 
 
-# About 60 lines, most of them the server's command line and environment, spelled out.
 @contextlib.contextmanager
 def local_api_server() -> Iterator[str | None]:
     """With no PREFECT_API_URL set, run a local API server for the duration and point this

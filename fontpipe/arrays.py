@@ -1,7 +1,7 @@
 """Arrow arrays as numpy arrays, without pandas.
 
 pyarrow's `Array.to_numpy` imports pandas whenever it is installed (its pandas-compatibility
-shim), which costs a scoring command about 0.12 s of its start-up and some 40 MB. Fixed-width
+shim), which costs a scoring command start-up time and memory (docs/bench.md). Fixed-width
 numbers and booleans without nulls are read straight from their buffers here; anything else
 goes through pyarrow.
 """

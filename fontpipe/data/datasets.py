@@ -168,8 +168,6 @@ def write_dataset(
         )
 
 
-# A little over 60 lines: the generate-encode-write pipeline and its manifest read best in one
-# place, as the steps happen.
 def _write_dataset_unlocked(
     config: GenerateConfig,
     out: Path,

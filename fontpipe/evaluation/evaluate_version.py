@@ -123,7 +123,6 @@ class Evaluation:
     model: Any  # the verified Keras model, loaded once (the report embeds its weights)
 
 
-# About 60 lines: the evaluation's steps in order, each a call, with their timings.
 def evaluate_version(
     version_path: Path,
     *,

@@ -121,8 +121,6 @@ def _run_part(
     return result
 
 
-# A little over 60 lines: parse, account for every bad row, score and count, for one chunk; the
-# steps share the row bookkeeping, so they stay together.
 def _score_chunk(
     job: ScoreJob,
     part: Part,

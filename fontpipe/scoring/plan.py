@@ -47,12 +47,11 @@ class ScoreConfig(BaseModel):
     backdrop: str = "white"
     # CSV field separator; None sniffs it from each file's header among , ; tab and |.
     delimiter: str | None = Field(None, min_length=1, max_length=1)
-    # Parquet: row groups are grouped up to this many rows. A million rows is a fifth of a second
-    # on one core: enough parts to keep every core busy to the end of a 10 M-row file.
+    # Parquet: row groups are grouped up to this many rows: enough parts to keep every core busy
+    # to the end of a 10 M-row file (docs/bench.md).
     part_rows: int = Field(1_000_000, gt=0)
     # CSV parts of 16 MiB: small enough that a 100 MB file makes several parts a core, so the
-    # assembler's one-core Parquet encoding overlaps with parsing instead of following it (10 M
-    # rows, 107 MB, 2 cores: 2.2 s whole process at 64 MiB, 1.66 s at 16, 1.73 at 8).
+    # assembler's Parquet encoding overlaps with parsing instead of following it (docs/bench.md).
     csv_part_bytes: int = Field(16 << 20, gt=0)
     batch_rows: int = Field(1 << 19, gt=0)  # rows read and scored at a time
     # The output is a directory dataset: one Parquet file per part, `_manifest.json` and a
