@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fontpipe-installed
+# colorjs.io, the independent APCA/WCAG implementation some tests check against (Node and npm).
+ORACLE := tests/oracle/node_modules/.installed
 
 # Environment defaults (Prefect's ephemeral-server timeout, no telemetry, quiet TensorFlow) live in
 # flows/environment.py, shared by every entry point; the Makefile sets none of its own.
@@ -20,13 +22,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+$(ORACLE): tests/oracle/package.json tests/oracle/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/oracle --no-audit --no-fund --silent && touch $@ \
+		|| echo "npm ci failed: the colorjs.io oracle tests will be skipped"; \
+	else echo "no npm: the colorjs.io oracle tests will be skipped"; fi
+
 run: $(STAMP)
 	$(BIN)/fontpipe retrain
 
-test: $(STAMP)
+test: $(STAMP) $(ORACLE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(ORACLE)
 	$(BIN)/python -m pytest -m "not slow and not server" $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -15,6 +15,7 @@ from typing import Any, Final, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from fontpipe.color import apca
 from fontpipe.errors import FontpipeError
 
 FloatArray = npt.NDArray[np.float64]
@@ -124,6 +125,32 @@ def yiq_margin(rgb: npt.ArrayLike) -> FloatArray:
     return (299.0 * r + 587.0 * g + 114.0 * b - 127_999.5) / 1000.0
 
 
+def apca_margin(rgb: npt.ArrayLike) -> FloatArray:
+    """|Lc| of black text minus |Lc| of white text, in APCA Lc units: black where black's
+    lightness contrast is the stronger; a tie gives white, as CSS `contrast-color()` does."""
+    on_black, on_white = apca.text_lc(rgb)
+    return np.abs(on_black) - np.abs(on_white)
+
+
+# White text on a background of relative luminance L reaches AA (4.5:1) while L <= this.
+WHITE_AA_LUMINANCE: Final = 1.05 / 4.5 - 0.05  # ~0.1833
+
+
+def readable_margin(rgb: npt.ArrayLike) -> FloatArray:
+    """4.5 minus white text's WCAG contrast, in contrast-ratio units: black where white text
+    misses AA (4.5:1), white wherever white reaches it.
+
+    The rule is "where both black and white reach AA, the APCA choice; elsewhere the WCAG
+    choice", which reduces to this: APCA's black/white tie (screen luminance ~0.342) lies far
+    above the band where both reach AA (relative luminance 0.175-0.1833), so wherever both pass,
+    APCA prefers white; where only one passes, WCAG picks it. `tests/unit/test_rules.py` checks
+    the reduction on every colour of the cube.
+    """
+    on_white = text_contrast(relative_luminance(rgb), False)
+    margin: FloatArray = 4.5 - on_white
+    return margin
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -164,6 +191,22 @@ RULES: Final[dict[str, Rule]] = {
         margin_unit="luma",
         band_edges=(0.5, 1, 2, 4, 8, 16),
         boundary_width=4.0,
+    ),
+    "apca": Rule(
+        name="apca",
+        description="APCA: black when black text's |Lc| beats white text's (screen Y > ~0.342)",
+        margin=apca_margin,
+        margin_unit="APCA Lc",
+        band_edges=(1, 2, 5, 10, 20, 40),
+        boundary_width=5.0,
+    ),
+    "readable": Rule(
+        name="readable",
+        description="AA kept, then APCA: white wherever white reaches 4.5:1, else black",
+        margin=readable_margin,
+        margin_unit="contrast ratio",
+        band_edges=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
+        boundary_width=0.1,
     ),
 }
 
