@@ -63,3 +63,31 @@ def tiny_dataset(tmp_path_factory):
         tmp_path_factory.mktemp("ds") / "tiny",
     )
     return dataset
+
+
+@pytest.fixture(scope="session")
+def exact_model(tmp_path_factory):
+    """rule -> a channel-table version fitted on that rule's `cube` dataset (exact on every
+    colour), with its cube table; trained once per rule and session (each takes ~20 s)."""
+    from fontpipe.data.datasets import write_dataset
+    from fontpipe.data.generation import GenerateConfig
+    from fontpipe.model import ModelConfig
+    from fontpipe.registry.versions import ensure_cube_table
+    from fontpipe.training.config import TrainConfig
+    from fontpipe.training.train import train_version
+
+    root = tmp_path_factory.mktemp("exact-models")
+    made: dict[str, object] = {}
+    tables = TrainConfig(model=ModelConfig(architecture="channel-tables"), device="cpu")
+
+    def model_for(rule: str):
+        if rule not in made:
+            dataset, _ = write_dataset(
+                GenerateConfig(rows=20_000, sampling="cube", rule=rule), root / f"cube-{rule}"
+            )
+            version = train_version(dataset, tables, root / "models")
+            ensure_cube_table(version)
+            made[rule] = version
+        return made[rule]
+
+    return model_for

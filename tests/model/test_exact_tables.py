@@ -49,12 +49,9 @@ def test_disagreeing_rows_make_a_soft_target_and_fractional_colours_are_refused(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("rule", ["wcag", "yiq"])
-def test_channel_tables_are_exact_on_the_whole_cube(rule, tmp_path):
-    dataset, _ = write_dataset(
-        GenerateConfig(rows=20_000, sampling="cube", rule=rule), tmp_path / "cube"
-    )
-    version = train_version(dataset, TABLES, tmp_path / "models")
+@pytest.mark.parametrize("rule", ["wcag", "yiq", "apca", "readable"])
+def test_channel_tables_are_exact_on_the_whole_cube(rule, exact_model):
+    version = exact_model(rule)
     loaded = load_version(version.path)  # the custom layer loads from the saved file
     evaluation = evaluate_cube(compute_cube_table(loaded.model), get_rule(rule))
     assert evaluation.errors == 0
