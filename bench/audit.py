@@ -5,10 +5,14 @@ printed as a table of case, expected and got.
 
 It asserts nothing (the tests do, case by case); it shows a person the whole audit at once.
 The full-disk case mounts a small tmpfs and is reported as skipped where that is not allowed.
+Cases by area live beside this file in `audit_*.py`, each with a `cases(audit)` function that
+returns (name, expected, run) triples; `Audit` hands them the shared model and helpers.
 """
 
 from __future__ import annotations
 
+import importlib
+import itertools
 import json
 import os
 import shutil
@@ -18,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -47,6 +52,38 @@ def last_line(output: str) -> str:
 
 def verdict(code: int, output: str) -> str:
     return f"rc {code}: {last_line(output)}"
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What every case module gets: a scratch directory, a trained version, and ways to run."""
+
+    work: Path
+    models: Path
+    version: Path
+
+    def fontpipe(self, *args: object, env: dict[str, str] | None = None) -> tuple[int, str]:
+        code, output, _ = fontpipe(*args, env=env)
+        return code, output
+
+    def score(self, text: str | bytes, *extra: object, name: str = "in.csv") -> str:
+        """Score `text` written to a file called `name`; the verdict line."""
+        source = self.work / name
+        source.write_bytes(text if isinstance(text, bytes) else text.encode())
+        out = self.work / f"out-{next(_COUNTER)}.csv"
+        code, output, _ = fontpipe("score", source, "--out", out, "--model", self.version, *extra)
+        return verdict(code, output)
+
+    def leftovers(self) -> list[str]:
+        """Staging folders, .tmp-* files and lock files left in the scratch directory and /tmp."""
+        left = [p.name for p in self.work.rglob(".*.parts")]
+        left += [p.name for p in self.work.rglob(".tmp-*")]
+        left += [p.name for p in Path(tempfile.gettempdir()).glob("fontpipe-*.lock")]
+        return left
+
+
+_COUNTER = itertools.count()
+CASE_MODULES = ("audit_parsing", "audit_registry", "audit_scoring", "audit_output")
 
 
 def main() -> None:
@@ -234,6 +271,15 @@ def main() -> None:
             return f"champion from the log: {entries[-1]['to'] == version.name}"
 
         case("registry pointer vs log", "the log is the one source of truth", registry_pair)
+
+        audit = Audit(work=work, models=models, version=version)
+        for module_name in CASE_MODULES:
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError:
+                continue
+            for name, expected, run in module.cases(audit):
+                case(name, expected, run)
 
     print_table("the audit, replayed", rows, ["case", "expected", "got"])
 

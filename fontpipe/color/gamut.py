@@ -2,10 +2,10 @@
 
 The algorithm is the CSS specification's binary search on OkLCh chroma (MINDE, deltaEOK JND
 0.02), step for step as ColorAide's `oklch-chroma` fit runs it, with ColorAide's own conversion
-matrices. Why not call ColorAide per colour: it maps one colour in about 0.25 ms of pure Python
-(some 30 conversions each), so a palette of 5,000 distinct out-of-gamut strings took 0.8 s on
-one core; the same search over numpy arrays does all of them in a few milliseconds. Results are
-checked against ColorAide's in `tests/unit/test_css_colors.py`.
+matrices. Why not call ColorAide per colour: it maps one colour at a time in pure Python (some 30
+conversions each), and the same search over numpy arrays does a whole palette at once
+(`bench/engines.py`, docs/bench.md). Results are checked against ColorAide's in
+`tests/unit/test_css_colors.py`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Joining Parquet files that share one schema into one file without decoding or re-encoding a
 page: their bytes are copied as they are, and one footer lists every row group.
 
-Hand-written because pyarrow's ParquetWriter encodes on one thread: a job writing one file used
-to wait on one core for all of its rows (0.6 s of a 1.2 s, 10 M-row job on 2 cores). Now each
-part encodes its own file on its own core, and assembling is a copy in the kernel plus a footer.
+Hand-written because pyarrow's ParquetWriter (and DuckDB's COPY) encode on one thread, so a job
+writing one file would wait on one core for all of its rows; here each part encodes its own file
+on its own core, and assembling is a copy in the kernel plus a footer (`bench/engines.py`,
+docs/bench.md).
 
 The footer is parquet.thrift's FileMetaData in Thrift's compact protocol. It is decoded into a
 generic tree that re-encodes byte for byte, and only locations change: every byte offset moves by
