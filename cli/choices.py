@@ -11,6 +11,8 @@ class Rule(str, Enum):
     mean = "mean"
     wcag = "wcag"
     yiq = "yiq"
+    apca = "apca"
+    readable = "readable"
 
 
 class Sampling(str, Enum):
@@ -70,7 +72,8 @@ def family_names(incomplete: str) -> list[str]:
 
 
 ANSWERING_RULE_HELP = (
-    "Whose champion answers for `--model champion`: wcag (readability), mean, yiq, or "
+    "Whose champion answers for `--model champion`: readable (AA kept, then the perceptually "
+    "stronger text), wcag (the browser's contrast-color() answer), apca, mean, yiq, or "
     "human:<name> for a family of imported labels."
 )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fontpipe.color import apca
 from fontpipe.color.css import RGB, WHITE, parse_color_argument
 from fontpipe.color.cube import lookup_p_black
 from fontpipe.color.rules import text_contrast_ratio
@@ -28,10 +29,17 @@ class Prediction:
     contrast_ratio: float  # of the chosen text
     contrast_black: float
     contrast_white: float
+    apca_lc_black: float  # signed APCA Lc of black text on the colour
+    apca_lc_white: float  # and of white text (negative: light text on a darker background)
 
     @property
     def wcag_aa(self) -> bool:
         return self.contrast_ratio >= WCAG_AA_RATIO
+
+    @property
+    def apca_lc(self) -> float:
+        """|Lc| of the chosen text."""
+        return abs(self.apca_lc_black if self.text_color == "black" else self.apca_lc_white)
 
     @property
     def hex(self) -> str:
@@ -48,6 +56,7 @@ def predict_colors(version_path: Path, texts: list[str], backdrop: RGB = WHITE) 
     black = black_text(p_black)
     on_black = text_contrast_ratio(rgb, True)
     on_white = text_contrast_ratio(rgb, False)
+    lc_black, lc_white = apca.text_lc(rgb)
     return [
         Prediction(
             text=text,
@@ -57,6 +66,8 @@ def predict_colors(version_path: Path, texts: list[str], backdrop: RGB = WHITE) 
             contrast_ratio=float(on_black[i] if black[i] else on_white[i]),
             contrast_black=float(on_black[i]),
             contrast_white=float(on_white[i]),
+            apca_lc_black=float(lc_black[i]),
+            apca_lc_white=float(lc_white[i]),
         )
         for i, (text, colour) in enumerate(zip(texts, colours, strict=True))
     ]

@@ -17,7 +17,7 @@ DEFAULT_RULE: Final = "mean"
 # rule of the three that is about readability (the mean rule picks text under AA for a fifth of
 # all colours).
 DEFAULT_ANSWER_RULE: Final = "wcag"
-RULE_NAMES: Final = ("mean", "wcag", "yiq")
+RULE_NAMES: Final = ("mean", "wcag", "yiq", "apca", "readable")
 # A family of human labels (`fontpipe import-labels`) is a rule named `human:<name>`.
 HUMAN_PREFIX: Final = "human:"
 
@@ -72,6 +72,14 @@ WCAG_AAA_RATIO: Final = 7.0
 SRGB_HEX: Final = "srgb_hex"
 GAMUT_MAPPED: Final = "gamut_mapped"
 WCAG_AA_RATIO: Final = 4.5
+# APCA lightness contrast (signed Lc, as APCA defines it) of black and of white text, and the
+# APCA readability bands the chosen text reaches: body text |Lc| >= 75, large text >= 60,
+# minimum (headlines, non-text) >= 45.
+APCA_LC_BLACK: Final = "apca_lc_black"
+APCA_LC_WHITE: Final = "apca_lc_white"
+APCA_BODY: Final = "apca_body"
+APCA_LARGE: Final = "apca_large"
+APCA_MIN: Final = "apca_min"
 
 
 def human_rule(name: str) -> str:

@@ -87,3 +87,66 @@ def text_lc(rgb: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Signed Lc of black text and of white text on each background colour."""
     background = screen_luminance(rgb)
     return lightness_contrast(BLACK_Y, background), lightness_contrast(WHITE_Y, background)
+
+
+# Bulk scoring: Lc of black and of white text is a function of the background's Y alone, so it
+# is looked up from tables over 2^16 cells of Y instead of two powers per row (built in a few
+# milliseconds). Within a cell Lc moves by under 0.01; cells where it jumps (APCA's low clip and
+# its minimum Y difference) or meets a readability band edge are marked, and their rows are
+# computed exactly, so every band verdict is APCA's own.
+_CELLS = 1 << 16
+_LEVEL_Y32 = tuple(level.astype(np.float32) for level in _LEVEL_Y)
+
+
+def _cell_tables() -> tuple[
+    npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.bool_]
+]:
+    edges = np.arange(_CELLS + 2, dtype=np.float64) / _CELLS  # cell i holds [i, i+1) / _CELLS
+    centres = edges[:-1] + 0.5 / _CELLS
+    tables = []
+    exact = np.zeros(_CELLS + 1, dtype=bool)
+    for text_y in (BLACK_Y, WHITE_Y):
+        at_edges = lightness_contrast(text_y, edges)
+        low, high = np.minimum(at_edges[:-1], at_edges[1:]), np.maximum(at_edges[:-1], at_edges[1:])
+        exact |= high - low > 0.02
+        for edge in (BODY_TEXT_LC, LARGE_TEXT_LC, MINIMUM_TEXT_LC):
+            for signed in (edge, -edge):
+                exact |= (low <= signed + 0.01) & (high >= signed - 0.01)
+        tables.append(lightness_contrast(text_y, centres).astype(np.float32))
+    return tables[0], tables[1], exact
+
+
+_tables: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.bool_]] | None = (
+    None
+)
+
+
+def text_lc_float32(
+    rgb: npt.NDArray[np.uint8],
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """`text_lc` for (n, 3) uint8 colours in float32, within 0.01 Lc of it, and on the same side
+    of each readability band edge (75, 60, 45) as the exact value."""
+    global _tables
+    if _tables is None:
+        _tables = _cell_tables()
+    on_black_table, on_white_table, exact_cells = _tables
+    y = np.take(_LEVEL_Y32[0], rgb[:, 0])
+    y += np.take(_LEVEL_Y32[1], rgb[:, 1])
+    y += np.take(_LEVEL_Y32[2], rgb[:, 2])
+    cells = np.minimum((y * np.float32(_CELLS)).astype(np.int32), _CELLS)
+    on_black = np.take(on_black_table, cells)
+    on_white = np.take(on_white_table, cells)
+    recheck = np.flatnonzero(np.take(exact_cells, cells))
+    if len(recheck):
+        for exact, out in zip(text_lc(rgb[recheck]), (on_black, on_white), strict=True):
+            out[recheck] = _float32_on_the_same_side(exact)
+    return on_black, on_white
+
+
+def _float32_on_the_same_side(lc: FloatArray) -> npt.NDArray[np.float32]:
+    """Lc as float32, nudged where rounding would carry it across a band edge."""
+    rounded = lc.astype(np.float32)
+    for edge in (BODY_TEXT_LC, LARGE_TEXT_LC, MINIMUM_TEXT_LC):
+        crossed = (np.abs(lc) < edge) & (np.abs(rounded) >= np.float32(edge))
+        rounded[crossed] = np.copysign(np.nextafter(np.float32(edge), np.float32(0)), lc[crossed])
+    return rounded

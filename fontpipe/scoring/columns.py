@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from fontpipe.arrays import from_numpy, strings, to_numpy
+from fontpipe.color import apca
 from fontpipe.color.cube import lookup_p_black, probability_function
 from fontpipe.color.rules import relative_luminance, relative_luminance_float32, text_contrast
 from fontpipe.palettes.parse import ParsedColors
@@ -24,6 +25,11 @@ from fontpipe.registry.versions import (
     open_version,
 )
 from fontpipe.schema import (
+    APCA_BODY,
+    APCA_LARGE,
+    APCA_LC_BLACK,
+    APCA_LC_WHITE,
+    APCA_MIN,
     CONTRAST_BLACK,
     CONTRAST_RATIO,
     CONTRAST_WHITE,
@@ -50,6 +56,11 @@ OUTPUT_FIELDS = (
     pa.field(WCAG_AA, pa.bool_()),
     pa.field(WCAG_AAA, pa.bool_()),
     pa.field(OTHER_PASSES_AA, pa.bool_()),
+    pa.field(APCA_LC_BLACK, pa.float32()),
+    pa.field(APCA_LC_WHITE, pa.float32()),
+    pa.field(APCA_BODY, pa.bool_()),
+    pa.field(APCA_LARGE, pa.bool_()),
+    pa.field(APCA_MIN, pa.bool_()),
     pa.field(MODEL_VERSION, pa.dictionary(pa.int8(), pa.string())),
 )
 OUTPUT_COLUMNS = tuple(f.name for f in OUTPUT_FIELDS)
@@ -64,6 +75,9 @@ CSV_WRITE_OPTIONS = pacsv.WriteOptions(include_header=False, batch_size=8192)
 # the contrasts are most of a CSV job's formatting. Parquet keeps them as float32.
 _CONTRAST_CSV_TYPE = pa.decimal128(6, 4)
 _CONTRAST_COLUMNS = (CONTRAST_BLACK, CONTRAST_WHITE, CONTRAST_RATIO)
+# APCA Lc in CSV text: 2 decimal places (signed; |Lc| is at most about 108), as APCA reports it.
+_LC_CSV_TYPE = pa.decimal128(6, 2)
+_LC_COLUMNS = (APCA_LC_BLACK, APCA_LC_WHITE)
 
 
 def contrast_csv_text(contrast: npt.NDArray[np.float32]) -> pa.Array:
@@ -79,12 +93,29 @@ def contrast_csv_text(contrast: npt.NDArray[np.float32]) -> pa.Array:
     return pa.Array.from_buffers(_CONTRAST_CSV_TYPE, len(contrast), [None, pa.py_buffer(words)])
 
 
+def lc_csv_text(lc: npt.NDArray[np.float32]) -> pa.Array:
+    """A float32 Lc column as the decimal CSV writes: 2 places, rounded, never printed as a
+    band edge (75, 60, 45) its verdict column says it missed."""
+    scaled = np.rint(np.multiply(lc, 100, dtype=np.float64))
+    magnitude = np.abs(lc)
+    for edge in (apca.BODY_TEXT_LC, apca.LARGE_TEXT_LC, apca.MINIMUM_TEXT_LC):
+        missed = (magnitude < edge) & (np.abs(scaled) >= edge * 100)
+        scaled[missed] -= np.sign(scaled[missed])
+    words = np.empty((len(lc), 2), dtype=np.int64)  # a decimal128 is two 64-bit words
+    words[:, 0] = scaled
+    words[:, 1] = np.where(scaled < 0, -1, 0)  # two's complement: the sign fills the high word
+    return pa.Array.from_buffers(_LC_CSV_TYPE, len(lc), [None, pa.py_buffer(words)])
+
+
 def csv_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Scored rows as a CSV output writes them: contrasts as 4-place decimals."""
-    columns = [
-        contrast_csv_text(to_numpy(column)) if name in _CONTRAST_COLUMNS else column
-        for name, column in zip(batch.schema.names, batch.columns, strict=True)
-    ]
+    """Scored rows as a CSV output writes them: contrasts as 4-place decimals, Lc as 2-place."""
+    columns = []
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if name in _CONTRAST_COLUMNS:
+            column = contrast_csv_text(to_numpy(column))
+        elif name in _LC_COLUMNS:
+            column = lc_csv_text(to_numpy(column))
+        columns.append(column)
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
@@ -208,6 +239,8 @@ def score_columns(
     chosen = np.where(black, on_black, on_white)
     other = np.where(black, on_white, on_black)
     aa = chosen >= WCAG_AA_RATIO
+    lc_black, lc_white = apca_text_lc(rgb)
+    chosen_lc = np.abs(np.where(black, lc_black, lc_white))
     n = len(p_black)
     # Built on the numpy buffers (`from_numpy`): no copy for the floats, and no pandas import.
     return [
@@ -221,5 +254,18 @@ def score_columns(
         from_numpy(aa),
         from_numpy(chosen >= WCAG_AAA_RATIO),
         from_numpy(~aa & (other >= WCAG_AA_RATIO)),
+        from_numpy(lc_black),
+        from_numpy(lc_white),
+        from_numpy(chosen_lc >= apca.BODY_TEXT_LC),
+        from_numpy(chosen_lc >= apca.LARGE_TEXT_LC),
+        from_numpy(chosen_lc >= apca.MINIMUM_TEXT_LC),
         pa.DictionaryArray.from_arrays(from_numpy(np.zeros(n, dtype=np.int8)), strings([version])),
     ]
+
+
+def apca_text_lc(rgb: npt.NDArray[Any]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Signed APCA Lc of black and of white text, float32 (within 1e-3 Lc of float64)."""
+    if rgb.dtype == np.uint8:
+        return apca.text_lc_float32(rgb)
+    lc_black, lc_white = apca.text_lc(rgb)
+    return lc_black.astype(np.float32), lc_white.astype(np.float32)

@@ -104,6 +104,16 @@ def test_lc_and_decisions_match_colorjs(tmp_path):
     # Away from the ties: white's contrast further than 0.01 from 4.5:1, and an Lc gap.
     away = (np.abs(oracle[:, 3] - 4.5) > 0.01) & (np.abs(gap) > 1e-6)
     assert away.sum() > 100_000
-    assert np.array_equal(
-        get_rule("readable").label(rgb)[away].astype(bool), readable_oracle[away]
-    )
+    assert np.array_equal(get_rule("readable").label(rgb)[away].astype(bool), readable_oracle[away])
+
+
+@pytest.mark.slow
+def test_the_bulk_float32_path_matches_the_exact_one_on_every_colour():
+    cube = cube_colours(0, 1 << 24)
+    fast_black, fast_white = apca.text_lc_float32(cube)
+    exact_black, exact_white = apca.text_lc(cube)
+    assert np.abs(fast_black - exact_black).max() < 0.01
+    assert np.abs(fast_white - exact_white).max() < 0.01
+    for edge in (apca.BODY_TEXT_LC, apca.LARGE_TEXT_LC, apca.MINIMUM_TEXT_LC):
+        assert np.array_equal(np.abs(fast_black) >= edge, np.abs(exact_black) >= edge)
+        assert np.array_equal(np.abs(fast_white) >= edge, np.abs(exact_white) >= edge)
