@@ -187,6 +187,9 @@ def export(
         DEFAULT_ANSWER_RULE, "Whose champion `champion` names: wcag, mean, yiq or human:<name>."
     ),
     models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace what is already at --out (a file or a non-empty directory)."
+    ),
     as_json: bool = json_option(),
 ) -> None:
     """Export a model version for TF Serving, mobile or a web page."""
@@ -194,7 +197,9 @@ def export(
 
     settings = Settings.from_env(models_dir=models_dir)
     with err_console.status(f"exporting {model} as {export_format.value}"):
-        exported = export_step.run(model, export_format.value, out, settings, rule=rule)
+        exported = export_step.run(
+            model, export_format.value, out, settings, rule=rule, force=force
+        )
     version, (written, *extra) = exported.version, exported.paths
     if as_json:
         emit_json(

@@ -11,7 +11,8 @@ Formats:
 Every export computes in float32 except `json`, whose JavaScript runs in float64: a channel-table
 model's export keeps its float64 tables there, and its float32 tables elsewhere (float32 tables
 still decide every one of the cube's colours as the model does; the round-trip tests check it).
-Each export writes beside its target and renames, and records the version it came from.
+Each export writes beside its target and renames, and records the version it came from. Nothing
+already there is replaced without `force`: not a non-empty directory, not a file.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from fontpipe.atomic import atomic_directory, write_files_atomic
+from fontpipe.atomic import atomic_directory, check_writable, staging_path, write_files_atomic
 from fontpipe.color.cube import cube_colours_of
 from fontpipe.errors import FontpipeError
 from fontpipe.model import ModelConfig, build_model
@@ -37,13 +38,18 @@ EXPORT_FORMATS: tuple[ExportFormat, ...] = ("savedmodel", "onnx", "tflite", "jso
 JSON_FORMAT = "fontpipe-export/1"
 
 
-def export_model(version: ModelVersion, export_format: str, out: Path) -> Path:
-    """Export `version` to `out` in `export_format`; returns the path written."""
+def export_model(
+    version: ModelVersion, export_format: str, out: Path, *, force: bool = False
+) -> Path:
+    """Export `version` to `out` in `export_format`; returns the path written. What is already
+    at `out` (or beside it, for the files an export writes there) is replaced only with
+    `force`."""
     if export_format not in EXPORT_FORMATS:
         raise FontpipeError(
             f"unknown export format {export_format!r} (expected one of {', '.join(EXPORT_FORMATS)})"
         )
     out = Path(out)
+    check_export_target(export_format, out, force=force)
     model = load_keras_model(version)
     if export_format == "json":
         return _export_json(version, model, out)
@@ -54,6 +60,33 @@ def export_model(version: ModelVersion, export_format: str, out: Path) -> Path:
     if export_format == "onnx":
         return _export_onnx(version, function, out)
     return _export_tflite(version, function, out)
+
+
+def export_paths(export_format: str, out: Path) -> list[Path]:
+    """Every path an export writes: `out`, then its companion (the JavaScript of a json export,
+    the provenance of an onnx or tflite one; a savedmodel keeps its provenance inside)."""
+    if export_format == "savedmodel":
+        return [out]
+    if export_format == "json":
+        return [out, out.with_name(javascript_name(out))]
+    return [out, out.with_name(out.name + ".json")]
+
+
+def check_export_target(export_format: str, out: Path, *, force: bool = False) -> None:
+    """Refuse, before the model is loaded, a target that would lose data or cannot be written."""
+    for path in export_paths(export_format, out):
+        if export_format != "savedmodel" and path.is_dir():
+            raise FontpipeError(
+                f"{path}: is a directory; --format {export_format} writes a file "
+                f"(e.g. --out {path / ('model.' + export_format)})"
+            )
+        if force or not path.exists():
+            continue
+        if path.is_dir() and not any(path.iterdir()):
+            continue  # an empty directory holds nothing to lose
+        what = "a non-empty directory" if path.is_dir() else "a file"
+        raise FontpipeError(f"{path}: {what} is already there; pass --force to replace it")
+    check_writable(out)
 
 
 def model_weights(model: Any) -> dict[str, Any]:
@@ -142,7 +175,7 @@ def _export_onnx(version: ModelVersion, function: Any, out: Path) -> Path:
         ) from None
 
     tf = import_tensorflow()
-    staging = out.with_name(out.name + ".converting")
+    staging = staging_path(out.with_name(out.name + ".converting"))
     try:
         tf2onnx.convert.from_function(
             function,

@@ -47,7 +47,8 @@ def screen_luminance(rgb: npt.ArrayLike) -> FloatArray:
     arr = np.asarray(rgb)
     if arr.dtype == np.uint8:
         y: FloatArray = _LEVEL_Y[0][arr[..., 0]] + _LEVEL_Y[1][arr[..., 1]]
-        return y + _LEVEL_Y[2][arr[..., 2]]
+        y += _LEVEL_Y[2][arr[..., 2]]
+        return y
     channels = np.clip(arr.astype(np.float64), 0.0, 255.0) / 255.0
     weights = np.asarray(COEFFICIENTS)
     computed: FloatArray = (channels**TRC) @ weights

@@ -5,7 +5,7 @@ column (any notation `score` reads) and a text-colour column (`black`/`white`, `
 `#000`/`#fff`), and writes a fontpipe dataset whose rule is `human:<name>`:
 
 - every row is accounted for: bad colours and bad labels go to `<out>.rejects.csv` with their
-  row and reason, as in `score`;
+  row (1-based, the header not counted, as in `score`) and reason;
 - one row per colour: repeated colours are merged, and conflicting labels are resolved by
   majority; an exact tie goes to the text colour with the higher WCAG contrast. The manifest
   counts merged rows, conflicting colours and ties;
@@ -14,29 +14,30 @@ column (any notation `score` reads) and a text-colour column (`black`/`white`, `
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from fontpipe.color.css import WHITE
-from fontpipe.data.datasets import Dataset
-from fontpipe.errors import FontpipeError
-from fontpipe.data.generation import check_split_fractions
-from fontpipe.color.rules import get_rule
-from fontpipe.schema import SPLITS, human_rule
-from fontpipe.records import sha256_file
-from fontpipe.atomic import write_files_atomic
-from fontpipe.color.cube import cube_colours_of, cube_index
-from fontpipe.data.datasets import write_labelled_dataset
-from fontpipe.palettes.formats import csv_columns, input_format
-from fontpipe.palettes.parse import detect_color_spec, parse_colors
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fontpipe.atomic import check_writable, write_files_atomic
+from fontpipe.color.css import WHITE
+from fontpipe.color.cube import cube_colours_of, cube_index
+from fontpipe.color.rules import get_rule
+from fontpipe.data.datasets import Dataset, write_labelled_dataset
+from fontpipe.data.generation import check_split_fractions
+from fontpipe.errors import FontpipeError
+from fontpipe.palettes.formats import csv_columns, input_format
+from fontpipe.palettes.parse import detect_color_spec, parse_colors
+from fontpipe.records import sha256_file
+from fontpipe.schema import SPLITS, human_rule
 
 BLACK_WORDS = frozenset({"black", "1", "#000", "#000000", "true"})
 WHITE_WORDS = frozenset({"white", "0", "#fff", "#ffffff", "false"})
@@ -63,7 +64,7 @@ class LabelledColours:
     rgb: npt.NDArray[np.uint8]  # (n, 3), sorted by cube index
     label: npt.NDArray[np.int8]  # 1 black, 0 white
     rows_read: int
-    rejects: list[tuple[int, str, str, str]]  # (row, column, value, reason)
+    rejects: list[tuple[int, str, str, str]]  # (1-based data row, column, value, reason)
     merged_rows: int  # rows that repeated a colour already seen
     conflicts: int  # colours labelled both ways
     ties: int  # conflicts with as many votes each way
@@ -81,10 +82,8 @@ def read_labelled_table(path: Path) -> pa.Table:
         )
     try:
         if fmt.kind == "parquet":
-
             return pq.read_table(path)
         if fmt.kind == "jsonl":
-
             return pajson.read_json(path)
 
         names, delimiter = csv_columns(path, fmt, None)
@@ -125,13 +124,14 @@ def collect_labels(table: pa.Table, config: LabelImportConfig) -> LabelledColour
     )
     parsed = parse_colors(table, spec, None, WHITE)
     label, label_ok = label_values(table.column(config.text_column))
-    rejects = list(parsed.reasons)
+    # parse_colors counts rows from 0; people, editors and `score`'s rejects count from 1.
+    rejects = [(row + 1, column, value, why) for row, column, value, why in parsed.reasons]
     colour_ok = parsed.valid.copy()
     for row in np.flatnonzero(colour_ok & ~label_ok):
         value = table.column(config.text_column)[int(row)].as_py()
         rejects.append(
             (
-                int(row),
+                int(row) + 1,
                 config.text_column,
                 "" if value is None else str(value),
                 "not a text colour (expected black/white, 1/0 or #000/#fff)",
@@ -199,11 +199,14 @@ def import_labels(
     it as `<out>.rejects.csv`. Nothing is written when no row is usable."""
 
     path, out = Path(path), Path(out)
+    rejects_path = out.with_name(out.name + ".rejects.csv")
+    check_writable(out)
     table = read_labelled_table(path)
-    labelled = collect_labels(table, config)
-    if not len(labelled.label):
-        raise FontpipeError(f"{path}: no row has both a colour and a text-colour label")
-    splits = split_assignment(len(labelled.label), config)
+    with _naming(path):
+        labelled = collect_labels(table, config)
+        if not len(labelled.label):
+            raise FontpipeError("no row has both a colour and a text-colour label")
+        splits = split_assignment(len(labelled.label), config)
     source = {
         "file": str(path),
         "sha256": sha256_file(path),
@@ -225,7 +228,6 @@ def import_labels(
         source=source,
         force=force,
     )
-    rejects_path = out.with_name(out.name + ".rejects.csv")
     if labelled.rejects:
         lines = ["source_file,row,column,value,reason"]
         for row, column, value, reason in labelled.rejects:
@@ -235,6 +237,17 @@ def import_labels(
         return LabelImport(dataset, rejects_path, labelled)
     rejects_path.unlink(missing_ok=True)  # a stale one from an earlier import would mislead
     return LabelImport(dataset, None, labelled)
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Errors about the file's contents name the file."""
+    try:
+        yield
+    except FontpipeError as exc:
+        if str(path) in str(exc):
+            raise
+        raise FontpipeError(f"{path}: {exc}") from None
 
 
 def _csv_cell(text: str) -> str:

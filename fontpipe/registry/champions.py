@@ -1,14 +1,15 @@
 """The model registry: which version is the champion, and the log of promotions.
 
 Version directories belong to `fontpipe.registry.versions`; this module only moves the champion pointer
-and keeps `promotions.jsonl`. `champion` is a small JSON file replaced atomically (write beside,
-then rename), so readers see the old champion or the new one, never a torn write. Promotions
-take a file lock, so concurrent retrain runs cannot interleave their read-compare-write.
+and appends to `promotions.jsonl` (read, and its damaged lines judged, by
+`fontpipe.registry.promotion_log`). `champion` is a small JSON file replaced atomically (write
+beside, then rename), so readers see the old champion or the new one, never a torn write.
+Promotions take the registry lock (`fontpipe.registry.lock`), so concurrent retrain runs cannot
+interleave their read-compare-write.
 """
 
 from __future__ import annotations
 
-# filelock loads on first use: a look-up resolves champions but never takes the lock.
 import json
 import math
 import os
@@ -21,11 +22,20 @@ from typing import Any
 from fontpipe.atomic import write_json_atomic, write_text_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.records import Headline
+from fontpipe.registry.lock import REGISTRY_LOCK_TIMEOUT
+from fontpipe.registry.lock import registry_lock as registry_lock  # where callers found it
 from fontpipe.registry.promotion import (
     ChampionComparison,
     Decision,
     PromotionPolicy,
     decide_promotion,
+)
+from fontpipe.registry.promotion_log import PROMOTIONS_FILE as PROMOTIONS_FILE
+from fontpipe.registry.promotion_log import (
+    PromotionLog,
+    champion_chain,
+    parse_entry,
+    read_promotion_log,
 )
 from fontpipe.registry.versions import (
     ModelVersion,
@@ -40,8 +50,6 @@ from fontpipe.registry.versions import (
 from fontpipe.schema import DEFAULT_RULE, HUMAN_PREFIX
 
 CHAMPION_FILE = "champion"
-PROMOTIONS_FILE = "promotions.jsonl"
-LOCK_FILE = ".registry.lock"
 CHAMPION = "champion"  # the reference that names the current champion
 
 
@@ -58,7 +66,7 @@ def champion(models_dir: Path, rule: str | None = None) -> str | None:
         if rule is None or entry["rule"] == rule:
             return str(entry["to"])
     legacy = _legacy_pointer(models_dir)
-    if legacy is not None and (rule is None or _rule_of(models_dir, legacy, {}) == rule):
+    if legacy is not None and (rule is None or _rule_of(models_dir, legacy) == rule):
         return legacy
     return None
 
@@ -70,7 +78,7 @@ def champions(models_dir: Path) -> dict[str, str]:
         found[entry["rule"]] = str(entry["to"])
     legacy = _legacy_pointer(models_dir)
     if not found and legacy is not None:
-        found[_rule_of(models_dir, legacy, {})] = legacy
+        found[_rule_of(models_dir, legacy)] = legacy
     return found
 
 
@@ -84,15 +92,32 @@ def _legacy_pointer(models_dir: Path) -> str | None:
         raise FontpipeError(f"{pointer}: corrupt champion pointer ({exc})") from None
 
 
-def _rule_of(models_dir: Path, version: str, cache: dict[str, str]) -> str:
+def _rule_of(models_dir: Path, version: str) -> str:
     """A version's rule, from its metadata. A version deleted before promotions recorded their
     rule was trained on the only rule there was then, the default."""
-    if version not in cache:
-        try:
-            cache[version] = read_metadata(version_dir(models_dir, version)).rule
-        except FontpipeError:
-            cache[version] = DEFAULT_RULE
-    return cache[version]
+    return _version_rules(models_dir)(version) or DEFAULT_RULE
+
+
+def _version_rules(models_dir: Path) -> Callable[[str], str | None]:
+    """version -> its rule from its metadata, or None when it is gone (pruned) or unreadable;
+    each version read once per log read."""
+    known: dict[str, str | None] = {}
+
+    def rule_of(version: str) -> str | None:
+        if version not in known:
+            try:
+                known[version] = read_metadata(version_dir(models_dir, version)).rule
+            except (FontpipeError, OSError, ValueError):
+                known[version] = None
+        return known[version]
+
+    return rule_of
+
+
+def read_log(models_dir: Path) -> PromotionLog:
+    """`promotions.jsonl` as read by `fontpipe.registry.promotion_log`: its valid entries, each
+    with its rule, and its damaged lines (warned about, and skipped)."""
+    return read_promotion_log(models_dir, _version_rules(models_dir))
 
 
 def resolve_model(reference: str, models_dir: Path, rule: str | None = None) -> Path:
@@ -125,42 +150,26 @@ def resolve_model(reference: str, models_dir: Path, rule: str | None = None) -> 
 
 
 def promotion_history(models_dir: Path) -> list[dict[str, Any]]:
-    """Every promotion, oldest first, each with its `rule` (filled in from the version's metadata
-    for entries written before promotions recorded it). A last line cut short by a crash
-    mid-append is no promotion: the pointer is only replaced after the line is complete."""
-    path = models_dir / PROMOTIONS_FILE
-    if not path.exists():
-        return []
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    entries = []
-    rules: dict[str, str] = {}
-    for number, line in enumerate(lines, start=1):
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                break  # torn by a crash during the append
-            raise FontpipeError(f"{path}: line {number} is not JSON; the log is damaged") from None
-        entry.setdefault("rule", _rule_of(models_dir, str(entry["to"]), rules))
-        entries.append(entry)
-    return entries
-
-
-def registry_lock(models_dir: Path, timeout: float = 60) -> Any:
-    from filelock import FileLock  # only writers lock; look-ups need not import it
-
-    models_dir.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(models_dir / LOCK_FILE), timeout=timeout)
+    """Every valid promotion, oldest first, each with its `rule` (filled in from the version's
+    metadata for entries written before promotions recorded it). A last line cut short by a
+    crash mid-append is no promotion: the pointer is only replaced after the line is complete."""
+    return read_log(models_dir).entries
 
 
 def set_champion(
-    models_dir: Path, version: str, reason: str, *, metrics: Headline | None = None
+    models_dir: Path,
+    version: str,
+    reason: str,
+    *,
+    metrics: Headline | None = None,
+    rollback: bool = False,
 ) -> dict[str, Any]:
     """Point the champion at `version` (verified first) and log the promotion. Caller holds the lock."""
     if not is_version_dir(version_dir(models_dir, version)):
         raise FontpipeError(f"model version {version!r} does not exist in {models_dir}")
     promoted = open_version(version_dir(models_dir, version))
     check_promotable(promoted, metrics)
+    read_log(models_dir).check_whole("promoting or rolling back")
     _migrate(models_dir)
     rule = promoted.rule
     previous = champion(models_dir, rule)
@@ -170,6 +179,7 @@ def set_champion(
         "from": previous,
         "to": version,
         "reason": reason,
+        **({"rollback": True} if rollback else {}),
         **({"metrics": metrics.model_dump()} if metrics else {}),
     }
     # The log entry first, flushed to disk: it is the promotion. A crash before the pointer is
@@ -192,8 +202,8 @@ def _migrate(models_dir: Path) -> None:
     log_path = models_dir / PROMOTIONS_FILE
     legacy = models_dir / CHAMPION_FILE
     if log_path.exists():
-        raw = [line for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        if any('"rule"' not in line for line in raw):
+        raw = [line for line in log_path.read_bytes().splitlines() if line.strip()]
+        if any(b'"rule"' not in line for line in raw):
             entries = promotion_history(models_dir)
             write_text_atomic(log_path, "".join(json.dumps(e) + "\n" for e in entries))
     elif legacy.exists():
@@ -201,7 +211,7 @@ def _migrate(models_dir: Path) -> None:
         if version is not None:
             entry = {
                 "at": None,
-                "rule": _rule_of(models_dir, version, {}),
+                "rule": _rule_of(models_dir, version),
                 "from": None,
                 "to": version,
                 "reason": "champion before per-rule champions",
@@ -212,13 +222,19 @@ def _migrate(models_dir: Path) -> None:
 
 
 def _end_torn_line(log_path: Path) -> None:
-    """Drop a last line cut short by a crash, so the next entry starts on a line of its own."""
+    """Drop a last line cut short by a crash, so the next entry starts on a line of its own; a
+    last line complete but for its newline is a promotion, as readers take it, and is kept."""
     if not log_path.exists():
         return
     data = log_path.read_bytes()
     if data and not data.endswith(b"\n"):
+        start = data.rfind(b"\n") + 1
         with log_path.open("r+b") as log:
-            log.truncate(data.rfind(b"\n") + 1)
+            if parse_entry(data[start:])[0] is not None:
+                log.seek(len(data))
+                log.write(b"\n")
+            else:
+                log.truncate(start)
 
 
 def check_promotable(version: ModelVersion, headline: Headline | None = None) -> None:
@@ -239,9 +255,15 @@ def check_promotable(version: ModelVersion, headline: Headline | None = None) ->
         )
 
 
-def promote(models_dir: Path, version: str, reason: str = "promoted by hand") -> dict[str, Any]:
+def promote(
+    models_dir: Path,
+    version: str,
+    reason: str = "promoted by hand",
+    *,
+    lock_timeout: float = REGISTRY_LOCK_TIMEOUT,
+) -> dict[str, Any]:
     """Make `version` the champion of its own rule."""
-    with registry_lock(models_dir):
+    with registry_lock(models_dir, lock_timeout):
         if not is_version_dir(version_dir(models_dir, version)):
             raise FontpipeError(f"model version {version!r} does not exist in {models_dir}")
         rule = read_metadata(version_dir(models_dir, version)).rule
@@ -259,26 +281,36 @@ def _rule_or_latest(models_dir: Path, rule: str | None) -> str | None:
 
 def rollback_target(models_dir: Path, rule: str | None = None) -> str | None:
     """The version `rollback` would make champion of `rule` (default: the rule promoted last):
-    the one its current champion replaced."""
+    the champion before the current one, walking back past versions rolled back from (so
+    A -> B -> C rolls back to B, then A) and past versions deleted since."""
     rule = _rule_or_latest(models_dir, rule)
-    current = champion(models_dir, rule)
-    for entry in reversed(promotion_history(models_dir)):
-        if entry["rule"] == rule and entry["to"] == current and entry["from"]:
-            return str(entry["from"])
+    if rule is None:
+        return None
+    chain = champion_chain(read_log(models_dir).entries, rule)
+    for version in reversed(chain[:-1]):
+        if version != chain[-1] and is_version_dir(version_dir(models_dir, version)):
+            return version
     return None
 
 
-def rollback(models_dir: Path, rule: str | None = None) -> dict[str, Any]:
-    """Make the champion of `rule` before the current one champion again."""
-    with registry_lock(models_dir):
+def rollback(
+    models_dir: Path, rule: str | None = None, *, lock_timeout: float = REGISTRY_LOCK_TIMEOUT
+) -> dict[str, Any]:
+    """Make the champion of `rule` before the current one champion again; each rollback walks
+    one champion further back."""
+    with registry_lock(models_dir, lock_timeout):
         rule = _rule_or_latest(models_dir, rule)
         current = champion(models_dir, rule)
         if current is None:
-            raise FontpipeError("no champion to roll back from")
+            which = f"{rule} champion" if rule else "champion of any rule"
+            raise FontpipeError(f"no {which} in {models_dir} to roll back from")
         target = rollback_target(models_dir, rule)
         if target is None:
-            raise FontpipeError(f"{current} has no previous {rule} champion to roll back to")
-        return set_champion(models_dir, target, f"rollback from {current}")
+            raise FontpipeError(
+                f"{current}, the {rule} champion in {models_dir}, has no earlier {rule} champion "
+                "left to roll back to"
+            )
+        return set_champion(models_dir, target, f"rollback from {current}", rollback=True)
 
 
 def identical_to_champion(models_dir: Path, challenger: ModelVersion) -> str | None:
@@ -311,6 +343,7 @@ def promote_if_better(
     inside the lock, so a champion promoted by a concurrent run meanwhile is the one compared.
     """
     with registry_lock(models_dir):
+        read_log(models_dir).check_whole("promoting")  # before the champion's evaluation
         current = champion(models_dir, challenger.rule)
         current_headline = (
             None

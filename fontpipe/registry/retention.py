@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fontpipe.registry.champions import champions, registry_lock, rollback_target
+from fontpipe.registry.champions import champions, read_log, rollback_target
+from fontpipe.registry.lock import REGISTRY_LOCK_TIMEOUT, registry_lock
 from fontpipe.registry.versions import (
     CUBE_FILE,
     drop_cube_table,
@@ -43,11 +44,17 @@ class PrunePlan:
 
 
 def prune_versions(
-    models_dir: Path, policy: RetentionPolicy, *, dry_run: bool = False
+    models_dir: Path,
+    policy: RetentionPolicy,
+    *,
+    dry_run: bool = False,
+    lock_timeout: float = REGISTRY_LOCK_TIMEOUT,
 ) -> PrunePlan:
     """Delete all but the newest `keep_versions` versions besides the champion and the rollback
-    target, under the registry lock (so a promotion running meanwhile is never pruned)."""
-    with registry_lock(models_dir):
+    target, under the registry lock (so a promotion running meanwhile is never pruned). A
+    damaged line in the promotion log may hide a champion, so pruning waits for its repair."""
+    with registry_lock(models_dir, lock_timeout):
+        read_log(models_dir).check_whole("pruning")
         protected: dict[str, str] = {}
         current_champions = sorted(champions(models_dir).items())
         for rule, current in current_champions:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from fontpipe.schema import RULE_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -32,17 +35,27 @@ def test_retrain_succeeds_first_time_with_an_empty_home(tmp_path):
     assert "Traceback" not in output, output[-3000:]
     assert "database is locked" not in output
     assert (home / ".prefect").is_dir()  # it really started from an empty Prefect home
-    # WCAG-first answers by default: the colour the mean rule got wrong reads black.
-    answer = subprocess.run(
-        [str(fontpipe), "predict", "#00ff7e"], env=env, capture_output=True, text=True, cwd=tmp_path
-    )
-    assert answer.returncode == 0, answer.stderr
-    (row,) = [line for line in answer.stdout.splitlines() if "#00ff7e" in line and ":1" in line]
-    assert "black" in row and "pass" in row
+    # Readable answers by default: the colour the mean rule got wrong reads black, and on
+    # #2277d3, where both pass AA, white reads better; the browser's answer (wcag) is black.
+    for colour, rule, text in [
+        ("#00ff7e", None, "black"),
+        ("#2277d3", None, "white"),
+        ("#2277d3", "wcag", "black"),
+    ]:
+        answer = subprocess.run(
+            [str(fontpipe), "predict", colour, "--json", *(["--rule", rule] if rule else [])],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert answer.returncode == 0, answer.stderr
+        (prediction,) = json.loads(answer.stdout)["predictions"]
+        assert prediction["text_color"] == text and prediction["wcag_aa"], (colour, rule)
     from fontpipe.registry.champions import champions
 
     # A champion for every rule, and one line per rule with its figures.
-    assert sorted(champions(data / "models")) == ["mean", "wcag", "yiq"]
+    assert sorted(champions(data / "models")) == sorted(RULE_NAMES)
     for rule, version in champions(data / "models").items():
         assert (data / "models" / version / "model.keras").exists()
         (line,) = [row for row in done.stdout.splitlines() if row.startswith(f"{rule}: ")]
