@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from fontpipe.data.datasets import Dataset
     from fontpipe.data.generation import GenerateConfig
     from fontpipe.evaluation.evaluate_version import EvaluationMetrics
+    from fontpipe.palettes.parse import Scale
     from fontpipe.registry.versions import ModelVersion
     from fontpipe.training.config import TrainConfig
     from fontpipe.training.recipes import OriginalRecipe
@@ -52,15 +53,20 @@ class Predictor:
     version: str
     rule: str
 
-    def predict(self, colours: Any, *, backdrop: str = "white") -> pa.Table | pd.DataFrame:
+    def predict(
+        self, colours: Any, *, backdrop: str = "white", scale: int | str | None = None
+    ) -> pa.Table | pd.DataFrame:
         """The text colour for each background, with the columns `fontpipe score` writes.
 
-        `colours` is a sequence of CSS colour strings, an `(n, 3)` array of 0-255 channels,
-        an Arrow table or a pandas DataFrame (a `color` column of strings, or `r`, `g`, `b`).
-        Returns an Arrow table, or a DataFrame when given one, with the input's columns first.
-        A colour that cannot be parsed raises `FontpipeError` naming its row and the reason.
+        `colours` is a sequence of CSS colour strings, an `(n, 3)` array of channels (uint8
+        0-255; a float array needs `scale=255` or `scale=1` where its values leave the scale
+        in doubt), an Arrow table or a pandas DataFrame (a `color` column of strings, or `r`,
+        `g`, `b`). Returns an Arrow table, or a DataFrame when given one, with the input's
+        columns first. A colour that cannot be parsed raises `FontpipeError` naming its row
+        (1-based) and the reason.
         """
-        return score_table(_as_table_or_frame(colours), model=self, backdrop=backdrop)
+        table = _as_table_or_frame(colours)
+        return score_table(table, model=self, backdrop=backdrop, scale=scale)
 
 
 def load_model(
@@ -95,15 +101,19 @@ def score_table(
     color_column: str | None = None,
     rgb_columns: tuple[str, str, str] | None = None,
     backdrop: str = "white",
+    scale: int | str | None = None,
 ) -> TableLike:
     """Score one table in memory: its rows with the output columns of `fontpipe score` added.
 
     Works on an Arrow table or a pandas DataFrame and returns the same kind, so it fits
     `dask.dataframe.map_partitions` and pyarrow pipelines. The colour is found as `score` finds
-    it (`r,g,b` columns or a column named like "color"), or named by `color_column` /
-    `rgb_columns`. A row that is not a colour raises `FontpipeError` naming the row.
+    it (`r,g,b` columns, a column named `color`, or the one column named like a colour whose
+    first rows hold colours), or named by `color_column` / `rgb_columns`. Decimal channels all
+    in 0-1 need `scale` (1 or 255), as `score` needs `--scale`. A row that is not a colour
+    raises `FontpipeError` naming the row (1-based).
     """
-    from fontpipe.palettes.parse import detect_color_spec, parse_colors
+    from fontpipe.palettes.detect import SAMPLE_ROWS
+    from fontpipe.palettes.parse import ScaleNeeded, detect_color_spec, parse_colors
     from fontpipe.scoring.columns import (
         OUTPUT_COLUMNS,
         TEXT_OUTPUT_COLUMNS,
@@ -115,11 +125,19 @@ def score_table(
     predictor = model if isinstance(model, Predictor) else load_model(model, rule=rule)
     as_frame = not isinstance(table, pa.Table)
     arrow = pa.Table.from_pandas(table, preserve_index=False) if as_frame else table
-    spec = detect_color_spec(arrow.schema.names, color_column, rgb_columns)
-    parsed = parse_colors(arrow, spec, None, _backdrop(backdrop))
+    spec = detect_color_spec(
+        arrow.schema.names, color_column, rgb_columns, sample=arrow.slice(0, SAMPLE_ROWS)
+    )
+    try:
+        parsed = parse_colors(arrow, spec, _scale(scale), _backdrop(backdrop))
+    except ScaleNeeded as exc:
+        raise FontpipeError(
+            f"{exc.problem}: say which scale they use with scale=255 or scale=1, or pass uint8 "
+            "channels 0-255"
+        ) from None
     if parsed.reasons:
         row, column, value, reason = min(parsed.reasons)
-        raise FontpipeError(f"row {row}, column {column!r}: {reason} (value {value!r})")
+        raise FontpipeError(f"row {row + 1}, column {column!r}: {reason} (value {value!r})")
     scorer = cached_scorer(str(predictor.path))
     rgb = parsed.rgb
     p_black = scorer.p_black(rgb, parsed.on_grid)
@@ -142,6 +160,16 @@ def _backdrop(text: str) -> tuple[int, int, int]:
     return parse_backdrop(text)
 
 
+def _scale(scale: int | str | None) -> Scale | None:
+    if scale is None:
+        return None
+    if str(scale) in ("1", "1.0"):
+        return "1"
+    if str(scale) in ("255", "255.0"):
+        return "255"
+    raise FontpipeError(f"scale={scale!r}: expected 1 (channels 0-1) or 255 (channels 0-255)")
+
+
 def _as_table_or_frame(colours: Any) -> Any:
     if isinstance(colours, pa.Table):
         return colours
@@ -153,12 +181,16 @@ def _as_table_or_frame(colours: Any) -> Any:
         array: npt.NDArray[Any] = colours
         if array.ndim != 2 or array.shape[1] != 3:
             raise FontpipeError(f"an array of colours must have shape (n, 3), not {array.shape}")
-        if np.issubdtype(array.dtype, np.floating) and not np.all(array == np.round(array)):
-            raise FontpipeError("array channels must be whole numbers 0-255 (uint8)")
-        if array.size and (array.min() < 0 or array.max() > 255):
-            raise FontpipeError("array channels must lie in 0-255")
-        channels = array.astype(np.uint8)
-        return pa.table({name: channels[:, i] for i, name in enumerate(CHANNELS)})
+        numeric = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+        if array.dtype == np.bool_ or not numeric:
+            # True/False would read as channels 1/0: a mask passed by mistake, not colours.
+            raise FontpipeError(
+                f"an array of {array.dtype} is not colours: pass channels as uint8 0-255 "
+                "(or floats with scale=255 or scale=1)"
+            )
+        # Channels are checked as `score` checks a file's (range, whole numbers, scale), so an
+        # array of 0-1 floats is refused rather than read as near-black.
+        return pa.table({name: array[:, i] for i, name in enumerate(CHANNELS)})
     if isinstance(colours, Sequence):
         return pa.table({COLOR: pa.array([str(c) for c in colours], pa.string())})
     raise FontpipeError(

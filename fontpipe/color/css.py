@@ -1,26 +1,31 @@
 """The colour grammar: which strings name a colour, and which 8-bit sRGB background they name.
 
 One definition for every entry point: `fontpipe predict` parses its arguments with
-`parse_color`, and `fontpipe score` parses a text column with `parse_color_strings`, which runs
+`parse_color` (through `parse_color_argument`), and `fontpipe score` parses a text column with `parse_color_strings`, which runs
 the same `parse_color` once per distinct string (after a vectorised fast path for plain
 `#rrggbb` that is checked to agree with it). Accepted, case-insensitive, spaces around allowed:
 
-- CSS Color Level 4: named colours and `transparent`; `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`
-  (the `#` may be left out); `rgb()`/`rgba()` in comma or space syntax with numbers or
-  percentages and `/ alpha`; `hsl()`/`hsla()`, `hwb()`; `lab()`, `lch()`, `oklab()`, `oklch()`;
-  `color(srgb | srgb-linear | display-p3 | a98-rgb | prophoto-rgb | rec2020 | xyz | xyz-d50 |
-  xyz-d65 ...)`;
-- a bare triple `r,g,b` or `r g b` of integers 0-255 (what people type at a prompt).
+- CSS Color Level 4: named colours and `transparent`; `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`;
+  `rgb()`/`rgba()` in comma or space syntax with numbers or percentages and `/ alpha`;
+  `hsl()`/`hsla()`, `hwb()`; `lab()`, `lch()`, `oklab()`, `oklch()`; `color(srgb | srgb-linear |
+  display-p3 | a98-rgb | prophoto-rgb | rec2020 | xyz | xyz-d50 | xyz-d65 ...)`;
+- hex without the `#` only as 6 or 8 digits that are not all decimal (`ff8800`): `bad`, `fade`,
+  `123` and `16711680` are words and numbers far more often than colours. A bare number is
+  never a colour;
+- for `predict` alone (`parse_color_argument`), a bare triple `r,g,b` or `r g b` of integers
+  0-255 (what people type at a prompt).
 
-Integer channels above 255 are refused rather than clamped as CSS would: in a palette file
-`rgb(300, 0, 0)` is a typo far more often than a wish for red.
+Out-of-range components are clamped as CSS clamps them to the computed value, before gamut
+mapping (`rgb(0 0 300)` is blue, `lab(150 0 0)` white, a negative chroma is 0); `none` is 0, so
+`/ none` is a fully transparent colour, which is refused. `css_color` gives the computed colour
+itself (with `none` kept) for colour arithmetic such as a stylesheet's `color-mix()`.
 
 Colours outside sRGB are brought in by CSS Color 4 gamut mapping (chroma reduction in OkLCh
 until the colour is within a just-noticeable difference, deltaEOK 0.02, of its clipped value),
 not by clipping each channel. A translucent colour is composited over a backdrop (white unless
 the caller says otherwise), because the text sits on what shows through.
 
-Plain hex, integer `rgb()` and triples are parsed here directly; everything else by ColorAide,
+Plain hex and integer `rgb()` are parsed here directly; everything else by ColorAide,
 which implements the CSS specification's parsing, conversions and gamut mapping (it is imported
 only when such a string comes along, so a quick look-up of `#336699` stays quick). ColorAide
 over colour-science or colormath: it follows CSS Color 4 syntax and its gamut-mapping algorithm
@@ -30,6 +35,7 @@ exactly, is pure Python with no dependencies, and is maintained against the livi
 from __future__ import annotations
 
 # ColorAide loads on first use (about 0.2 s at start-up): hex and rgb() never need it.
+import math
 import re
 import threading
 from collections.abc import Sequence
@@ -45,9 +51,12 @@ from fontpipe.errors import FontpipeError
 RGB = tuple[int, int, int]
 WHITE: Final[RGB] = (255, 255, 255)
 
-_HEX: Final = re.compile(r"#?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
-_INT_TRIPLE_COMMA: Final = re.compile(r"(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})")
-_INT_TRIPLE_SPACE: Final = re.compile(r"(\d{1,3})\s+(\d{1,3})\s+(\d{1,3})")
+_HEX: Final = re.compile(r"#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+_BARE_HEX: Final = re.compile(r"[0-9a-fA-F]{6}|[0-9a-fA-F]{8}")
+_NUMBER: Final = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?%?"
+_NUMBERS: Final = re.compile(rf"{_NUMBER}(?:[\s,/]+{_NUMBER})*")
+_INT_TRIPLE_COMMA: Final = re.compile(r"(\d{1,9})\s*,\s*(\d{1,9})\s*,\s*(\d{1,9})")
+_INT_TRIPLE_SPACE: Final = re.compile(r"(\d{1,9})\s+(\d{1,9})\s+(\d{1,9})")
 _FUNCTION: Final = re.compile(r"([a-zA-Z-]+)\(\s*(.*?)\s*\)")
 _HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
 
@@ -119,9 +128,16 @@ def _parse_one(text: str, backdrop: RGB) -> ParsedColor | _OutOfGamut:
     return _parse_css(value, backdrop)
 
 
+def is_number_text(value: str) -> bool:
+    """A bare number or a run of them (`123`, `16711680`, `16 9 1`, `1.5`): never a colour."""
+    return _NUMBERS.fullmatch(value.strip()) is not None
+
+
 def _parse_simple(value: str) -> tuple[tuple[float, float, float], float] | None:
-    """Hex, integer rgb()/rgba() and bare triples without ColorAide; None for anything else."""
+    """Hex and integer rgb()/rgba() without ColorAide; None for anything else."""
     match = _HEX.fullmatch(value)
+    if match is None and _BARE_HEX.fullmatch(value) and not value.isdecimal():
+        match = _HEX.fullmatch("#" + value)
     if match:
         digits = match.group(1)
         if len(digits) <= 4:
@@ -130,22 +146,44 @@ def _parse_simple(value: str) -> tuple[tuple[float, float, float], float] | None
         alpha = channels[3] / 255 if len(channels) == 4 else 1.0
         return (float(channels[0]), float(channels[1]), float(channels[2])), alpha
     function = _FUNCTION.fullmatch(value)
-    if function is not None and function.group(1).lower() not in {"rgb", "rgba"}:
+    if function is None or function.group(1).lower() not in {"rgb", "rgba"}:
         return None
-    body = function.group(2) if function else value
+    triple = _int_triple(function.group(2))
+    if triple is None:
+        return None
+    # CSS clamps rgb(100, 200, 300) to 255 at its computed value: the same colour here.
+    r, g, b = (float(min(c, 255)) for c in triple)
+    return (r, g, b), 1.0
+
+
+def _int_triple(text: str) -> tuple[int, int, int] | None:
     for triple in (_INT_TRIPLE_COMMA, _INT_TRIPLE_SPACE):
-        match = triple.fullmatch(body)
+        match = triple.fullmatch(text)
         if match:
-            channels = [int(match.group(i)) for i in (1, 2, 3)]
-            if any(c > 255 for c in channels):
-                # CSS would clamp rgb(300, 0, 0) to red; in a palette file it is a typo far more
-                # often than a wish, so it is refused with the reason.
-                raise ColorSyntaxError("channel out of range 0-255")
-            return (float(channels[0]), float(channels[1]), float(channels[2])), 1.0
+            return int(match.group(1)), int(match.group(2)), int(match.group(3))
     return None
 
 
 def _parse_css(value: str, backdrop: RGB) -> ParsedColor | _OutOfGamut:
+    color, name = _css_object(value)
+    return _to_srgb(_computed(color, name), backdrop)
+
+
+def css_color(text: str) -> Any:
+    """The ColorAide colour a CSS colour string computes to, clamped as CSS clamps it but with
+    `none` components kept (colour arithmetic, such as color-mix(), treats them apart);
+    ColorSyntaxError with the reason for a string that is no colour."""
+    value = text.strip()
+    if _BARE_HEX.fullmatch(value) and not value.isdecimal():
+        value = "#" + value
+    if is_number_text(value) or (_HEX_DIGITS.issuperset(value) and value):
+        raise ColorSyntaxError(_why_not(value, None))
+    color, name = _css_object(value)
+    return _computed(color, name, keep_none=True)
+
+
+def _css_object(value: str) -> tuple[Any, str | None]:
+    """ColorAide's reading of a CSS colour string, and the notation it is written in."""
     function = _FUNCTION.fullmatch(value)
     name = function.group(1).lower() if function else None
     if function is None and "(" in value:
@@ -159,10 +197,47 @@ def _parse_css(value: str, backdrop: RGB) -> ParsedColor | _OutOfGamut:
                 f"invalid color() colour: unknown colour space {space!r} "
                 f"(expected one of {', '.join(COLOR_SPACES)})"
             )
-    color = _coloraide(value if name else value.lower())
+    text = f"{name}({function.group(2)})" if function and name else value.lower()
+    color = _coloraide(text)
     if color is None:
         raise ColorSyntaxError(_why_not(value, name))
-    return _to_srgb(color, backdrop)
+    return color, name
+
+
+# What CSS clamps at a colour's computed value, by notation: (component, low, high or None for
+# no upper bound). Chromium's computed colours agree (tests/unit/test_browser_colors.py).
+_UNIT = (0.0, 1.0)
+_CLAMPS: Final[dict[str | None, tuple[tuple[int, float, float | None], ...]]] = {
+    "rgb": ((0, *_UNIT), (1, *_UNIT), (2, *_UNIT)),
+    "rgba": ((0, *_UNIT), (1, *_UNIT), (2, *_UNIT)),
+    "hsl": ((1, *_UNIT), (2, *_UNIT)),
+    "hsla": ((1, *_UNIT), (2, *_UNIT)),
+    "hwb": ((1, 0.0, None), (2, 0.0, None)),
+    "lab": ((0, 0.0, 100.0),),
+    "lch": ((0, 0.0, 100.0), (1, 0.0, None)),
+    "oklab": ((0, *_UNIT),),
+    "oklch": ((0, *_UNIT), (1, 0.0, None)),
+}
+_HUE: Final = {"hsl": 0, "hsla": 0, "hwb": 0, "lch": 2, "oklch": 2}
+
+
+def _computed(color: Any, function: str | None, *, keep_none: bool = False) -> Any:
+    """The colour as CSS computes it before gamut mapping: out-of-range components clamped,
+    alpha clamped to 0-1, and `none` 0 (so `/ none` is transparent) unless `keep_none`."""
+    nan = math.nan if keep_none else 0.0
+    coords = [nan if c != c else float(c) for c in color.coords()]
+    for index, low, high in _CLAMPS.get(function, ()):
+        if coords[index] == coords[index]:
+            top = math.inf if high is None else high
+            coords[index] = min(max(coords[index], low), top)
+    hue = _HUE.get(function or "")
+    if hue is not None and math.isinf(coords[hue]):
+        coords[hue] = 0.0  # an infinite angle reads as 0deg, as in browsers
+    if any(math.isinf(c) for c in coords):
+        raise ColorSyntaxError("a component is infinite (out of range)")
+    alpha = color.alpha()
+    alpha = nan if alpha != alpha else min(max(float(alpha), 0.0), 1.0)
+    return _COLOR_CLASS(color.space(), coords, alpha)
 
 
 _TRANSPARENT = "fully transparent: there is no background to read text on"
@@ -182,8 +257,7 @@ def _coloraide(text: str) -> Any:
 
 
 def _to_srgb(color: Any, backdrop: RGB) -> ParsedColor | _OutOfGamut:
-    alpha = color.alpha()
-    alpha = 1.0 if alpha != alpha else float(alpha)  # NaN ("none") means opaque
+    alpha = float(color.alpha())
     if alpha <= 0:
         raise ColorSyntaxError(_TRANSPARENT)
     srgb = color.convert("srgb")
@@ -224,8 +298,12 @@ def _composited(
 def _why_not(value: str, function: str | None) -> str:
     if function is not None:
         return f"invalid {function}() colour (expected {FUNCTIONS[function]})"
+    if is_number_text(value):
+        return "a number, not a colour (hex colours are written with #, e.g. #0099ff)"
     stripped = value.lstrip("#")
     if stripped and all(c in _HEX_DIGITS for c in stripped):
+        if not value.startswith("#") and len(stripped) in (3, 4):
+            return f"hex without # needs 6 or 8 digits (write #{stripped})"
         return f"invalid hex colour (expected 3, 4, 6 or 8 hex digits, got {len(stripped)})"
     if value.startswith("#"):
         return "invalid hex colour (not hex digits)"
@@ -233,7 +311,14 @@ def _why_not(value: str, function: str | None) -> str:
 
 
 def parse_color_argument(text: str, backdrop: RGB = WHITE) -> ParsedColor:
-    """`parse_color` for a value a person typed: the error quotes it."""
+    """`parse_color` for a value a person typed, which may also be a bare triple `r,g,b` or
+    `r g b` (0-255, refused above: at a prompt 300 is a typo); the error quotes it."""
+    triple = _int_triple(text.strip())
+    if triple is not None:
+        if max(triple) > 255:
+            raise FontpipeError(f"{text!r}: not a colour (channel out of range 0-255)")
+        r, g, b = triple
+        return ParsedColor(rgb=(r, g, b), alpha=1.0, gamut_mapped=False)
     try:
         return parse_color(text, backdrop)
     except ColorSyntaxError as exc:

@@ -1,9 +1,10 @@
 """Parsing colours out of palette columns, vectorised, with a reason for every value refused.
 
-Shapes understood (detected from column names and values, or named by the caller):
+Shapes understood (found by `fontpipe.palettes.detect`, or named by the caller):
 - three channel columns: `r,g,b` or `red,green,blue` (any case), integers 0-255, or floats in
-  0-1 or 0-255 (the scale must then be stated);
-- one text column of colour strings in the grammar of `fontpipe.color.css` (hex, rgb(), triples).
+  0-1 or 0-255 (the scale must then be stated); booleans are refused;
+- one text column of colour strings in the grammar of `fontpipe.color.css` (hex, rgb(), ...).
+  A column of numbers is refused: a number is never a colour.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import pyarrow.compute as pc
 from fontpipe.arrays import strings, to_numpy
 from fontpipe.color.css import RGB, WHITE, parse_color_strings
 from fontpipe.errors import FontpipeError
+from fontpipe.palettes.detect import COLOR_NAME_HINTS, ColorSpec, detect_color_spec
+from fontpipe.palettes.named import row_rejects
+
+__all__ = ["COLOR_NAME_HINTS", "ColorSpec", "ParsedColors", "detect_color_spec", "parse_colors"]
 
 Scale = Literal["255", "1"]
-COLOR_NAME_HINTS = ("color", "colour", "hex", "background", "bg", "rgb")
 _NUMBER = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
 
 # ASCII hex digit -> value, 255 for anything else.
@@ -33,12 +37,16 @@ for _digit in range(6):
     _NIBBLE[ord("A") + _digit] = 10 + _digit
 
 
-@dataclass(frozen=True)
-class ColorSpec:
-    """Where the colour is in a table: one text column, or three channel columns."""
+class ScaleNeeded(FontpipeError):
+    """Channels whose scale (0-1 or 0-255) cannot be told from the values. The message says how
+    to state it on the command line; `problem` is the message without that, for the API to word
+    its own (`scale=`)."""
 
-    color_column: str | None = None
-    rgb_columns: tuple[str, str, str] | None = None
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"{problem}: say whether they run 0-1 or 0-255 with --scale 1 or --scale 255"
+        )
+        self.problem = problem
 
 
 @dataclass
@@ -57,41 +65,6 @@ class ParsedColors:
     srgb_hex: pa.Array | None = None  # `#rrggbb` per row, when parsing made it on the way
 
 
-def detect_color_spec(
-    names: list[str],
-    color_column: str | None = None,
-    rgb_columns: tuple[str, str, str] | None = None,
-) -> ColorSpec:
-    """Pick the colour column(s) of a schema, or check the ones the user named."""
-    if color_column and rgb_columns:
-        raise FontpipeError("give either --color-column or --rgb-columns, not both")
-    lower = {n.lower(): n for n in names}
-    if rgb_columns:
-        missing = [c for c in rgb_columns if c not in names and c.lower() not in lower]
-        if missing:
-            raise FontpipeError(
-                f"--rgb-columns: no column {', '.join(missing)} (columns: {', '.join(names)})"
-            )
-        r, g, b = (c if c in names else lower[c.lower()] for c in rgb_columns)
-        return ColorSpec(rgb_columns=(r, g, b))
-    if color_column:
-        if color_column not in names:
-            raise FontpipeError(
-                f"--color-column: no column {color_column!r} (columns: {', '.join(names)})"
-            )
-        return ColorSpec(color_column=color_column)
-    for trio in (("r", "g", "b"), ("red", "green", "blue")):
-        if all(c in lower for c in trio):
-            return ColorSpec(rgb_columns=(lower[trio[0]], lower[trio[1]], lower[trio[2]]))
-    hinted = [n for n in names if any(h in n.lower() for h in COLOR_NAME_HINTS)]
-    if len(hinted) >= 1:
-        return ColorSpec(color_column=hinted[0])
-    raise FontpipeError(
-        f"no colour column found among {', '.join(names)}: expected r,g,b or red,green,blue columns, "
-        "or a hex/rgb() column named like 'color'; name it with --color-column or --rgb-columns"
-    )
-
-
 def parse_colors(
     batch: pa.RecordBatch | pa.Table,
     spec: ColorSpec,
@@ -99,18 +72,51 @@ def parse_colors(
     backdrop: RGB = WHITE,
 ) -> ParsedColors:
     if spec.color_column:
-        return _parse_text_column(batch.column(spec.color_column), spec.color_column, backdrop)
+        parsed = _parse_text_column(batch.column(spec.color_column), spec.color_column, backdrop)
+        return _with_reader_rejects(parsed, batch, spec.color_column)
     assert spec.rgb_columns is not None
     return _parse_channels([batch.column(c) for c in spec.rgb_columns], spec.rgb_columns, scale)
 
 
-def _as_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+def _with_reader_rejects(
+    parsed: ParsedColors, batch: pa.RecordBatch | pa.Table, column: str
+) -> ParsedColors:
+    """Rows the file's reader refused itself (a stylesheet's var() cycle, a token's missing
+    alias: `fontpipe.palettes.named`), with the reader's reason."""
+    refused = row_rejects(batch.schema)
+    if not refused:
+        return parsed
+    texts = batch.column(column)
+    reasons = [r for r in parsed.reasons if r[0] not in refused]
+    for row, reason in refused.items():
+        value = texts[row].as_py()
+        reasons.append((row, column, "" if value is None else str(value), reason))
+        parsed.valid[row] = False
+        parsed.rgb[row] = 0
+    parsed.reasons = sorted(reasons)
+    parsed.srgb_hex = None  # rebuilt from the valid rows by the caller
+    return parsed
+
+
+def _as_strings(column: pa.Array | pa.ChunkedArray, name: str) -> pa.Array:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        column = pc.cast(column, pa.string())
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        # 16711680 or 123 is not #ff0000 or #112233: a number is never read as a colour.
+        raise FontpipeError(
+            f"column {name!r} holds {kind} values, not colour strings; give colours as text "
+            "(#rrggbb, rgb(), ...) or as r,g,b channel columns"
+        )
+    if pa.types.is_boolean(kind):
+        raise FontpipeError(f"column {name!r} holds booleans, not colour strings")
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        try:
+            column = pc.cast(column, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise FontpipeError(f"column {name!r} ({kind}) is not text ({exc})") from None
     return column
 
 
@@ -156,7 +162,8 @@ def _plain_hex(
         return found, rgb, False
     first = starts[candidates] + hashed[candidates]
     digits = _NIBBLE[data[first[:, None] + np.arange(6)]]
-    ok = (digits < 16).all(axis=1)
+    # Without the `#`, six decimal digits are a number (112233), never a colour.
+    ok = (digits < 16).all(axis=1) & (hashed[candidates] | (digits >= 10).any(axis=1))
     rows = candidates[ok]
     digits = digits[ok]
     found[rows] = True
@@ -169,7 +176,7 @@ def _parse_text_column(
 ) -> ParsedColors:
     """Plain hex straight from the string buffer; every other string through the one grammar
     (`fontpipe.color.css.parse_color`), once per distinct value."""
-    text = _as_strings(column)
+    text = _as_strings(column, name)
     plain, rgb, canonical = _plain_hex(text)
     valid = plain.copy()
     mapped = np.zeros(len(text), dtype=bool)
@@ -233,25 +240,23 @@ def _parse_channels(
         valid &= column_valid
         values[:, i] = np.where(valid, column_values, 0.0)
     if scale is None and np.any(valid[:, None] & (values != np.round(values))):
-        raise FontpipeError(
-            f"columns {','.join(names)} hold fractional values: say whether they run 0-1 or 0-255 with --scale 1 or --scale 255"
-        )
+        raise ScaleNeeded(f"columns {','.join(names)} hold fractional values")
     largest = values[valid].max() if valid.any() else 0.0
     if scale is None and 0 < largest <= 1 and _written_as_floats(arrays):
         # 1.0,1.0,1.0 is white on a 0-1 scale and almost black on 0-255: never guess. (All
         # zeros is black on either scale.)
-        raise FontpipeError(
-            f"columns {','.join(names)} are written as decimals and every value lies in 0-1: "
-            "say whether they run 0-1 or 0-255 with --scale 1 or --scale 255"
+        raise ScaleNeeded(
+            f"columns {','.join(names)} are written as decimals and every value lies in 0-1"
         )
     scaled = values * (255.0 if scale == "1" else 1.0)
     out_of_range = valid & ((scaled < 0) | (scaled > 255)).any(axis=1)
     limit = "0-1" if scale == "1" else "0-255"
     for row in np.flatnonzero(out_of_range):
         column = int(np.flatnonzero((scaled[row] < 0) | (scaled[row] > 255))[0])
-        reasons.append(
-            (int(row), names[column], f"{values[row, column]:g}", f"channel out of range {limit}")
-        )
+        # The value as written: 2**53 + 1 is not shown as its nearest float.
+        written = arrays[column][int(row)].as_py()
+        shown = f"{written:g}" if isinstance(written, float) else str(written).strip()
+        reasons.append((int(row), names[column], shown, f"channel out of range {limit}"))
     valid &= ~out_of_range
     scaled[~valid] = 0
     on_grid = bool(np.all(scaled == np.round(scaled)))
@@ -321,12 +326,12 @@ def _channel_values(
             why = "empty cell" if value is None or not str(value).strip() else "not a number"
             reasons.append((int(row), name, "" if value is None else str(value), why))
         return floats, numeric
-    if (
-        pa.types.is_integer(array.type)
-        or pa.types.is_floating(array.type)
-        or pa.types.is_boolean(array.type)
-    ):
-        floats = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+    if pa.types.is_boolean(array.type):
+        # True/False are not channel values: read as 1/0 they would pass for a colour.
+        raise FontpipeError(f"column {name!r} holds booleans, which are not colour channels")
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        # Unchecked: an int64 beyond 2**53 has no exact float, and needs none to be out of range.
+        floats = pc.cast(array, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
         missing = np.isnan(floats)
         for row in np.flatnonzero(missing & valid_so_far):
             empty = array[row].as_py() is None

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fontpipe.color.css import ColorSyntaxError, parse_color
+from fontpipe.color.css import ColorSyntaxError, parse_color, parse_color_argument
 from fontpipe.errors import FontpipeError
 from fontpipe.palettes.parse import ColorSpec, detect_color_spec, parse_colors
 
@@ -21,19 +21,28 @@ def parse_table(values, column="color"):
     "text, rgb",
     [
         ("#336699", (0x33, 0x66, 0x99)),
-        ("336699", (0x33, 0x66, 0x99)),
+        ("33669a", (0x33, 0x66, 0x9A)),
+        ("FF8800CC", (255, 160, 51)),  # 80 % opaque over white
         ("#ABC", (0xAA, 0xBB, 0xCC)),
         ("  #abc  ", (0xAA, 0xBB, 0xCC)),
         ("rgb(10, 20, 30)", (10, 20, 30)),
         ("RGBA(10,20,30,1)", (10, 20, 30)),
         ("rgb(10 20 30)", (10, 20, 30)),
         ("rgb(10 20 30 / 100%)", (10, 20, 30)),
-        ("255,200,0", (255, 200, 0)),
-        ("255 200 0", (255, 200, 0)),
+        ("rgb(300, 0, 0)", (255, 0, 0)),  # CSS clamps to the computed value
     ],
 )
 def test_known_colours(text, rgb):
     assert parse_color(text).rgb == rgb
+
+
+@pytest.mark.parametrize("text", ["255,200,0", "255 200 0"])
+def test_typed_triples_are_colours_at_the_prompt_only(text):
+    assert parse_color_argument(text).rgb == (255, 200, 0)
+    with pytest.raises(ColorSyntaxError, match="a number"):
+        parse_color(text)
+    with pytest.raises(FontpipeError, match="out of range"):
+        parse_color_argument("300,0,0")
 
 
 @pytest.mark.parametrize(
@@ -42,7 +51,7 @@ def test_known_colours(text, rgb):
         ("", "empty cell"),
         ("#12", "invalid hex colour"),
         ("#ggg", "invalid hex colour"),
-        ("rgb(300, 0, 0)", "out of range"),
+        ("rgb(1, 2, 3, 4, 5)", "invalid rgb() colour"),
         ("rgb(1, 2)", "invalid rgb() colour"),
         ("rgb(1, 2 3)", "invalid rgb() colour"),
         ("hotpink-ish", "not a colour"),

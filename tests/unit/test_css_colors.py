@@ -125,8 +125,55 @@ def test_vectorised_gamut_mapping_gives_coloraides_bytes_for_every_space():
     parsed = parse_color_strings(texts)
     assert parsed.valid.all() and parsed.gamut_mapped.sum() > 800
     for i, text in enumerate(texts):
-        srgb = Color(text).convert("srgb")
+        color = Color(text)
+        if color.space() in ("oklch", "lch"):  # CSS clamps lightness before gamut mapping
+            top = 1.0 if color.space() == "oklch" else 100.0
+            color["lightness"] = min(color["lightness"], top)
+        srgb = color.convert("srgb")
         if not srgb.in_gamut(tolerance=0.5 / 255):
             srgb.fit("srgb", method="oklch-chroma")
         expected = [round(min(max(float(c), 0.0), 1.0) * 255) for c in srgb.coords(nans=False)]
         assert parsed.rgb[i].tolist() == expected, text
+
+
+# Issue 23, item 6: out-of-range values are clamped as CSS clamps them to the computed value,
+# before gamut mapping (Chromium agrees: tests/unit/test_browser_colors.py).
+@pytest.mark.parametrize(
+    "text, hex_value",
+    [
+        ("rgb(0 0 1000.5)", "#0000ff"),
+        ("rgb(0% 0% 200%)", "#0000ff"),
+        ("rgb(100, 200, 300)", "#64c8ff"),
+        ("rgb(-5 300 0)", "#00ff00"),
+        ("hsl(0 100% 1e999%)", "#ffffff"),
+        ("hsl(0 100% 150%)", "#ffffff"),
+        ("hsl(0 -50% 50%)", "#808080"),
+        ("hsl(200 150% 40%)", "#0088cc"),
+        ("hwb(200 -20% 10%)", "#0099e6"),
+        ("lab(1e999 0 0)", "#ffffff"),
+        ("lab(150 0 0)", "#ffffff"),
+        ("lab(-10 0 0)", "#000000"),
+        ("oklch(150% 0 0)", "#ffffff"),
+        ("lch(50% -10 20)", "#777777"),
+        ("rgb(none 0 0)", "#000000"),
+        ("hsl(none 100% 50%)", "#ff0000"),
+        ("lch(50 30 none)", "#a66278"),
+        ("color(srgb none 1 0)", "#00ff00"),
+        ("hsl(1e999 100% 50%)", "#ff0000"),
+        ("rgb(0 0 0 / 200%)", "#000000"),
+    ],
+)
+def test_out_of_range_components_are_clamped_as_css_computes_them(text, hex_value):
+    parsed = parse_color(text)
+    assert parsed.hex == hex_value and parsed.alpha == 1 and not parsed.gamut_mapped
+
+
+@pytest.mark.parametrize("text", ["rgb(0 0 0 / none)", "oklch(50% 0.1 30 / none)"])
+def test_a_none_alpha_is_zero_and_so_rejected(text):
+    with pytest.raises(ColorSyntaxError, match="fully transparent"):
+        parse_color(text)
+
+
+def test_an_unbounded_infinite_component_is_rejected():
+    with pytest.raises(ColorSyntaxError, match="infinite"):
+        parse_color("lab(50 1e999 0)")
