@@ -34,6 +34,7 @@ from fontpipe.color.rules import get_rule
 from fontpipe.data.datasets import Dataset, write_labelled_dataset
 from fontpipe.data.generation import check_split_fractions
 from fontpipe.errors import FontpipeError
+from fontpipe.palettes.detect import SAMPLE_ROWS
 from fontpipe.palettes.formats import csv_columns, input_format
 from fontpipe.palettes.parse import detect_color_spec, parse_colors
 from fontpipe.records import sha256_file
@@ -120,7 +121,10 @@ def collect_labels(table: pa.Table, config: LabelImportConfig) -> LabelledColour
             f"--text-column: no column {config.text_column!r} (columns: {', '.join(names)})"
         )
     spec = detect_color_spec(
-        [n for n in names if n != config.text_column], config.color_column, config.rgb_columns
+        [n for n in names if n != config.text_column],
+        config.color_column,
+        config.rgb_columns,
+        sample=table.slice(0, SAMPLE_ROWS),
     )
     parsed = parse_colors(table, spec, None, WHITE)
     label, label_ok = label_values(table.column(config.text_column))
