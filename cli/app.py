@@ -8,7 +8,9 @@ on `app`.
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
 
 from cli import about, models, pipeline, scoring  # noqa: F401  (registers the commands)
 from cli.base import app
@@ -21,11 +23,18 @@ def main() -> None:
     from flows.environment import apply_environment_defaults
 
     apply_environment_defaults()
+    # A terminated command (`timeout`, a cancelled flow run, `docker stop`) unwinds like an
+    # interrupted one, so its staging folders, `.tmp-*` files and locks are removed on the way out.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         app()
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing half-written was left behind")
         sys.exit(130)
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from cli.console import err_console
+from cli.console import err_console, error_line
 from fontpipe.errors import FontpipeError
 
 # Plain (not rich-markup) help: "[default: ...]" in a help text is shown as written instead of
@@ -55,7 +55,7 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except FontpipeError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            err_console.print(error_line(str(exc)), soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

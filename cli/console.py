@@ -1,19 +1,56 @@
-"""Terminal output shared by the CLI commands: one console, one progress-bar style."""
+"""Terminal output shared by the CLI commands: one console, one progress-bar style.
+
+Everything the CLI prints holds user text (file names, column names, version and rule names),
+so the consoles print strings as written: no rich markup (`[bold]x[/bold].csv` is a file name,
+and `[/x]` would raise), no emoji codes (`a:smile:.csv`), no highlighting. Styled words are
+`Text` objects with a style, never markup in a string.
+"""
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.status import Status
+from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TextColumn
 
+
+class _LiteralStatus(Status):
+    """A status line whose text is shown as written (rich's own parses a str as markup)."""
+
+    def update(self, status: RenderableType | None = None, **options: Any) -> None:
+        super().update(Text(status) if isinstance(status, str) else status, **options)
+
+
+class LiteralConsole(Console):
+    """A rich console that prints every string literally, status lines included."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, **options)
+
+    def status(self, status: RenderableType, **options: Any) -> Status:
+        text = Text(status) if isinstance(status, str) else status
+        return _LiteralStatus(text, console=self, **options)
+
+
 # Piped or redirected output is read by programs and people alike: never cut a field to fit an
 # 80-column guess (a version name cut to `20261128…` cannot be passed to `promote`).
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 1_000)
-err_console = Console(stderr=True, highlight=False)
+console = LiteralConsole(width=None if sys.stdout.isatty() else 1_000)
+err_console = LiteralConsole(stderr=True)
+
+
+def styled(text: str, style: str) -> Text:
+    """`text` as written, in `style`."""
+    return Text(text, style=style)
+
+
+def error_line(message: str) -> Text:
+    """`error: <message>`, the message as written."""
+    return Text.assemble(("error:", "bold red"), " ", message)
 
 
 def progress_bar(*extra_columns: TextColumn) -> Progress:
@@ -29,7 +66,7 @@ def progress_bar(*extra_columns: TextColumn) -> Progress:
     )
 
     return Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TaskProgressColumn(),

@@ -10,7 +10,7 @@ import typer
 
 from cli.base import app, emit_json, json_option, parse_floats, user_errors
 from cli.choices import Architecture, Rule, Sampling, Schedule
-from cli.console import console, err_console, progress_bar
+from cli.console import console, err_console, progress_bar, styled
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.schema import DEFAULT_RULE
 from fontpipe.settings import Settings
@@ -250,7 +250,11 @@ def import_labels(
     )
     if result.rejects_path:
         console.print(
-            f"[yellow]{len(labelled.rejects):,} rejected rows, with reasons, in {result.rejects_path}"
+            styled(
+                f"{len(labelled.rejects):,} rejected rows, with reasons, in {result.rejects_path}",
+                "yellow",
+            ),
+            soft_wrap=True,
         )
 
 

@@ -14,7 +14,7 @@ def training_progress(
 ) -> tuple[Progress, Any]:
     import keras
 
-    progress = progress_bar(TextColumn("{task.fields[metrics]}"))
+    progress = progress_bar(TextColumn("{task.fields[metrics]}", markup=False))
 
     class RichEpochs(keras.callbacks.Callback):  # type: ignore[misc]
         def __init__(self) -> None:

@@ -11,7 +11,7 @@ import typer
 
 from cli.base import app, emit_json, json_option, user_errors
 from cli.choices import ANSWERING_RULE_HELP, OnError, Scale, family_option
-from cli.console import console, err_console, progress_bar
+from cli.console import console, err_console, error_line, progress_bar, styled
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
@@ -162,12 +162,18 @@ def _report_score(summary: Any, max_reject_rate: float | None, as_json: bool) ->
         console.print(score_summary_table(summary))
         if summary.rejects:
             console.print(
-                f"[yellow]{summary.rejected:,} rejected rows, with reasons, in {summary.rejects}"
+                styled(
+                    f"{summary.rejected:,} rejected rows, with reasons, in {summary.rejects}",
+                    "yellow",
+                ),
+                soft_wrap=True,
             )
     if too_many:
         err_console.print(
-            f"[bold red]error:[/] {reject_rate:.2%} of rows were rejected, above "
-            f"--max-reject-rate {max_reject_rate:.2%} (output and rejects written in full)",
+            error_line(
+                f"{reject_rate:.2%} of rows were rejected, above --max-reject-rate "
+                f"{max_reject_rate:.2%} (output and rejects written in full)"
+            ),
             soft_wrap=True,
         )
         raise typer.Exit(code=3)

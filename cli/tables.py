@@ -1,10 +1,15 @@
-"""Rich tables for the terminal: one per command's result."""
+"""Rich tables for the terminal: one per command's result.
+
+Titles and cells that hold user text (rule `human:<name>`, version and file names) are `Text`, so
+they read as written on any console, not as rich markup.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from rich.table import Table
+from rich.text import Text
 
 from fontpipe.registry.promotion import RetrainReport
 from fontpipe.registry.versions import VersionMetadata
@@ -25,7 +30,10 @@ def _share(value: float | None, digits: int = 4) -> str:
 def dataset_summary_table(dataset: Dataset) -> Table:
     m = dataset.manifest
     table = Table(
-        title=f"dataset {m['fingerprint'][:12]}: rule={m['rule']} sampling={m['sampling']} seed={m['seed']}"
+        title=Text(
+            f"dataset {m['fingerprint'][:12]}: rule={m['rule']} sampling={m['sampling']} "
+            f"seed={m['seed']}"
+        )
     )
     for column in ("split", "rows", "files", "black text", "white text"):
         table.add_column(column, justify="right")
@@ -42,7 +50,10 @@ def dataset_summary_table(dataset: Dataset) -> Table:
 
 def training_summary_table(metadata: VersionMetadata) -> Table:
     table = Table(
-        title=f"model {metadata.version} ({metadata.epochs_run} epochs, {metadata.train_seconds:.1f}s, {metadata.device})"
+        title=Text(
+            f"model {metadata.version} ({metadata.epochs_run} epochs, "
+            f"{metadata.train_seconds:.1f}s, {metadata.device})"
+        )
     )
     for column in ("split", "loss", "accuracy"):
         table.add_column(column, justify="right")
@@ -57,7 +68,9 @@ def training_summary_table(metadata: VersionMetadata) -> Table:
 
 def evaluation_summary_table(metrics: EvaluationMetrics) -> Table:
     table = Table(
-        title=f"model {metrics.version} against the {metrics.rule} rule, all {CUBE_SIZE:,} colours"
+        title=Text(
+            f"model {metrics.version} against the {metrics.rule} rule, all {CUBE_SIZE:,} colours"
+        )
     )
     for column in ("model", "accuracy", "errors", "boundary band", "ECE", "AA share"):
         table.add_column(column, justify="right")
@@ -80,7 +93,7 @@ def evaluation_summary_table(metrics: EvaluationMetrics) -> Table:
 
 
 def score_summary_table(summary: ScoreSummary) -> Table:
-    table = Table(title=f"scored with model {summary.model_version}", show_header=False)
+    table = Table(title=Text(f"scored with model {summary.model_version}"), show_header=False)
     table.add_column("", justify="left")
     table.add_column("", justify="right")
     rows = [
@@ -97,7 +110,7 @@ def score_summary_table(summary: ScoreSummary) -> Table:
         ("output", summary.output),
     ]
     for name, value in rows:
-        table.add_row(name, value)
+        table.add_row(Text(name), Text(value))
     return table
 
 
@@ -112,11 +125,11 @@ def retrain_summary_table(report: RetrainReport) -> Table:
     for outcome in report.outcomes:
         h = outcome.challenger_metrics if outcome.promoted else outcome.champion_metrics
         h = h or outcome.challenger_metrics
-        verdict = "[green]promoted[/]" if outcome.promoted else "[yellow]not promoted[/]"
+        verdict = ("promoted", "green") if outcome.promoted else ("not promoted", "yellow")
         table.add_row(
-            outcome.rule,
-            f"{outcome.challenger} {verdict}",
-            str(outcome.champion),
+            Text(outcome.rule),
+            Text.assemble(str(outcome.challenger), " ", verdict),
+            Text(str(outcome.champion)),
             f"{h.errors:,}",
             f"{h.aa_share:.2%}",
             f"{h.min_contrast:.2f}:1",

@@ -12,10 +12,13 @@ The `split` column comes from the partition directory, so reading one split touc
 
 from __future__ import annotations
 
-# filelock loads on first use: a look-up resolves champions but never takes the lock.
 # pyarrow.dataset loads on first use: about 0.5 s at start-up, for reading whole splits only.
+import contextlib
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,12 +32,10 @@ import pyarrow.parquet as pq
 
 from fontpipe.arrays import to_numpy
 from fontpipe.atomic import atomic_directory
+from fontpipe.data.generation import GenerateConfig, default_dataset_name, iter_chunks
 from fontpipe.errors import FontpipeError
 from fontpipe.records import DatasetInfo, package_version
-from fontpipe.data.generation import GenerateConfig, default_dataset_name, iter_chunks
 from fontpipe.schema import CHANNELS, LABEL, SPLIT, SPLITS, Sampling, Split
-import shutil
-import tempfile
 
 if TYPE_CHECKING:
     # pyarrow.dataset costs ~60 MB of RSS at import; writers never need it, so readers import it
@@ -47,6 +48,8 @@ MANIFEST_FORMAT = "fontpipe-dataset/1"
 ProgressCallback = Callable[[int], None]  # called with the rows just written
 # Rows read from Parquet at a time when streaming a split.
 READ_CHUNK_ROWS = 65_536
+# Dataset files encoded and written at once while the next chunk is generated.
+WRITE_THREADS = 2
 
 
 def channel_type(sampling: Sampling | str) -> pa.DataType:
@@ -155,40 +158,53 @@ def write_dataset(
     written. Runs writing the same directory take turns (a file lock), so the second
     reuses what the first wrote, and staging left by a killed run is removed safely.
     """
-
-    from filelock import FileLock
-
     out = check_dataset_target(out)
-    # The lock lives in the temporary directory, keyed by the target's absolute path, so the
-    # data directory holds nothing but datasets. Writers of one target on one machine take turns.
+    with target_lock(out):
+        _remove_stale_staging(out)
+        if out.exists() and not force:
+            existing = reusable_dataset(config, out)
+            if existing is not None:
+                return existing, True
+            if any(out.iterdir()):
+                raise FontpipeError(
+                    f"{out}: a different dataset (or other files) is already there; "
+                    "pass --force to replace it or choose another --out"
+                )
+        if check_space:
+            check_free_space(config, out)
+        return _generate_into(config, out, progress), False
+
+
+@contextlib.contextmanager
+def target_lock(out: Path) -> Iterator[None]:
+    """Take turns with other writers of dataset `out`. The lock file (in the temporary directory,
+    keyed by the target's absolute path) is removed before the lock is released: a waiter on it
+    then finds it is no longer the file at that path and locks the new one, so no lock file is
+    left behind and there is still one writer at a time."""
+    import fcntl  # POSIX; imported here so that reading datasets never needs it
+
     key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:24]
-    with FileLock(str(Path(tempfile.gettempdir()) / f"fontpipe-dataset-{key}.lock")):
-        return _write_dataset_unlocked(
-            config, out, force=force, check_space=check_space, progress=progress
-        )
+    path = Path(tempfile.gettempdir()) / f"fontpipe-dataset-{key}.lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.path.samestat(os.fstat(fd), os.stat(path)):
+                break
+        except FileNotFoundError:
+            pass  # removed by the writer before us: lock the file now at that path
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
 
 
-def _write_dataset_unlocked(
-    config: GenerateConfig,
-    out: Path,
-    *,
-    force: bool = False,
-    check_space: bool = True,
-    progress: ProgressCallback | None = None,
-) -> tuple[Dataset, bool]:
-    _remove_stale_staging(out)
-    if out.exists() and not force:
-        existing = reusable_dataset(config, out)
-        if existing is not None:
-            return existing, True
-        if any(out.iterdir()):
-            raise FontpipeError(
-                f"{out}: a different dataset (or other files) is already there; "
-                "pass --force to replace it or choose another --out"
-            )
-
-    if check_space:
-        check_free_space(config, out)
+def _generate_into(config: GenerateConfig, out: Path, progress: ProgressCallback | None) -> Dataset:
     schema = dataset_schema(config.sampling).with_metadata(_kv_metadata(config))
     digest = hashlib.sha256()
     splits: dict[str, dict[str, Any]] = {s: {"rows": 0, "files": [], "black": 0} for s in SPLITS}
@@ -229,10 +245,7 @@ def _write_dataset_unlocked(
             "splits": splits,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return Dataset(path=out, manifest=manifest), False
-
-
-WRITE_THREADS = 2
+    return Dataset(path=out, manifest=manifest)
 
 
 def write_labelled_dataset(
@@ -293,7 +306,6 @@ def estimated_bytes(config: GenerateConfig) -> int:
 
 
 def check_free_space(config: GenerateConfig, out: Path) -> None:
-
     existing = next(p for p in (out, *out.parents) if p.exists())
     free = shutil.disk_usage(existing).free
     needed = estimated_bytes(config)
@@ -307,10 +319,8 @@ def check_free_space(config: GenerateConfig, out: Path) -> None:
 
 def _remove_stale_staging(out: Path) -> None:
     """Staging directories that a killed run writing this dataset left beside it."""
-
-    if out.parent.exists():
-        for stale in out.parent.glob(f".{out.name}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):  # none when the parent is missing
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _file_table(

@@ -3,6 +3,8 @@ atomically with `metrics.json` beside it."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from fontpipe.errors import FontpipeError
 from fontpipe.evaluation import plots
 from fontpipe.evaluation.evaluate_version import Evaluation
 from fontpipe.evaluation.metrics import sample_colours
-from fontpipe.export import javascript_module, model_weights, provenance
+from fontpipe.export import DECIDE_JS, model_weights, provenance
 from fontpipe.registry.promotion import ChampionComparison
 from fontpipe.registry.versions import ModelVersion, read_history
 from fontpipe.schema import WCAG_AA_RATIO
@@ -31,13 +33,15 @@ def default_report_path(reports_dir: Path, version: str) -> Path:
 
 
 def check_report_target(report: Path) -> Path:
-    """Refuse a report path we cannot write, before any work."""
+    """Refuse a report path we cannot write, before any work. The folders made to find out are
+    removed again: an evaluation that fails later leaves nothing behind (the report's own write
+    makes them)."""
     report = Path(report)
     if report.exists() and report.is_dir():
         raise FontpipeError(f"{report}: is a directory; give a file name such as report.html")
-    parent = report.parent
+    made = list(itertools.takewhile(lambda p: not p.exists(), report.parents))
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        report.parent.mkdir(parents=True, exist_ok=True)
         probe = staging_path(report)
         probe.write_text("")
         probe.unlink()
@@ -45,6 +49,10 @@ def check_report_target(report: Path) -> Path:
         raise FontpipeError(
             f"{report}: cannot write the report there ({exc.strerror or exc})"
         ) from None
+    finally:
+        for folder in made:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     return report
 
 
@@ -143,12 +151,27 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
     )
 
 
+def script_json(value: Any) -> str:
+    """`value` as JSON that an inline <script> holds as it is: `<`, `>` and `&` are written as
+    \\u escapes (so no `</script>` or `<!--` in a name can close or hide the element), and so are
+    U+2028 and U+2029 (line ends to older JavaScript). JSON keeps its meaning: those characters
+    only occur inside strings."""
+    text = json.dumps(value, ensure_ascii=True)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
 def _model_javascript(version: ModelVersion, model: Any) -> str:
-    """The model as the JSON export's JavaScript, for the report's colour picker; `</` is
-    escaped so the inline script cannot be closed early."""
+    """The model and `textColor` as the JSON export's JavaScript defines them, for the report's
+    colour picker. The export's header comment is left out: it holds the version and rule names
+    raw, and a line end or `<!--` in one would break out of it."""
 
     document = {**provenance(version), **model_weights(model)}
-    return javascript_module(document).replace("</", "<\\/")
+    return (
+        f"var FONTPIPE_MODEL = {script_json(document)};\n{DECIDE_JS}\n"
+        "function textColor(r, g, b) { return fontpipeDecide(FONTPIPE_MODEL, r, g, b); }\n"
+    )
 
 
 def write_report(

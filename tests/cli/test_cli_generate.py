@@ -51,3 +51,69 @@ def test_output_path_that_is_a_file_exits_2(tmp_path):
     result = runner.invoke(app, ["generate", "--rows", "100", "--out", str(target)])
     assert result.exit_code == 2 and "is a file" in result.output
     assert target.read_text() == "keep me"
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """The temporary directory the dataset lock lives in, this test's own (others write /tmp)."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_a_failed_generate_leaves_no_lock_or_staging(tmp_path, private_tmp):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("not a dataset")
+    result = runner.invoke(app, ["generate", "--rows", "1000", "--out", str(out)])
+    assert result.exit_code == 2 and "already there" in result.output
+    too_big = runner.invoke(app, ["generate", "--rows", "10_000_000_000", "--out", str(out)])
+    assert too_big.exit_code == 2, too_big.output
+    assert list(private_tmp.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "tmp"]
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_a_terminated_generate_unwinds_and_leaves_nothing(tmp_path):
+    """SIGTERM (`timeout`, a cancelled run, `docker stop`) mid-write: exit 143, and no staging
+    folder, no lock file and no dataset left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    private = tmp_path / "tmp"
+    private.mkdir()
+    out = tmp_path / "ds"
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("fontpipe")),
+            "generate",
+            "--rows",
+            "60_000_000",
+            "--rows-per-file",
+            "500_000",
+            "--out",
+            str(out),
+        ],
+        env={**os.environ, "TMPDIR": str(private)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".ds.tmp-*/split=train/part-*")) and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        time.sleep(0.05)
+    assert list(private.iterdir()), "the lock is held while writing"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]
+    assert list(private.iterdir()) == []

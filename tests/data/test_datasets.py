@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from fontpipe.errors import FontpipeError
-from fontpipe.data.generation import GenerateConfig, generate_rows, parse_generate_config
-from fontpipe.color.rules import RULES
 from fontpipe.data.datasets import MANIFEST, open_dataset, write_dataset
+from fontpipe.data.generation import GenerateConfig
+from fontpipe.errors import FontpipeError
 
 
 def test_written_dataset_schema_manifest_and_chunks(tmp_path):
@@ -38,11 +36,11 @@ def test_written_dataset_schema_manifest_and_chunks(tmp_path):
     assert table.num_rows == 10_000
 
 
-
 def small(**overrides):
     values = {"rows": 10_000, "rows_per_file": 3_000, "seed": 7}
     values.update(overrides)
     return GenerateConfig(**values)
+
 
 def test_float_dataset_uses_float32_channels(tmp_path):
     dataset, _ = write_dataset(small(sampling="uniform-float"), tmp_path / "ds")
@@ -130,3 +128,75 @@ def test_open_refuses_foreign_and_corrupt_directories(tmp_path):
     victim.unlink()
     with pytest.raises(FontpipeError, match="missing"):
         open_dataset(tmp_path / "ds")
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """The temporary directory the dataset lock lives in, this test's own (others write /tmp)."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_generation_leaves_no_lock_file_after_success_or_failure(tmp_path, private_tmp):
+    target = tmp_path / "ds"
+    write_dataset(small(), target)
+    write_dataset(small(), target)  # reused
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("mine")
+    with pytest.raises(FontpipeError, match="already there"):
+        write_dataset(small(), tmp_path / "other")
+
+    def explode(rows):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_dataset(small(), tmp_path / "ds2", progress=explode)
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_writers_of_one_dataset_still_take_turns_with_the_lock_file_removed(tmp_path, private_tmp):
+    """Threads hammer one target's lock: one holder at a time, even as each holder removes the
+    file that the next ones opened and are waiting on, and no file is left at the end."""
+    import threading
+    import time
+
+    from fontpipe.data.datasets import target_lock
+
+    inside, most, errors = [0], [0], []
+    guard = threading.Lock()
+
+    def writer():
+        try:
+            for _ in range(60):
+                with target_lock(tmp_path / "ds"):
+                    with guard:
+                        inside[0] += 1
+                        most[0] = max(most[0], inside[0])
+                    time.sleep(0.0005)
+                    with guard:
+                        inside[0] -= 1
+        except Exception as exc:  # reported below: a thread's failure would pass unseen
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and most[0] == 1
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_a_second_generate_of_the_same_dataset_waits_then_reuses(tmp_path, private_tmp):
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = small()
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: write_dataset(config, tmp_path / "ds"), range(2)))
+    assert sorted(reused for _, reused in results) == [False, True]
+    assert results[0][0].fingerprint == results[1][0].fingerprint
+    assert list(private_tmp.iterdir()) == []

@@ -336,3 +336,33 @@ def test_report_colour_picker_answers_like_predict(report, tmp_path):
         assert page_answer["textColor"] == row["text_color"], row["color"]
         assert page_answer["srgbHex"] == row["srgb_hex"], row["color"]
         assert float(page_answer["contrast"]) == pytest.approx(row["contrast_ratio"], abs=1e-4)
+
+
+def test_report_target_check_leaves_no_folders_behind(tmp_path):
+    from fontpipe.evaluation.report import check_report_target
+
+    target = tmp_path / "reports" / "v1" / "report.html"
+    assert check_report_target(target) == target
+    assert list(tmp_path.iterdir()) == []  # the report's own write makes the folders
+    (tmp_path / "kept").mkdir()
+    check_report_target(tmp_path / "kept" / "new" / "report.html")
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and not any(
+        (tmp_path / "kept").iterdir()
+    )
+
+
+def test_an_evaluation_that_fails_late_leaves_nothing_behind(trained, tmp_path, monkeypatch):
+    from fontpipe.errors import FontpipeError
+    from fontpipe.steps import evaluate as evaluate_step
+
+    def fails(*args, **kwargs):
+        raise FontpipeError("the cube table could not be built")
+
+    monkeypatch.setattr(evaluate_step, "evaluate_version", fails)
+    _, result = trained
+    out = tmp_path / "reports" / "v" / "report.html"
+    failed = CliRunner().invoke(
+        app, ["evaluate", "--model", str(result.path), "--report", str(out), "--no-baseline"]
+    )
+    assert failed.exit_code == 2 and "could not be built" in failed.output
+    assert list(tmp_path.iterdir()) == []
