@@ -250,7 +250,13 @@ DECIDE_JS = """function fontpipeDecide(model, r, g, b) {
 def javascript_module(document: dict[str, Any]) -> str:
     """The JavaScript file of a JSON export: the weights inlined and `fontpipeDecide`."""
     return (
-        "// fontpipe model " + str(document["model_version"]) + " (" + str(document["rule"]) + ")"
+        # Names as JSON string literals (ASCII only): a line break or U+2028 in a name cannot end
+        # the comment and turn the rest of the line into code.
+        "// fontpipe model "
+        + json.dumps(str(document["model_version"]))
+        + " ("
+        + json.dumps(str(document["rule"]))
+        + ")"
         "\n// textColor(r, g, b) -> {p_black, text_color}; r, g, b in 0-255.\n"
         "var FONTPIPE_MODEL = " + json.dumps(document) + ";\n" + DECIDE_JS + "\n"
         "function textColor(r, g, b) { return fontpipeDecide(FONTPIPE_MODEL, r, g, b); }\n"

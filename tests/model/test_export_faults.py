@@ -207,3 +207,12 @@ def test_export_of_json_onto_a_directory_as_a_process(tiny_version, tmp_path):
         f"error: {out}: is a directory; --format json writes a file (e.g. --out {out}/model.json)"
     ]
     assert leftovers(tmp_path) == []
+
+
+def test_the_javascript_header_holds_names_as_string_literals():
+    from fontpipe.export import javascript_module
+
+    text = javascript_module({"model_version": "v\u2028x\nevil()", "rule": "human:a\rb"})
+    header = text.split("\n// textColor")[0]
+    assert "\n" not in header and "\u2028" not in header and "\r" not in header
+    assert header == '// fontpipe model "v\\u2028x\\nevil()" ("human:a\\rb")'
