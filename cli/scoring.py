@@ -220,6 +220,8 @@ def predict(
                         "contrast_black": row.contrast_black,
                         "contrast_white": row.contrast_white,
                         "wcag_aa": row.wcag_aa,
+                        "apca_lc_black": row.apca_lc_black,
+                        "apca_lc_white": row.apca_lc_white,
                     }
                     for row in predictions
                 ],
@@ -230,7 +232,7 @@ def predict(
     from rich.text import Text
 
     table = Table(show_header=True, title=f"answered by {version_path.name}")
-    numeric = {"P(black)", "contrast", "black text", "white text"}
+    numeric = {"P(black)", "contrast", "black text", "white text", "Lc black", "Lc white"}
     for column in (
         "colour",
         "P(black)",
@@ -239,6 +241,8 @@ def predict(
         "AA",
         "black text",
         "white text",
+        "Lc black",
+        "Lc white",
         "swatch",
     ):
         table.add_column(column, justify="right" if column in numeric else "left")
@@ -252,6 +256,8 @@ def predict(
             Text("pass", style="bold green") if row.wcag_aa else Text("FAIL", style="bold red"),
             f"{row.contrast_black:.2f}:1",
             f"{row.contrast_white:.2f}:1",
+            f"{row.apca_lc_black:.1f}",
+            f"{row.apca_lc_white:.1f}",
             swatch,
         )
     console.print(table)
