@@ -1,19 +1,24 @@
 """Which files a score job reads and writes: inputs expanded from files, directories, globs and
 store prefixes, each checked for a known format; each file's columns; the output path checked
-before any work.
+before any work, and locked (`OutputLock`) for the whole job.
 """
 
 from __future__ import annotations
 
+import errno
 import glob
+import json
 import os
+import socket
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fontpipe import storage
+from fontpipe.atomic import write_json_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.palettes.formats import (
     TOKEN_COLUMNS,
@@ -172,3 +177,84 @@ def file_schema(path: InputFile, delimiter: str | None = None) -> pa.Schema:
             raise FontpipeError(f"{path}: column {name!r} appears twice in the header")
         seen.add(name)
     return schema
+
+
+def running_job() -> dict[str, Any]:
+    """Who runs this job, recorded beside its lock and in its `job.json`, so that a job refused
+    because of it can name it."""
+    started = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
+
+
+def describe_job(about: Any) -> str:
+    """A job's record (from a lock's companion file or a `job.json`) in a few words; such files
+    are read back from disk or a store, so anything in them is taken as text."""
+    if not isinstance(about, dict):
+        return "its details are not recorded"
+    words = []
+    inputs = about.get("inputs")
+    if isinstance(inputs, list) and inputs:
+        more = f" and {len(inputs) - 1} more" if len(inputs) > 1 else ""
+        words.append(f"inputs {inputs[0]}{more}")
+    if about.get("model"):
+        words.append(f"model {about['model']}")
+    if about.get("pid"):
+        words.append(f"pid {about['pid']} on {about.get('host') or 'an unknown host'}")
+    if about.get("started"):
+        words.append(f"started {about['started']}")
+    return ", ".join(str(w) for w in words) or "its details are not recorded"
+
+
+class OutputLock:
+    """The exclusive lock on one output's staging directory, held by one score job from before
+    it touches anything to its very end, so two jobs never write one output's parts together.
+
+    The lock file (`<staging>.lock`, beside the staging directory) and its companion
+    (`<staging>.lock.json`: who holds it) are removed on release, success or failure; a job
+    killed outright leaves them, and the next job takes them over (the kernel dropped the lock).
+    """
+
+    def __init__(self, staging: Path) -> None:
+        self.path = staging.with_name(staging.name + ".lock")
+        self.owner = staging.with_name(staging.name + ".lock.json")
+        self._held: Any = None
+
+    def acquire(self, out: Path | str, about: dict[str, Any]) -> None:
+        """Take the lock without waiting; a job already holding it is named in one line."""
+        # Imported here: only a score job locks, and a quick look-up never needs it.
+        import filelock
+
+        # Not thread-local: a flow may release it from another thread than the one that took it.
+        lock = filelock.FileLock(str(self.path), timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise FontpipeError(
+                f"{out}: another score job is writing this output ({self._holder()}); wait "
+                "for it to finish, or choose another --out"
+            ) from None
+        except OSError as exc:
+            why = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            raise FontpipeError(f"{self.path}: cannot lock the output ({why})") from None
+        self._held = lock
+        try:
+            write_json_atomic(self.owner, about)
+        except BaseException:
+            self.release()
+            raise
+
+    def _holder(self) -> str:
+        try:
+            return describe_job(json.loads(self.owner.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return "its details are not recorded yet"
+
+    def release(self) -> None:
+        if self._held is None:
+            return
+        # Removed while still held: a job that opened the old file meanwhile finds it unlinked
+        # once it gets the lock, and tries again on a new one (filelock checks for that).
+        self.owner.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)
+        self._held.release()
+        self._held = None

@@ -1,7 +1,7 @@
 """The score job: the one orchestrator that the CLI and the Prefect flow both run.
 
-`prepare_job` checks everything that can be checked before work starts and plans (or recovers)
-the parts; `run_job` scores the parts not yet finished (here, or through a caller's part runner
+`prepare_job` locks the output (one job per output at a time), checks everything that can be
+checked before work starts and plans (or recovers) the parts; `run_job` scores the parts not yet finished (here, or through a caller's part runner
 such as Prefect tasks on Dask) while a second thread appends finished parts to the output, then
 assembles. Clean-up on error is the same on every path: bad input removes the parts (rerunning
 would fail the same way), any other failure keeps finished parts for the next run to reuse.
@@ -9,6 +9,8 @@ would fail the same way), any other failure keeps finished parts for the next ru
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -30,11 +32,13 @@ from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
 from fontpipe.scoring.columns import cached_scorer
 from fontpipe.scoring.files import (
     InputFile,
+    OutputLock,
     check_output,
     expand_inputs,
     file_schema,
     names_a_directory,
     output_format,
+    running_job,
 )
 from fontpipe.scoring.part import PartResult, part_finished, run_part
 from fontpipe.scoring.plan import (
@@ -80,12 +84,20 @@ def job_fingerprint(files: list[InputFile], out: str, version: str, config: Scor
 
 
 def prepare_job(
-    inputs: list[str], out: Path | str, version_path: Path, config: ScoreConfig
+    inputs: list[str],
+    out: Path | str,
+    version_path: Path,
+    config: ScoreConfig,
+    *,
+    held: contextlib.ExitStack | None = None,
 ) -> ScoreJob:
     """Check everything that can be checked before work starts, and plan (or recover) the parts.
 
-    `out` is a local path or the URL of an output on a store (fontpipe.scoring.remote). Nothing
-    is left behind when a check fails: a directory created for the output is removed.
+    `out` is a local path or the URL of an output on a store (fontpipe.scoring.remote). The
+    output's staging directory is locked before anything in it is touched, so a second job on
+    the same output stops here, naming the first. The lock goes on `held`, to last as long as the
+    caller's job; without one it is released on return. Nothing is left behind when a check
+    fails: a directory created for the output is removed, and the lock with its files.
     """
     files = expand_inputs(inputs)
     backdrop = parse_backdrop(config.backdrop)
@@ -95,23 +107,68 @@ def prepare_job(
         out_url = str(out)
         _check_remote_output(files, out_url, config.partitioned)
         local_out = remote.work_dir_for(out_url) / (storage.name_of(out_url).name or "output")
+        _refuse_symlink(local_out.parent, "working directory")
     created_dir = check_output(files, local_out, config.partitioned)
-    out_format = output_format(local_out, config.partitioned)
+    lock = OutputLock(parts_dir_for(local_out))
     try:
-        version = open_version(version_path).name
-        names = _common_columns(files, out_format, config.delimiter)
+        lock.acquire(out, {**running_job(), "inputs": [str(f) for f in files]})
         try:
-            spec = detect_color_spec(names, config.color_column, config.rgb_columns)
-        except FontpipeError as exc:
-            raise FontpipeError(f"{files[0]}: {exc}") from None
-        parts = plan_parts(files, config)
-        fingerprint = job_fingerprint(files, out_url or str(local_out.resolve()), version, config)
-        if out_url is not None and config.partitioned:
-            remote.claim_prefix(out_url, fingerprint, len(parts))
+            _refuse_symlink(parts_dir_for(local_out), "staging directory")
+            job = _plan_job(files, local_out, out_url, version_path, config, backdrop)
+        except BaseException:
+            lock.release()
+            raise
     except FontpipeError:
         if created_dir is not None:
             shutil.rmtree(created_dir, ignore_errors=True)
         raise
+    if held is None:
+        lock.release()
+    else:
+        held.callback(lock.release)
+    return dataclasses.replace(job, created_dir=created_dir)
+
+
+def _refuse_symlink(path: Path, what: str) -> None:
+    """A job writes and removes files in its staging and working directories: never through a
+    link that could point anywhere."""
+    if path.is_symlink():
+        raise FontpipeError(
+            f"{path}: the output's {what} is a symbolic link, which a score job does not "
+            "write through; remove it, or choose another --out"
+        )
+
+
+def _plan_job(
+    files: list[InputFile],
+    local_out: Path,
+    out_url: str | None,
+    version_path: Path,
+    config: ScoreConfig,
+    backdrop: tuple[int, int, int],
+) -> ScoreJob:
+    """The plan, under the output's lock; for a partitioned output on a store, the prefix claimed
+    for it; the staging directory taken over (another job's leftovers removed) or resumed."""
+    out_format = output_format(local_out, config.partitioned)
+    version = open_version(version_path).name
+    names = _common_columns(files, out_format, config.delimiter)
+    try:
+        spec = detect_color_spec(names, config.color_column, config.rgb_columns)
+    except FontpipeError as exc:
+        raise FontpipeError(f"{files[0]}: {exc}") from None
+    parts = plan_parts(files, config)
+    fingerprint = job_fingerprint(files, out_url or str(local_out.resolve()), version, config)
+    identity = {
+        "format": PARTS_FORMAT,
+        "fingerprint": fingerprint,
+        "parts": len(parts),
+        "inputs": [str(f) for f in files],
+        "model": version,
+        "options": config.model_dump(mode="json"),
+        **running_job(),
+    }
+    if out_url is not None and config.partitioned:
+        remote.claim_prefix(out_url, identity)
     job = ScoreJob(
         files,
         local_out,
@@ -123,26 +180,25 @@ def prepare_job(
         parts_dir_for(local_out),
         out_format,
         config,
-        created_dir,
+        None,
         backdrop,
         out_url,
+        fingerprint,
     )
     _remove_stale_staging(local_out)
     if job.parts_dir.exists():
         try:
             previous = json.loads(job.job_file.read_text())["fingerprint"]
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             previous = None
         if previous != fingerprint:
-            shutil.rmtree(job.parts_dir)  # another job's leftovers: inputs, model or options
+            # Another job's leftovers (inputs, model or options differ): it is not running, or
+            # it would hold the lock.
+            shutil.rmtree(job.parts_dir)
     job.parts_dir.mkdir(parents=True, exist_ok=True)
     if not job.job_file.exists():
         with atomic_file(job.job_file) as staging:
-            staging.write_text(
-                json.dumps(
-                    {"format": PARTS_FORMAT, "fingerprint": fingerprint, "parts": len(parts)}
-                )
-            )
+            staging.write_text(json.dumps(identity))
     return job
 
 
@@ -261,7 +317,7 @@ def run_job(
         if job.created_dir is not None:
             shutil.rmtree(job.created_dir, ignore_errors=True)
         if job.publish_url is not None:
-            remote.abandon(job.publish_url)
+            remote.abandon(job.publish_url, job.fingerprint)
         if job.out_url is not None:
             remote.remove_work_dir(job.out_url)
         raise
@@ -348,7 +404,9 @@ def score_files(
     started = time.perf_counter()
     if names_a_directory(out):  # a directory dataset, as the command line says it
         config = config.model_copy(update={"partitioned": True})
-    job = prepare_job(inputs, out, version_path, config)
-    if on_plan is not None:
-        on_plan(job, finished_parts(job))
-    return run_job(job, run_parts=run_parts, progress=progress, started=started)
+    # The output stays locked for the whole job, clean-up after a failure included.
+    with contextlib.ExitStack() as held:
+        job = prepare_job(inputs, out, version_path, config, held=held)
+        if on_plan is not None:
+            on_plan(job, finished_parts(job))
+        return run_job(job, run_parts=run_parts, progress=progress, started=started)

@@ -14,10 +14,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from fontpipe.arrays import from_numpy, strings
+from fontpipe.arrays import from_numpy
 from fontpipe.atomic import atomic_file
 from fontpipe.errors import FontpipeError
-from fontpipe.palettes.parse import ParsedColors, parse_colors
+from fontpipe.palettes.parse import parse_colors
 from fontpipe.schema import MODEL_VERSION, OTHER_PASSES_AA, TEXT_COLOR, WCAG_AA, black_text
 from fontpipe.scoring import remote
 from fontpipe.scoring.columns import (
@@ -55,7 +55,7 @@ def run_part(
     """Score one part into its own output and rejects files, then write its commit marker."""
     paths = job.part_paths(part.index)
     if job.publish_url is not None:
-        committed = remote.committed_result(job.publish_url, part.index)
+        committed = remote.committed_result(job.publish_url, part.index, job.fingerprint)
         if committed is not None:
             return PartResult(**committed)
     elif part_finished(job, part):
@@ -74,7 +74,12 @@ def run_part(
         raise FontpipeError(f"{part.file}: {exc}") from None
     if job.publish_url is not None:
         remote.publish_part(
-            job.publish_url, part.index, paths.output, paths.rejects, asdict(result)
+            job.publish_url,
+            part.index,
+            paths.output,
+            paths.rejects,
+            asdict(result),
+            job.fingerprint,
         )
         paths.marker.unlink(missing_ok=True)
     return result
@@ -101,6 +106,8 @@ def _run_part(
         try:
             for chunk in iter_part_chunks(part, job.names, job.config, tolerant=tolerant):
                 scored = _score_chunk(job, part, chunk, scorer, result, reject_rows)
+                if scored is None:
+                    continue
                 if job.out_format == "csv":
                     scored = csv_ready(scored)  # here, on this part's core, not the assembler's
                 if writer is None:
@@ -128,38 +135,27 @@ def _score_chunk(
     scorer: Scorer,
     result: PartResult,
     reject_rows: list[dict[str, str]],
-) -> pa.RecordBatch:
-    """The chunk's valid rows with the output columns; bad rows are counted and set aside in
-    `reject_rows`, or stop the job in fail mode."""
+) -> pa.RecordBatch | None:
+    """The chunk's valid rows with the output columns (None when it holds only malformed rows);
+    bad rows are counted and set aside in `reject_rows`, or stop the job in fail mode."""
     batch, config = chunk.batch, job.config
     result.read += batch.num_rows + len(chunk.malformed)
     bad_utf8 = invalid_utf8_rows(batch) if part.kind == "csv" else {}
-    parsed = (
-        parse_colors(batch, job.spec, config.scale, job.backdrop)
-        if batch.num_rows
-        else ParsedColors(np.zeros(0, bool), np.zeros((0, 3), np.uint8), True, [])
+    if not batch.num_rows:
+        _set_aside(job, part, chunk, [], bad_utf8, reject_rows, result)
+        return None
+    # Rows that are not UTF-8 are rejected whatever their colour says; the parser, which reads
+    # its columns as text, is handed them blanked.
+    parsed = parse_colors(
+        _blanked(batch, list(bad_utf8)) if bad_utf8 else batch,
+        job.spec,
+        config.scale,
+        job.backdrop,
     )
-    problems: list[tuple[int, str, str, str]] = [
-        (int(chunk.rows[i]), column, "<bytes>", "invalid UTF-8") for i, column in bad_utf8.items()
-    ]
-    problems += [
-        (int(chunk.rows[i]), column, value, reason)
-        for i, column, value, reason in parsed.reasons
-        if i not in bad_utf8
-    ]
-    problems += [(row, "", text, why) for row, text, why in chunk.malformed]
-    if problems and config.on_error == "fail":
-        row, column, value, reason = min(problems)
-        where = f", column {column!r}" if column else ""
-        raise FontpipeError(
-            f"{part.file}: row {row}{where}: {reason} (value {value!r}); nothing was written. Use --on-error quarantine to set bad rows aside"
-        )
+    reasons = [(i, c, v, r) for i, c, v, r in parsed.reasons if i not in bad_utf8]
+    _set_aside(job, part, chunk, reasons, bad_utf8, reject_rows, result)
     valid = parsed.valid.copy()
-    for i in bad_utf8:
-        valid[i] = False
-    if problems:
-        reject_rows += _reject_records(batch, chunk, problems, bad_utf8, part.file)
-    result.rejected += len(problems)
+    valid[list(bad_utf8)] = False
     all_valid = bool(valid.all())
     good = batch if all_valid else batch.filter(from_numpy(valid))
     rgb = parsed.rgb if all_valid else parsed.rgb[valid]  # no masked copy of every row
@@ -178,6 +174,77 @@ def _score_chunk(
     result.aa += int(pc.sum(scored.column(WCAG_AA)).as_py() or 0)
     result.other_passes_aa += int(pc.sum(scored.column(OTHER_PASSES_AA)).as_py() or 0)
     return scored
+
+
+def _set_aside(
+    job: ScoreJob,
+    part: Part,
+    chunk: Chunk,
+    reasons: list[tuple[int, str, str, str]],
+    bad_utf8: dict[int, str],
+    reject_rows: list[dict[str, str]],
+    result: PartResult,
+) -> None:
+    """The chunk's bad rows (`reasons` by index in the batch, rows that are not UTF-8, malformed
+    records) into `reject_rows`, or, in fail mode, the earliest of them as the job's error."""
+    batch = chunk.batch
+    problems = [
+        (int(chunk.rows[i]), column, _raw_text(batch.column(column), i), "invalid UTF-8")
+        for i, column in bad_utf8.items()
+    ]
+    problems += [(int(chunk.rows[i]), column, value, why) for i, column, value, why in reasons]
+    problems += [(row, "", text, why) for row, text, why in chunk.malformed]
+    if not problems:
+        return
+    if job.config.on_error == "fail":
+        row, column, value, reason = min(problems)
+        where = f", column {column!r}" if column else ""
+        raise FontpipeError(
+            f"{part.file}: row {row}{where}: {reason} (value {_quoted_value(value)}); nothing "
+            "was written. Use --on-error quarantine to set bad rows aside"
+        )
+    reject_rows += _reject_records(batch, chunk, problems, bad_utf8, part.file)
+    result.rejected += len(problems)
+
+
+def _blanked(batch: pa.RecordBatch, rows: list[int]) -> pa.RecordBatch:
+    """The batch with every text value of `rows` made empty (valid UTF-8 for the parser)."""
+    mask = np.zeros(batch.num_rows, dtype=bool)
+    mask[rows] = True
+    blank = pa.scalar(b"", pa.binary())
+    columns = [
+        pc.if_else(from_numpy(mask), blank, column.cast(pa.binary())).cast(pa.string())
+        if pa.types.is_string(column.type)
+        else column
+        for column in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def _raw_text(column: pa.Array, i: int) -> str:
+    """A value as it was read, its bytes kept: what is not UTF-8 is held as surrogates, which the
+    rejects file writes back as those bytes."""
+    if not pa.types.is_string(column.type):
+        item = column[i].as_py()
+        return "" if item is None else str(item)
+    raw: bytes = column.cast(pa.binary())[i].as_py() or b""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _raw_bytes(text: str) -> bytes:
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON escape, not from our decoding
+        return text.encode("utf-8", "backslashreplace")
+
+
+def _quoted_value(value: str) -> str:
+    """A value for a one-line error: as Python quotes it, and as bytes when it is not UTF-8."""
+    raw = _raw_bytes(value)
+    try:
+        return repr(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return repr(raw)
 
 
 def _open_writer(path: Path, job: ScoreJob, part: Part, schema: pa.Schema) -> Any:
@@ -271,17 +338,16 @@ def _reject_records(
         i = position.get(row)
         if i is not None:
             for name, array in zip(batch.schema.names, batch.columns, strict=True):
-                if i in bad_utf8:
-                    raw = array.cast(pa.binary())[i].as_py() or b""
-                    record[name] = raw.decode("utf-8", errors="replace")
-                else:
-                    item = array[i].as_py()
-                    record[name] = "" if item is None else str(item)
+                record[name] = _raw_text(array, i)
         records.append(record)
     return records
 
 
 def _write_rejects(path: Path, records: list[dict[str, str]], names: list[str]) -> None:
+    """The rows as CSV lines without a header, every field quoted, each value's own bytes (a
+    row that is not UTF-8 is written back as it was read, which Arrow's writer refuses)."""
     columns = list(REJECT_COLUMNS) + [n for n in names if n not in REJECT_COLUMNS]
-    table = pa.table({c: strings([r.get(c, "") for r in records]) for c in columns})
-    pacsv.write_csv(table, str(path), write_options=pacsv.WriteOptions(include_header=False))
+    with path.open("wb") as handle:
+        for record in records:
+            fields = (_raw_bytes(record.get(c, "")).replace(b'"', b'""') for c in columns)
+            handle.write(b'"' + b'","'.join(fields) + b'"\n')

@@ -103,6 +103,9 @@ class ScoreJob:
     # The output's URL when it is on a store (`s3://bucket/scored.parquet`, `s3://bucket/out/`);
     # then `out` and `parts_dir` are local working files (see fontpipe.scoring.remote).
     out_url: str | None = None
+    # What the job is (inputs as they are now, model, options, output): its parts, markers and
+    # `job.json` carry it, so no job ever takes up another's.
+    fingerprint: str = ""
 
     @property
     def output_columns(self) -> tuple[str, ...]:

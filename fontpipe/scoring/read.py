@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fontpipe.errors import FontpipeError
 from fontpipe.palettes.formats import read_css_custom_properties, read_design_tokens
 from fontpipe.scoring.plan import Part, ScoreConfig
 from fontpipe.storage import open_random_access, open_stream
@@ -41,11 +43,30 @@ class Chunk:
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, raw text, reason)
 
 
+# What Arrow's codecs say about a compressed file that is cut short or damaged: a fault of the
+# file (named in one line, the job stopped), unlike a store's passing read error (kept to retry).
+_DAMAGED_STREAM = re.compile(r"Truncated compressed stream|decompress failed|inflate failed")
+
+
 def iter_part_chunks(
     part: Part, names: list[str], config: ScoreConfig, *, tolerant: bool = False
 ) -> Iterator[Chunk]:
     """The part's rows in chunks. `tolerant` reads a CSV part line by line instead of with Arrow's
     parser, for parts that parser refuses as a whole (see `iter_tolerant_csv_chunks`)."""
+    try:
+        yield from _part_chunks(part, names, config, tolerant)
+    except (OSError, pa.ArrowInvalid) as exc:
+        if part.compression is None or not _DAMAGED_STREAM.search(str(exc)):
+            raise
+        # No row number: the codec reads ahead of the parser, so no row marks where it broke.
+        raise FontpipeError(
+            f"{part.file}: the compressed file is cut short or damaged ({exc}); nothing was written"
+        ) from None
+
+
+def _part_chunks(
+    part: Part, names: list[str], config: ScoreConfig, tolerant: bool
+) -> Iterator[Chunk]:
     if part.kind == "csv" and tolerant:
         yield from iter_tolerant_csv_chunks(part, names, config)
         return
@@ -156,15 +177,15 @@ def _arrow_csv_chunks(
         convert_options=_csv_convert_all_strings(names),
     )
     # Records are numbered in file order; malformed ones are skipped by the reader and reported
-    # by their line, which equals their record position when records are one line each.
+    # by their number, which pyarrow counts from the start of what it reads, skipped rows (a
+    # streamed file's header) included: `number - 1 - skip_rows` is the record's 0-based index
+    # within the part.
     next_record = 0
     for batch in reader:
         if failures:
             raise pa.ArrowInvalid(f"a malformed row could not be reported ({failures[0]})")
-        # pyarrow numbers lines from the start of the part's byte range, so `line - 1` is the
-        # record's index within the part (exact while records are one line each).
         bad_here = [
-            (line - 1, text, f"wrong column count (expected {exp}, got {act})")
+            (line - 1 - skip_rows, text, f"wrong column count (expected {exp}, got {act})")
             for line, exp, act, text in invalid
         ]
         invalid.clear()
@@ -183,7 +204,11 @@ def _arrow_csv_chunks(
             pa.RecordBatch.from_pylist([], schema=pa.schema([(n, pa.string()) for n in names])),
             np.zeros(0, np.int64),
             [
-                (part.first_row + line, text, f"wrong column count (expected {exp}, got {act})")
+                (
+                    part.first_row + line - skip_rows,
+                    text,
+                    f"wrong column count (expected {exp}, got {act})",
+                )
                 for line, exp, act, text in invalid
             ],
         )
@@ -220,8 +245,10 @@ class _BadLine(Exception):
         self.text, self.reason = text, reason
 
 
-def _shown(line: bytes, limit: int = 200) -> str:
-    return line[:limit].decode("utf-8", "replace")
+def _shown(line: bytes) -> str:
+    """A line as text that keeps its bytes: what is not UTF-8 is held as surrogates, which the
+    rejects file writes back as the original bytes (never U+FFFD)."""
+    return line.decode("utf-8", "surrogateescape")
 
 
 def _line_chunks(
@@ -262,7 +289,7 @@ def iter_tolerant_csv_chunks(part: Part, names: list[str], config: ScoreConfig) 
     def fields_of(line: bytes) -> list[str]:
         if len(line) > MAX_LINE_BYTES:
             limit = f"line longer than {MAX_LINE_BYTES >> 20} MiB ({len(line):,} bytes)"
-            raise _BadLine(_shown(line, 80) + "…", limit)
+            raise _BadLine(_shown(line[:80]) + "…", limit)
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
@@ -270,10 +297,10 @@ def iter_tolerant_csv_chunks(part: Part, names: list[str], config: ScoreConfig) 
         try:
             fields = next(csv.reader([text], delimiter=part.delimiter, strict=True), [])
         except csv.Error as exc:
-            raise _BadLine(text[:200], f"malformed CSV ({exc})") from None
+            raise _BadLine(text, f"malformed CSV ({exc})") from None
         if len(fields) != len(names):
             wrong = f"wrong column count (expected {len(names)}, got {len(fields)})"
-            raise _BadLine(text[:200], wrong)
+            raise _BadLine(text, wrong)
         return fields
 
     yield from _line_chunks(part, names, config, fields_of)

@@ -26,6 +26,7 @@ import pytest
 
 from fontpipe import storage
 from fontpipe.errors import FontpipeError
+from fontpipe.scoring import remote
 from fontpipe.scoring.job import score_files
 from fontpipe.scoring.plan import ScoreConfig
 
@@ -262,3 +263,73 @@ def test_bad_rows_and_bad_places_are_one_line_errors_and_leave_nothing(s3, tiny_
         score_files([f"s3://{BUCKET}/bad/"], "s3://no-such-bucket/out/", tiny_version, PARTS)
     with pytest.raises(FontpipeError, match="s3://no-such-bucket"):
         score_files(["s3://no-such-bucket/in/"], f"s3://{BUCKET}/y/", tiny_version, PARTS)
+
+
+def _other_job(client, prefix: str, *, job_json: bool = True) -> list[str]:
+    """What another job leaves on a prefix it has not committed (it may still be running on
+    another machine): a part, its marker and, unless told otherwise, its job.json."""
+    other = {"fingerprint": "f" * 20, "inputs": ["s3://palettes/theirs.csv"], "model": "v0"}
+    other |= {"pid": 4242, "host": "elsewhere", "started": "2030-01-01T00:00:00+00:00"}
+    if job_json:
+        _upload(client, f"{prefix}_parts/job.json", json.dumps(other).encode())
+    _upload(client, f"{prefix}part-00000.parquet", _parquet_bytes(_palette(7, 10), 10))
+    marker = {"job": "f" * 20, "index": 0, "read": 10, "scored": 10}
+    _upload(client, f"{prefix}_parts/part-00000.json", json.dumps(marker).encode())
+    return _keys(client, prefix)
+
+
+def test_another_jobs_parts_on_a_prefix_are_refused_never_taken_over(s3, tiny_version):
+    client, _ = s3
+    _upload(client, "mine/colours.csv", b"hex\n#ffffff\n#000000\n")
+    before = _other_job(client, "theirs/")
+    with pytest.raises(FontpipeError) as error:
+        score_files([f"s3://{BUCKET}/mine/"], f"s3://{BUCKET}/theirs/", tiny_version, PARTS)
+    message = str(error.value)
+    assert "holds the uncommitted parts of another score job" in message
+    assert "inputs s3://palettes/theirs.csv" in message and "pid 4242 on elsewhere" in message
+    assert _keys(client, "theirs/") == before  # nothing of theirs removed, no _SUCCESS
+    # Parts and markers without a job.json are no job's to take up either.
+    before = _other_job(client, "unowned/", job_json=False)
+    with pytest.raises(FontpipeError, match="another score job"):
+        score_files([f"s3://{BUCKET}/mine/"], f"s3://{BUCKET}/unowned/", tiny_version, PARTS)
+    assert _keys(client, "unowned/") == before
+
+
+def test_a_job_whose_prefix_another_claims_meanwhile_publishes_nothing(s3, tiny_version):
+    client, _ = s3
+    _upload(client, "race/colours.csv", b"hex\n#ffffff\n#000000\n")
+    taken = {}
+
+    def another_job_claims_it(job, done):
+        # Two jobs that found the prefix empty at the same moment: the other's job.json won.
+        taken["keys"] = _other_job(client, "raced/")
+
+    with pytest.raises(FontpipeError, match="claimed this prefix while this one ran"):
+        score_files(
+            [f"s3://{BUCKET}/race/"],
+            f"s3://{BUCKET}/raced/",
+            tiny_version,
+            PARTS,
+            on_plan=another_job_claims_it,
+        )
+    assert _keys(client, "raced/") == taken["keys"]  # its files left to it, no _SUCCESS
+    assert not remote.work_dir_for(f"s3://{BUCKET}/raced/").exists()
+
+
+@pytest.mark.parametrize("out", ["cut-out/", "cut-out.csv"])
+def test_a_truncated_gz_on_a_store_is_one_line_and_leaves_nothing(s3, tiny_version, out):
+    client, _ = s3
+    colours = np.random.default_rng(0).integers(0, 1 << 24, 400_000)
+    sink = io.BytesIO()
+    with pa.CompressedOutputStream(pa.PythonFile(sink, mode="w"), "gzip") as stream:
+        stream.write(b"color\n" + b"".join(b"#%06x\n" % c for c in colours))
+        stream.flush()
+        data = sink.getvalue()
+    _upload(client, "cut/colours.csv.gz", data[: len(data) // 2])
+    url = f"s3://{BUCKET}/{out}"
+    with pytest.raises(FontpipeError) as error:
+        score_files([f"s3://{BUCKET}/cut/colours.csv.gz"], url, tiny_version, PARTS)
+    message = str(error.value)
+    assert message.startswith(f"s3://{BUCKET}/cut/colours.csv.gz: the compressed file is cut")
+    assert _keys(client, out.rstrip("/")) == []
+    assert not remote.work_dir_for(url).exists()

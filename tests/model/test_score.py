@@ -29,12 +29,12 @@ MESSY_CSV = (
     '"quoted, with comma",  #000  \r\n'
     "bad hex,#12345\r\n"
     'css,"rgb(10, 20, 30)"\r\n'
-    'out of range,"rgb(300,0,0)"\r\n'
+    'two channels,"rgb(1, 2)"\r\n'
     "empty,\r\n"
     "too,many,columns\r\n"
     "short\r\n"
     "latin1,#abcdef\r\n"
-    "grey,808080\r\n"
+    "steel,4682b4\r\n"  # hex without "#": six digits, not all of them decimal
 )
 
 
@@ -67,13 +67,13 @@ def test_quarantine_accounts_for_every_row(tiny_version, tmp_path):
         "white",
         "quoted, with comma",
         "css",
-        "grey",
+        "steel",
     ]  # input order
     assert scored.column("color").to_pylist() == [
         "#FFFFFF",
         "  #000  ",
         "rgb(10, 20, 30)",
-        "808080",
+        "4682b4",
     ]  # unchanged
     assert scored.column("text_color").to_pylist()[:2] == ["black", "white"]
     rejects = pacsv.read_csv(
@@ -87,7 +87,7 @@ def test_quarantine_accounts_for_every_row(tiny_version, tmp_path):
     )
     assert set(reasons) == {3, 5, 6, 7, 8, 9}
     assert "invalid hex" in reasons[3]
-    assert "out of range" in reasons[5]
+    assert "invalid rgb() colour" in reasons[5]
     assert reasons[6] == "empty cell"
     assert "wrong column count" in reasons[7] and "wrong column count" in reasons[8]
     assert reasons[9] == "invalid UTF-8"

@@ -203,3 +203,102 @@ def test_stale_staging_of_the_same_job_is_removed_by_the_next_run(tiny_version, 
     other.write_bytes(b"x")
     score_files([str(source)], out, tiny_version, ScoreConfig())
     assert out.exists() and not stale.exists() and other.exists()
+
+
+def _raw_rejects(path):
+    """The rejects file's lines as bytes, header dropped: what a reader of it gets."""
+    return Path(path).read_bytes().splitlines()[1:]
+
+
+def test_a_colour_that_is_not_utf8_is_rejected_with_its_own_bytes(tiny_version, tmp_path):
+    source = tmp_path / "latin.csv"
+    source.write_bytes(b"name,color\nwhite,#ffffff\nbad,#ff\xe9fff\nblack,#000000\n")
+    summary = score_files([str(source)], tmp_path / "out.csv", tiny_version, QUARANTINE)
+    assert (summary.read, summary.scored, summary.rejected) == (3, 2, 1)
+    (line,) = _raw_rejects(summary.rejects)
+    # The row as it was read, its bytes unchanged (never U+FFFD), in the value and its column.
+    assert line == (
+        b'"' + str(source).encode() + b'","2","color","#ff\xe9fff","invalid UTF-8",'
+        b'"bad","#ff\xe9fff"'
+    )
+    with pytest.raises(FontpipeError, match=r"latin\.csv: row 2, column 'color': invalid UTF-8"):
+        score_files([str(source)], tmp_path / "failed.csv", tiny_version, ScoreConfig())
+    assert not (tmp_path / "failed.csv").exists()
+    assert not parts_dir_for(tmp_path / "failed.csv").exists()
+
+
+def test_malformed_lines_are_rejected_with_their_own_bytes(tiny_version, tmp_path):
+    source = binary_csv(tmp_path / "binary.csv", "every byte")
+    summary = score_files([str(source)], tmp_path / "out.csv", tiny_version, QUARANTINE)
+    rejected = b"\n".join(_raw_rejects(summary.rejects))
+    assert b"\xef\xbf\xbd" not in rejected  # no byte replaced by U+FFFD
+    assert bytes(range(0x80, 0x100)) in rejected
+
+
+def test_a_csv_whose_every_row_has_the_wrong_width_is_all_rejected(tiny_version, tmp_path):
+    source = tmp_path / "wide.csv"
+    source.write_text("color,note\n#ffffff,a,b\n#000000,c,d\n")
+    summary = score_files([str(source)], tmp_path / "out.csv", tiny_version, QUARANTINE)
+    assert (summary.read, summary.scored, summary.rejected) == (2, 0, 2)
+    rejects = pacsv.read_csv(summary.rejects).to_pylist()
+    assert [(r["row"], r["reason"]) for r in rejects] == [
+        (1, "wrong column count (expected 2, got 3)"),
+        (2, "wrong column count (expected 2, got 3)"),
+    ]
+    assert (tmp_path / "out.csv").read_text().startswith("color,note,p_black")
+    with pytest.raises(FontpipeError, match=r"wide\.csv: row 1: wrong column count"):
+        score_files([str(source)], tmp_path / "failed.csv", tiny_version, ScoreConfig())
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_rows_of_a_compressed_csv_are_numbered_from_1(tiny_version, tmp_path, suffix):
+    text = b"name,color\na,#ffffff\nb,#000000,x\nc,#zzz\nd,#123456\n"
+    plain = tmp_path / "rows.csv"
+    plain.write_bytes(text)
+    packed = tmp_path / f"rows.csv{suffix}"
+    with pa.CompressedOutputStream(str(packed), "gzip" if suffix == ".gz" else "zstd") as sink:
+        sink.write(text)
+    rows = {}
+    for source in (plain, packed):
+        summary = score_files(
+            [str(source)], tmp_path / f"{source.name}.out.csv", tiny_version, QUARANTINE
+        )
+        rows[source] = [
+            (r["row"], r["reason"][:12]) for r in pacsv.read_csv(summary.rejects).to_pylist()
+        ]
+    assert rows[packed] == rows[plain] == [(2, "wrong column"), (3, "invalid hex ")]
+    with pytest.raises(FontpipeError, match=rf"rows\.csv\{suffix}: row 2: wrong column count"):
+        score_files([str(packed)], tmp_path / "failed.csv", tiny_version, ScoreConfig())
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd"])
+@pytest.mark.parametrize("on_error", ["fail", "quarantine"])
+def test_a_truncated_compressed_csv_is_a_one_line_error_leaving_nothing(
+    tiny_version, tmp_path, codec, on_error
+):
+    suffix = {"gzip": ".gz", "zstd": ".zst"}[codec]
+    whole = tmp_path / f"whole.csv{suffix}"
+    # More than the first megabyte that the header check reads, so scoring meets the cut.
+    with pa.CompressedOutputStream(str(whole), codec) as sink:
+        colours = np.random.default_rng(0).integers(0, 1 << 24, 400_000)
+        sink.write(b"color\n" + b"".join(b"#%06x\n" % c for c in colours))
+    source = tmp_path / f"cut.csv{suffix}"
+    source.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    whole.unlink()
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            str(source),
+            "--out",
+            str(tmp_path / "out.csv"),
+            "--model",
+            str(tiny_version),
+            "--on-error",
+            on_error,
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert f"cut.csv{suffix}: the compressed file is cut short or damaged" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]
