@@ -160,6 +160,19 @@ def _report_score(summary: Any, max_reject_rate: float | None, as_json: bool) ->
         from cli.tables import score_summary_table
 
         console.print(score_summary_table(summary))
+        if summary.differs_from_wcag and summary.rule == "readable":
+            console.print(
+                f"{summary.differs_from_wcag:,} rows differ from the browser's contrast-color() "
+                "answer (--rule wcag): on each, both black and white text pass WCAG AA, and "
+                "white reads stronger by APCA.",
+                soft_wrap=True,
+            )
+        if summary.no_lc_60:
+            console.print(
+                f"{summary.no_lc_60:,} rows have no comfortable answer: neither black nor white "
+                "text reaches APCA Lc 60 there (consider another background).",
+                soft_wrap=True,
+            )
         if summary.rejects:
             console.print(
                 styled(

@@ -103,10 +103,13 @@ def score_summary_table(summary: ScoreSummary) -> Table:
         ("black text / white text", f"{summary.black_share:.2%} / {1 - summary.black_share:.2%}"),
         ("WCAG AA (>= 4.5:1)", f"{summary.aa_share:.2%}"),
         ("fails AA, other colour passes", f"{summary.other_passes_aa:,}"),
+        ("differs from the browser (contrast-color())", f"{summary.differs_from_wcag:,}"),
+        ("neither text reaches APCA Lc 60", f"{summary.no_lc_60:,}"),
         ("rows/s", f"{summary.rows_per_second:,.0f}"),
         ("parts (reused)", f"{summary.parts} ({summary.parts_reused})"),
         ("outside sRGB, gamut-mapped", f"{summary.gamut_mapped:,}"),
         (f"translucent, over {summary.backdrop}", f"{summary.translucent:,}"),
+        ("entries that are not colours, skipped", f"{summary.skipped:,}"),
         ("output", summary.output),
     ]
     for name, value in rows:

@@ -25,6 +25,7 @@ from fontpipe import storage
 from fontpipe.atomic import atomic_file, is_disk_full
 from fontpipe.color.css import parse_backdrop
 from fontpipe.errors import FontpipeError
+from fontpipe.palettes.formats import read_sample
 from fontpipe.palettes.parse import detect_color_spec
 from fontpipe.registry.versions import open_version
 from fontpipe.scoring import remote
@@ -71,6 +72,12 @@ class ScoreSummary:
     gamut_mapped: int = 0  # CSS colours outside sRGB that were mapped into it
     translucent: int = 0  # CSS colours with alpha, composited over the backdrop
     backdrop: str = "#ffffff"
+    skipped: int = 0  # stylesheet or token entries that are not colours (custom properties)
+    # Rows whose text differs from the browser's contrast-color() (the WCAG choice): under the
+    # readable rule, exactly the rows where both pass AA and white reads stronger by APCA.
+    differs_from_wcag: int = 0
+    no_lc_60: int = 0  # rows where neither black nor white text reaches APCA |Lc| 60
+    rule: str = ""  # the rule (or human:<family>) of the model that answered
 
     @property
     def rows_per_second(self) -> float:
@@ -153,7 +160,12 @@ def _plan_job(
     version = open_version(version_path).name
     names = _common_columns(files, out_format, config.delimiter)
     try:
-        spec = detect_color_spec(names, config.color_column, config.rgb_columns)
+        spec = detect_color_spec(
+            names,
+            config.color_column,
+            config.rgb_columns,
+            sample=lambda: read_sample(files[0], names, config.delimiter),
+        )
     except FontpipeError as exc:
         raise FontpipeError(f"{files[0]}: {exc}") from None
     parts = plan_parts(files, config)
@@ -368,9 +380,13 @@ def _assemble(
         parts=len(job.parts),
         parts_reused=reused,
         model_version=job.version,
+        rule=open_version(job.version_path).rule,
         other_passes_aa=sum(r.other_passes_aa for r in results),
         gamut_mapped=sum(r.gamut_mapped for r in results),
         translucent=sum(r.translucent for r in results),
+        skipped=sum(r.skipped for r in results),
+        differs_from_wcag=sum(r.differs_from_wcag for r in results),
+        no_lc_60=sum(r.no_lc_60 for r in results),
         backdrop="#{:02x}{:02x}{:02x}".format(*job.backdrop),
     )
 

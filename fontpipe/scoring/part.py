@@ -9,16 +9,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from fontpipe.arrays import from_numpy
+from fontpipe.arrays import from_numpy, to_numpy
 from fontpipe.atomic import atomic_file
+from fontpipe.color.apca import LARGE_TEXT_LC
 from fontpipe.errors import FontpipeError
+from fontpipe.palettes.named import skipped_entries
 from fontpipe.palettes.parse import parse_colors
-from fontpipe.schema import MODEL_VERSION, OTHER_PASSES_AA, TEXT_COLOR, WCAG_AA, black_text
+from fontpipe.schema import (
+    APCA_LC_BLACK,
+    APCA_LC_WHITE,
+    CONTRAST_BLACK,
+    CONTRAST_WHITE,
+    MODEL_VERSION,
+    OTHER_PASSES_AA,
+    TEXT_COLOR,
+    WCAG_AA,
+    black_text,
+)
 from fontpipe.scoring import remote
 from fontpipe.scoring.columns import (
     CSV_WRITE_OPTIONS,
@@ -47,6 +60,9 @@ class PartResult:
     other_passes_aa: int = 0  # the chosen text fails AA where the other colour would pass
     gamut_mapped: int = 0  # CSS colours outside sRGB, mapped into it
     translucent: int = 0  # CSS colours with alpha, composited over the backdrop
+    skipped: int = 0  # stylesheet or token entries that are not colours (custom properties)
+    differs_from_wcag: int = 0  # the text differs from the WCAG (contrast-color()) choice
+    no_lc_60: int = 0  # neither black nor white text reaches APCA |Lc| 60
 
 
 def run_part(
@@ -140,6 +156,7 @@ def _score_chunk(
     bad rows are counted and set aside in `reject_rows`, or stop the job in fail mode."""
     batch, config = chunk.batch, job.config
     result.read += batch.num_rows + len(chunk.malformed)
+    result.skipped += skipped_entries(batch.schema)
     bad_utf8 = invalid_utf8_rows(batch) if part.kind == "csv" else {}
     if not batch.num_rows:
         _set_aside(job, part, chunk, [], bad_utf8, reject_rows, result)
@@ -173,7 +190,23 @@ def _score_chunk(
     result.black += int(np.count_nonzero(black_text(p_black)))
     result.aa += int(pc.sum(scored.column(WCAG_AA)).as_py() or 0)
     result.other_passes_aa += int(pc.sum(scored.column(OTHER_PASSES_AA)).as_py() or 0)
+    _count_readability(scored, black_text(p_black), result)
     return scored
+
+
+def _count_readability(
+    scored: pa.RecordBatch, black: npt.NDArray[np.bool_], result: PartResult
+) -> None:
+    """Rows whose answer differs from the browser's (WCAG: black where black's contrast is the
+    higher), and rows where neither text colour reaches APCA |Lc| 60 (no comfortable answer)."""
+    names = scored.schema.names
+    on_black = to_numpy(scored.column(names.index(CONTRAST_BLACK)))
+    on_white = to_numpy(scored.column(names.index(CONTRAST_WHITE)))
+    result.differs_from_wcag += int(np.count_nonzero(black != (on_black > on_white)))
+    lc_black = np.abs(to_numpy(scored.column(names.index(APCA_LC_BLACK))))
+    lc_white = np.abs(to_numpy(scored.column(names.index(APCA_LC_WHITE))))
+    large = np.float32(LARGE_TEXT_LC)
+    result.no_lc_60 += int(np.count_nonzero((lc_black < large) & (lc_white < large)))
 
 
 def _set_aside(

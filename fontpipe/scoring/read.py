@@ -79,7 +79,10 @@ def _part_chunks(
             if part.kind == "tokens"
             else read_css_custom_properties(part.file)
         )
-        for batch in table.to_batches():
+        batches = table.to_batches()
+        if not batches:  # every entry was skipped: an empty chunk still carries their count
+            batches = [pa.RecordBatch.from_pylist([], schema=table.schema)]
+        for batch in batches:
             start = part.first_row + 1
             yield Chunk(batch, np.arange(start, start + batch.num_rows, dtype=np.int64))
         return
