@@ -122,6 +122,21 @@ def decision_maps_png(
     return _png(fig)
 
 
+def question_maps_png(planes: list[tuple[int, Any]]) -> str:
+    """The red-green plane at several blue levels: in the real colour where `readable` answers
+    otherwise than the browser, darkened where only `apca` does, light grey where all agree."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(planes), figsize=(3.2 * len(planes), 3.4), squeeze=False)
+    for ax, (blue, image) in zip(axes.ravel(), planes, strict=True):
+        ax.imshow(image, origin="lower", extent=(0, 255, 0, 255))
+        ax.set_title(f"blue = {blue}", fontsize=10)
+        ax.set_xlabel("green", fontsize=9)
+        ax.set_ylabel("red", fontsize=9)
+        ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def grey_ramp_png(evaluations: dict[str, dict[str, Any]]) -> str:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 3.0))

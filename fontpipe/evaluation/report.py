@@ -18,6 +18,7 @@ from fontpipe.errors import FontpipeError
 from fontpipe.evaluation import plots
 from fontpipe.evaluation.evaluate_version import Evaluation
 from fontpipe.evaluation.metrics import sample_colours
+from fontpipe.evaluation.questions import disagreement_planes, rule_questions
 from fontpipe.export import DECIDE_JS, model_weights, provenance
 from fontpipe.registry.promotion import ChampionComparison
 from fontpipe.registry.versions import ModelVersion, read_history
@@ -146,7 +147,9 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
                 "decision_maps": plots.decision_maps_png(evaluation.table, evaluation.rule),
                 "grey_ramp": plots.grey_ramp_png(curves),
                 "training": plots.training_curves_png(read_history(evaluation.version)),
+                "questions": plots.question_maps_png(disagreement_planes((0, 85, 170, 255))),
             },
+            questions=rule_questions(),
         )
     )
 

@@ -24,6 +24,7 @@ from fontpipe.training.train import train_version
 TINY_RECIPE = OriginalRecipe(rows=2_000, steps=60)
 SECTIONS = {
     "model-card",
+    "questions",
     "headline",
     "champion",
     "training",
@@ -81,7 +82,9 @@ def test_report_has_every_section_and_embedded_png_images(report):
     parser = _Collector()
     parser.feed(html)
     assert parser.sections >= SECTIONS
-    assert len(parser.images) == 5  # bands, calibration, decision maps, grey ramp, training
+    assert (
+        len(parser.images) == 6
+    )  # bands, calibration, decision maps, grey ramp, training, questions
     for src in parser.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -184,7 +187,7 @@ def test_report_renders_in_headless_chromium_without_broken_images(report, tmp_p
         [browser, *flags, probe.as_uri()], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert 'data-images="5:0"' in done.stdout  # five images, none broken
+    assert 'data-images="6:0"' in done.stdout  # six images, none broken
     screenshot = tmp_path / "shot.png"  # the whole page: tall enough for every section
     subprocess.run(
         [
@@ -366,3 +369,12 @@ def test_an_evaluation_that_fails_late_leaves_nothing_behind(trained, tmp_path, 
     )
     assert failed.exit_code == 2 and "could not be built" in failed.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_report_explains_where_the_browser_and_readable_differ(report):
+    _, target = report
+    page = target.read_text()
+    section = page.split('<section id="questions">')[1].split("</section>")[0]
+    # The counts over the cube: properties of the rules, the same in every report.
+    assert "292,107" in section and "147,251" in section
+    assert section.count("browser: black · readable: white") >= 6
