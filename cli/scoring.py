@@ -241,10 +241,15 @@ def predict(
             }
         )
         return
+    console.print(_prediction_table(predictions, version_path.name))
+
+
+def _prediction_table(predictions: list[Any], version: str) -> Any:
+    """The look-ups as a table, with a swatch of each colour in its chosen text."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(show_header=True, title=f"answered by {version_path.name}")
+    table = Table(show_header=True, title=f"answered by {version}")
     numeric = {"P(black)", "contrast", "black text", "white text", "Lc black", "Lc white"}
     for column in (
         "colour",
@@ -273,4 +278,4 @@ def predict(
             f"{row.apca_lc_white:.1f}",
             swatch,
         )
-    console.print(table)
+    return table
