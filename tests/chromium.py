@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+# No network, nothing reached for.
 HEADLESS = (
-    "--headless=new",
+    "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
+    "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 import pyarrow as pa
 
-from fontpipe.color.css import ColorSyntaxError, parse_color
+from fontpipe.color.css import COLOR_SPACES, ColorSyntaxError, parse_color
 from fontpipe.errors import FontpipeError
 from fontpipe.palettes.named import NamedColours
 from fontpipe.storage import read_text
@@ -30,17 +30,7 @@ from fontpipe.storage import read_text
 MAX_DEPTH: Final = 200  # groups nested deeper than this are refused (no real file comes near)
 _ALIAS: Final = re.compile(r"^\{([^{}]+)\}$")
 _LAB_SPACES: Final = {"hsl", "hwb", "lab", "lch", "oklab", "oklch"}
-_COLOR_SPACES: Final = {
-    "srgb",
-    "srgb-linear",
-    "display-p3",
-    "a98-rgb",
-    "prophoto-rgb",
-    "rec2020",
-    "xyz",
-    "xyz-d50",
-    "xyz-d65",
-}
+_COLOR_SPACES: Final = frozenset(COLOR_SPACES)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
 from fontpipe.training.recipes import OriginalRecipe
 from fontpipe.training.train import train_version
+from tests.chromium import HEADLESS
 
 TINY_RECIPE = OriginalRecipe(rows=2_000, steps=60)
 SECTIONS = {
@@ -135,16 +136,6 @@ def test_cli_evaluate_and_its_errors(trained, tmp_path):
 
 # Headless Chromium on a machine with no network: the background-networking flags stop it from
 # reaching for services it cannot reach.
-HEADLESS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 
 def _chromium() -> str | None:

@@ -27,6 +27,7 @@ from fontpipe.registry.promotion import ChampionComparison
 from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
 from fontpipe.training.train import train_version
+from tests.chromium import HEADLESS
 
 # Each breaks out of a different context: the inline script (closing it, or keeping it open with
 # `<!--<script>`), an attribute, the text; U+2028 ends a line in older JavaScript.
@@ -104,18 +105,6 @@ def test_names_reach_the_report_escaped(hostile_report):
     assert assessment.metrics.family == "human:" + dataset.name
     assert html.count("<script>") == 1 and html.count("</script>") == 1  # the page's own only
     assert "<img src=x" not in html and "<!--<script>" not in html
-
-
-HEADLESS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 
 @contextlib.contextmanager

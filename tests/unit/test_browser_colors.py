@@ -18,20 +18,10 @@ import pytest
 
 from fontpipe.color.css import ColorSyntaxError, parse_color
 from fontpipe.palettes.stylesheets import stylesheet_colours
+from tests.chromium import HEADLESS
 
 pytestmark = pytest.mark.browser
 
-# As tests/model/test_evaluate_version.py: no network, nothing reached for.
-HEADLESS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 # Each string, as Chromium is given it. Values in sRGB's gamut: a canvas clips what is outside,
 # where CSS (and fontpipe) map the gamut, so only in-gamut colours compare byte for byte.
