@@ -202,7 +202,8 @@ def test_max_reject_rate_exits_3_with_everything_written(registry, tmp_path):
 def test_help_lists_choices_keeps_defaults_and_shows_flags_as_flags():
     generate = " ".join(run("generate", "--help").stdout.split())  # unwrapped
     assert "[default: data/datasets/<name>]" in generate
-    assert "<mean|wcag|yiq>" in generate and "uniform-int|uniform-float|boundary|cube" in generate
+    assert "<mean|wcag|yiq|apca|readable>" in generate
+    assert "uniform-int|uniform-float|boundary|cube" in generate
     assert "--force " in generate and "<bool>" not in generate
     score = " ".join(run("score", "--help").stdout.split())
     assert "<fail|quarantine>" in score and "--max-reject-rate" in score
@@ -253,7 +254,7 @@ def test_rule_names_a_labelling_rule_or_a_human_family(tmp_path):
     else is a usage error listing them, and a family without a champion says how to make one."""
     bogus = run("predict", "#336699", "--rule", "bogus", "--models-dir", str(tmp_path))
     assert bogus.returncode == 2
-    assert "expected one of mean, wcag, yiq or human:<name>" in bogus.stderr
+    assert "expected one of mean, wcag, yiq, apca, readable or human:<name>" in bogus.stderr
     empty = run("score", "x.csv", "--out", "y.csv", "--rule", "human:")
     assert empty.returncode == 2 and "human:<name>" in empty.stderr
     missing = run("predict", "#336699", "--rule", "human:brand", "--models-dir", str(tmp_path))

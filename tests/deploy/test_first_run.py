@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from fontpipe.schema import RULE_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +21,10 @@ def test_retrain_succeeds_first_time_with_an_empty_home(tmp_path):
     # Only what a new user's shell has: no PREFECT_* or TF_* variables, no ~/.prefect, no caches.
     env = {"PATH": os.environ["PATH"], "HOME": str(home), "FONTPIPE_DATA": str(data)}
     fontpipe = Path(sys.executable).with_name("fontpipe")
+    # Two rules keep the test to a few minutes: the default answer's and the browser's; `make run`
+    # (every rule) is rehearsed on a fresh clone before each release.
     done = subprocess.run(
-        [str(fontpipe), "retrain"],
+        [str(fontpipe), "retrain", "--rule", "wcag", "--rule", "readable"],
         env=env,
         capture_output=True,
         text=True,
@@ -54,8 +55,8 @@ def test_retrain_succeeds_first_time_with_an_empty_home(tmp_path):
         assert prediction["text_color"] == text and prediction["wcag_aa"], (colour, rule)
     from fontpipe.registry.champions import champions
 
-    # A champion for every rule, and one line per rule with its figures.
-    assert sorted(champions(data / "models")) == sorted(RULE_NAMES)
+    # A champion for each rule retrained, and one line per rule with its figures.
+    assert sorted(champions(data / "models")) == ["readable", "wcag"]
     for rule, version in champions(data / "models").items():
         assert (data / "models" / version / "model.keras").exists()
         (line,) = [row for row in done.stdout.splitlines() if row.startswith(f"{rule}: ")]
