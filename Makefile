@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 $(ORACLE): tests/oracle/package.json tests/oracle/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --prefix tests/oracle --no-audit --no-fund --silent && touch $@ \
+		(cd tests/oracle && npm ci --no-audit --no-fund --silent) && touch $@ \
 		|| echo "npm ci failed: the colorjs.io oracle tests will be skipped"; \
 	else echo "no npm: the colorjs.io oracle tests will be skipped"; fi
 
