@@ -69,8 +69,12 @@ def test_float_and_uint8_paths_agree(name):
     np.testing.assert_array_equal(
         rule.label(cube_sample), rule.label(cube_sample.astype(np.float32))
     )
+    # apca's bulk uint8 path reads Lc from a table of Y: its label is exact, its margin within
+    # 0.02 Lc (fontpipe.color.rules.apca_margin); every other rule's margin is the same number.
     np.testing.assert_allclose(
-        rule.margin(cube_sample), rule.margin(cube_sample.astype(np.float64))
+        rule.margin(cube_sample),
+        rule.margin(cube_sample.astype(np.float64)),
+        atol=0.02 if name == "apca" else 0,
     )
 
 
