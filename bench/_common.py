@@ -45,12 +45,14 @@ def emit(result: dict[str, Any]) -> None:
 def print_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title)
     for column in columns:
         table.add_column(column, justify="right")
     for row in rows:
-        table.add_row(*(_fmt(row.get(c)) for c in columns))
+        # Text, not markup: a case name or an error may hold brackets ("[/x]") as written.
+        table.add_row(*(Text(_fmt(row.get(c))) for c in columns))
     # Wide enough that piping the output to a file cuts no figure.
     Console(width=160).print(table)
 
