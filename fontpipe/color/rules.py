@@ -132,16 +132,25 @@ def apca_margin(rgb: npt.ArrayLike) -> FloatArray:
     if arr.dtype == np.uint8 and arr.ndim == 2:
         # Bulk (the cube, a dataset): Lc from APCA's table of Y, then the exact margin wherever
         # it lies near the tie, so the label is exact and the magnitude within 0.02 Lc.
-        fast_black, fast_white = apca.text_lc_float32(arr)
-        margin: FloatArray = np.abs(fast_black).astype(np.float64) - np.abs(fast_white)
-        near = np.flatnonzero(np.abs(margin) < 0.05)
-        if len(near):
-            exact_black, exact_white = apca.text_lc(arr[near])
-            margin[near] = np.abs(exact_black) - np.abs(exact_white)
-        return margin
+        return apca_margin_from_lc(arr, *apca.text_lc_float32(arr))
     on_black, on_white = apca.text_lc(arr)
     exact: FloatArray = np.abs(on_black) - np.abs(on_white)
     return exact
+
+
+def apca_margin_from_lc(
+    rgb: npt.NDArray[np.uint8],
+    lc_black: npt.NDArray[np.float32],
+    lc_white: npt.NDArray[np.float32],
+) -> FloatArray:
+    """`apca_margin` from the bulk float32 Lc of (n, 3) uint8 colours (`apca.text_lc_float32`),
+    recomputed exactly wherever it lies too near the tie for float32 to tell."""
+    margin: FloatArray = np.abs(lc_black).astype(np.float64) - np.abs(lc_white)
+    near = np.flatnonzero(np.abs(margin) < 0.05)
+    if len(near):
+        exact_black, exact_white = apca.text_lc(rgb[near])
+        margin[near] = np.abs(exact_black) - np.abs(exact_white)
+    return margin
 
 
 # White text on a background of relative luminance L reaches AA (4.5:1) while L <= this.

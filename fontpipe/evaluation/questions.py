@@ -13,7 +13,12 @@ import numpy.typing as npt
 
 from fontpipe.color import apca
 from fontpipe.color.cube import cube_colours
-from fontpipe.color.rules import get_rule, relative_luminance, text_contrast
+from fontpipe.color.rules import (
+    apca_margin_from_lc,
+    get_rule,
+    relative_luminance,
+    text_contrast,
+)
 from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO
 
 _CHUNK = 1 << 22
@@ -56,10 +61,11 @@ def rule_questions() -> RuleQuestions:
         rgb = cube_colours(start, start + _CHUNK)
         luminance = relative_luminance(rgb)
         on_black, on_white = text_contrast(luminance, True), text_contrast(luminance, False)
-        lc_black, lc_white = (np.abs(lc) for lc in apca.text_lc_float32(rgb))
+        signed_black, signed_white = apca.text_lc_float32(rgb)
+        lc_black, lc_white = np.abs(signed_black), np.abs(signed_white)
         wcag = on_black > on_white
         readable = on_white < WCAG_AA_RATIO
-        apca_black = _apca_labels(rgb, lc_black, lc_white)
+        apca_black = apca_margin_from_lc(rgb, signed_black, signed_white) > 0
         readable_differs = readable != wcag
         apca_differs = apca_black != wcag
         apca_contrast = np.where(apca_black, on_black, on_white)
@@ -86,18 +92,6 @@ def rule_questions() -> RuleQuestions:
         no_lc_60=counts["no_lc"],
         swatches=tuple(_swatch(colour) for colour in chosen),
     )
-
-
-def _apca_labels(
-    rgb: npt.NDArray[np.uint8], lc_black: npt.NDArray[np.float32], lc_white: npt.NDArray[np.float32]
-) -> npt.NDArray[np.bool_]:
-    """The apca rule's answers from the bulk float32 Lc, with the rule's own (float64) answer
-    wherever the two |Lc| lie too close for float32 to tell."""
-    black = lc_black > lc_white
-    close = np.flatnonzero(np.abs(lc_black - lc_white) < 0.05)
-    if len(close):
-        black[close] = get_rule("apca").label(rgb[close]).astype(bool)
-    return black
 
 
 def _swatch(colour: npt.NDArray[np.uint8]) -> QuestionSwatch:
