@@ -29,6 +29,17 @@ def data_root(tmp_path, monkeypatch):
     return root
 
 
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """The temporary directory the dataset lock lives in, this test's own (others write /tmp)."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_version(tmp_path_factory):
     """A really trained (briefly) model version with its cube table, shared by scoring tests."""

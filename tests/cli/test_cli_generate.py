@@ -53,17 +53,6 @@ def test_output_path_that_is_a_file_exits_2(tmp_path):
     assert target.read_text() == "keep me"
 
 
-@pytest.fixture
-def private_tmp(tmp_path, monkeypatch):
-    """The temporary directory the dataset lock lives in, this test's own (others write /tmp)."""
-    import tempfile
-
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
-
-
 def test_a_failed_generate_leaves_no_lock_or_staging(tmp_path, private_tmp):
     out = tmp_path / "out"
     out.mkdir()

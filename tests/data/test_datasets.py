@@ -130,17 +130,6 @@ def test_open_refuses_foreign_and_corrupt_directories(tmp_path):
         open_dataset(tmp_path / "ds")
 
 
-@pytest.fixture
-def private_tmp(tmp_path, monkeypatch):
-    """The temporary directory the dataset lock lives in, this test's own (others write /tmp)."""
-    import tempfile
-
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
-
-
 def test_generation_leaves_no_lock_file_after_success_or_failure(tmp_path, private_tmp):
     target = tmp_path / "ds"
     write_dataset(small(), target)
