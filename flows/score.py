@@ -42,8 +42,9 @@ def _retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
     timeout_seconds=2 * 3600,
 )
 def score_part_task(job: ScoreJob, part: Part) -> PartResult:
-    # Only the version path travels with the task: each worker process verifies the model and
-    # memory-maps the cube table once (fontpipe.scoring.columns.cached_scorer).
+    # Tasks run here, beside the registry: the job's version directory is verified and its cube
+    # table mapped once per process (fontpipe.scoring.columns.job_scorer). On Dask the flow
+    # sends the job without that path; the model travels in it (ScoreJob.for_workers).
     return run_part(job, part)
 
 

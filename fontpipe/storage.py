@@ -45,6 +45,37 @@ def is_url(location: str | Path) -> bool:
     return len(scheme) > 1 and scheme.replace("+", "").replace("-", "").isalnum()
 
 
+# A URL that went through pathlib lost one slash of its `//` ("s3://bucket/models" became
+# Path("s3:/bucket/models")), as a command-line option typed Path or a Settings field does to it.
+_FOLDED_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):/([^/].*)?\Z")
+
+
+def store_url(location: str | Path) -> str | None:
+    """The URL of a location on a store (not `file://`), or None for a local one. A URL whose
+    `//` pathlib folded into `/` is recognised, when its scheme names a store pyarrow or an
+    installed fsspec implementation knows: a local folder named like `s3:` is never one."""
+    text = str(location)
+    if not isinstance(location, Path) and is_url(text):
+        return None if text.startswith("file://") else text
+    folded = _FOLDED_URL.match(text.replace("\\", "/"))
+    if folded is None:
+        return None
+    scheme = folded.group(1).lower()
+    if scheme == "file" or not _known_scheme(scheme):
+        return None
+    return f"{scheme}://{folded.group(2) or ''}"
+
+
+def _known_scheme(scheme: str) -> bool:
+    if scheme in _ARROW_SCHEMES:
+        return True
+    try:
+        import fsspec
+    except ImportError:
+        return False
+    return scheme in fsspec.available_protocols()
+
+
 def local_path(location: str | Path) -> Path | None:
     """The local path a location names (`file://` URLs included), or None for a remote URL."""
     if isinstance(location, Path):
@@ -258,6 +289,13 @@ def copy_range(source: int, target: int, start: int, length: int) -> None:
         while view:
             view = view[os.write(target, view) :]
         copied += len(block)
+
+
+def get_file(location: str | Path, target: Path) -> None:
+    """Download an object (or copy a file) to the local path `target`, streamed."""
+    with open_stream(location) as stream, target.open("wb") as handle:
+        while block := stream.read(8 << 20):
+            handle.write(block)
 
 
 def put_bytes(url: str, data: bytes) -> None:

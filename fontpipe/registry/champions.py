@@ -10,6 +10,8 @@ interleave their read-compare-write.
 
 from __future__ import annotations
 
+# fontpipe.storage (pyarrow's filesystems) loads on first use: only a registry on a store needs it.
+import hashlib
 import json
 import math
 import os
@@ -40,11 +42,14 @@ from fontpipe.registry.promotion_log import (
 from fontpipe.registry.versions import (
     ModelVersion,
     check_cube_table,
+    fetch_version,
     is_version_dir,
     list_versions,
     open_version,
     read_evaluation,
     read_metadata,
+    store_location,
+    version_cache_dir,
     version_dir,
 )
 from fontpipe.schema import DEFAULT_RULE, HUMAN_PREFIX
@@ -122,7 +127,14 @@ def read_log(models_dir: Path) -> PromotionLog:
 
 def resolve_model(reference: str, models_dir: Path, rule: str | None = None) -> Path:
     """`champion` (of `rule`), a version name, or a path to a version directory -> that
-    directory."""
+    directory. A registry or a version on a store (a URL) is read into the local version cache,
+    verified, and that directory returned (fontpipe.registry.versions.fetch_version)."""
+    version_url = store_location(reference)
+    if version_url is not None:
+        return fetch_version(version_url)
+    models_url = store_location(models_dir)
+    if models_url is not None:
+        return _resolve_on_store(reference, models_url, rule)
     if reference == CHAMPION:
         version = champion(models_dir, rule)
         if version is None:
@@ -147,6 +159,45 @@ def resolve_model(reference: str, models_dir: Path, rule: str | None = None) -> 
     raise FontpipeError(
         f"model {reference!r} not found (not a version in {models_dir} nor a version directory); recent versions: {known}"
     )
+
+
+def _resolve_on_store(reference: str, models_url: str, rule: str | None) -> Path:
+    """`resolve_model` for a registry on a store, read only: its promotion log and pointer are
+    copied into a local mirror (read as any registry's), then the named version is fetched."""
+    from fontpipe import storage
+
+    name = reference
+    if reference == CHAMPION:
+        mirror = _mirror_pointers(models_url)
+        found = champion(mirror, rule)
+        if found is None:
+            which = f"{rule} " if rule else ""
+            raise FontpipeError(
+                f"no {which}champion model in {models_url}: promote one in a local registry and "
+                "copy it to the store, or name a model version"
+            )
+        name = found
+    if "/" in name or name.startswith("."):
+        raise FontpipeError(f"model {reference!r}: not a version name in {models_url}")
+    return fetch_version(storage.join(models_url, name))
+
+
+def _mirror_pointers(models_url: str) -> Path:
+    """The store registry's `promotions.jsonl` and legacy `champion` pointer, as they are now,
+    in a local directory of their own."""
+    from fontpipe import storage
+
+    digest = hashlib.sha256(models_url.encode()).hexdigest()[:16]
+    version_cache_dir().mkdir(mode=0o700, exist_ok=True)
+    mirror = version_cache_dir() / "registries" / digest
+    mirror.mkdir(parents=True, exist_ok=True)
+    for name in (PROMOTIONS_FILE, CHAMPION_FILE):
+        url = storage.join(models_url, name)
+        if storage.exists(url):
+            write_text_atomic(mirror / name, storage.read_bytes(url).decode("utf-8", "replace"))
+        else:
+            (mirror / name).unlink(missing_ok=True)
+    return mirror
 
 
 def promotion_history(models_dir: Path) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from fontpipe.atomic import write_json_atomic
 from fontpipe.errors import FontpipeError
+from fontpipe.registry.versions import refuse_store_registry
 
 LOCK_FILE = ".registry.lock"
 HOLDER_FILE = ".registry.lock.json"
@@ -38,6 +39,7 @@ def registry_lock(models_dir: Path, timeout: float = REGISTRY_LOCK_TIMEOUT) -> I
     """Hold the registry lock for the block; wait for it visibly, at most `timeout` seconds."""
     from filelock import FileLock
 
+    refuse_store_registry(models_dir, "promote or change the registry")
     models_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(models_dir / LOCK_FILE))
     _acquire(lock, models_dir, timeout)

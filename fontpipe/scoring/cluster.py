@@ -47,11 +47,19 @@ def dask_client(address: str, *, verbose: bool = False) -> Iterator[Any]:
 
 def dask_part_runner(client: Any) -> PartRunner:
     """Parts as plain function calls on the Dask workers. Workers run the library's `run_part`
-    and nothing of Prefect, so none starts an API server of its own; each worker process verifies
-    the model and maps the cube table once (fontpipe.scoring.columns.cached_scorer)."""
+    and nothing of Prefect, so none starts an API server of its own.
+
+    The job goes to the workers once (scattered to every worker, so a dead worker loses no
+    copy), without any path of this machine's registry: it carries the model itself, as bytes
+    with their checksum (`ScoreJob.for_workers`). Each worker process verifies it and builds or
+    maps the cube table once per model (fontpipe.scoring.columns.job_scorer). Every part is
+    submitted at once, so each worker has work queued from the start."""
 
     def run_parts(job: ScoreJob, parts: Sequence[Part]) -> Iterator[PartResult]:
-        futures = client.map(run_part, [job] * len(parts), list(parts), retries=2, pure=False)
+        if not parts:
+            return
+        shared = client.scatter(job.for_workers(), broadcast=True, hash=False)
+        futures = client.map(run_part, [shared] * len(parts), list(parts), retries=2, pure=False)
         try:
             for future in futures:
                 yield future.result()

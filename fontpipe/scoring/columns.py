@@ -4,6 +4,7 @@ and the output columns computed from it."""
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,14 @@ from fontpipe.arrays import from_numpy, strings, to_numpy
 from fontpipe.color import apca
 from fontpipe.color.cube import lookup_p_black, probability_function
 from fontpipe.color.rules import relative_luminance, relative_luminance_float32, text_contrast
+from fontpipe.errors import FontpipeError
 from fontpipe.palettes.parse import ParsedColors
 from fontpipe.registry.versions import (
+    ModelBundle,
     ModelVersion,
     ensure_cube_table,
     load_keras_model,
+    open_bundle,
     open_version,
 )
 from fontpipe.schema import (
@@ -192,6 +196,38 @@ def cached_scorer(version_path: str) -> Scorer:
     """One scorer per process and model: a Dask worker verifies the model and maps the cube
     table once, not per task."""
     return Scorer(open_version(Path(version_path)))
+
+
+# Scorers by model checksum, for parts that bring their model with them; and how often one was
+# built or reused, which the cluster tests read from each worker.
+_bundle_scorers: dict[str, Scorer] = {}
+_bundle_scorers_lock = threading.Lock()
+bundle_scorer_stats = {"built": 0, "reused": 0}
+
+
+def job_scorer(version_path: Path | None, bundle: ModelBundle | None) -> Scorer:
+    """The scorer for a job's model. Here, where the version directory is (`version_path`): that
+    directory, verified and its cube table mapped once per process (`cached_scorer`). On a worker
+    that got only the bundle: the model verified on arrival and its cube table built or mapped
+    once per process and model (keyed by checksum), then reused by every later part."""
+    if version_path is not None:
+        scorer = cached_scorer(str(version_path))
+        if bundle is not None and scorer.version.metadata.model_sha256 != bundle.model_sha256:
+            raise FontpipeError(
+                f"{version_path}: the model changed while the job ran; run the job again"
+            )
+        return scorer
+    if bundle is None:
+        raise FontpipeError("a score part came without its model")
+    with _bundle_scorers_lock:
+        known = _bundle_scorers.get(bundle.model_sha256)
+        if known is not None:
+            bundle_scorer_stats["reused"] += 1
+            return known
+        built = Scorer(open_bundle(bundle))
+        _bundle_scorers[bundle.model_sha256] = built
+        bundle_scorer_stats["built"] += 1
+        return built
 
 
 # Rows whose float32 contrast lies this close to 4.5:1 are recomputed in float64, so the AA

@@ -27,10 +27,10 @@ from fontpipe.color.css import parse_backdrop
 from fontpipe.errors import FontpipeError
 from fontpipe.palettes.formats import read_sample
 from fontpipe.palettes.parse import detect_color_spec
-from fontpipe.registry.versions import open_version
+from fontpipe.registry.versions import open_version, version_bundle
 from fontpipe.scoring import remote
 from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
-from fontpipe.scoring.columns import cached_scorer
+from fontpipe.scoring.columns import job_scorer
 from fontpipe.scoring.files import (
     InputFile,
     OutputLock,
@@ -157,7 +157,8 @@ def _plan_job(
     """The plan, under the output's lock; for a partitioned output on a store, the prefix claimed
     for it; the staging directory taken over (another job's leftovers removed) or resumed."""
     out_format = output_format(local_out, config.partitioned)
-    version = open_version(version_path).name
+    model = version_bundle(open_version(version_path))
+    version = model.name
     names = _common_columns(files, out_format, config.delimiter)
     try:
         spec = detect_color_spec(
@@ -196,6 +197,7 @@ def _plan_job(
         backdrop,
         out_url,
         fingerprint,
+        model,
     )
     _remove_stale_staging(local_out)
     if job.parts_dir.exists():
@@ -277,7 +279,7 @@ def run_parts_here(
     if not parts:
         return
     # Verify the model and map its cube table here, once, before the threads would each do it.
-    cached_scorer(str(job.version_path))
+    job_scorer(job.version_path, job.model)
     workers = min(len(parts), os.cpu_count() or 1)
     if workers == 1:
         for part in parts:
@@ -380,7 +382,7 @@ def _assemble(
         parts=len(job.parts),
         parts_reused=reused,
         model_version=job.version,
-        rule=open_version(job.version_path).rule,
+        rule=job.model.rule if job.model is not None else "",
         other_passes_aa=sum(r.other_passes_aa for r in results),
         gamut_mapped=sum(r.gamut_mapped for r in results),
         translucent=sum(r.translucent for r in results),

@@ -38,8 +38,8 @@ from fontpipe.scoring.columns import (
     OUTPUT_COLUMNS,
     TEXT_OUTPUT_COLUMNS,
     Scorer,
-    cached_scorer,
     csv_ready,
+    job_scorer,
     score_columns,
     text_output_columns,
 )
@@ -114,7 +114,7 @@ def _run_part(
     paths = job.part_paths(part.index)
     # A worker on another machine has no parts directory yet (outputs on a store).
     paths.output.parent.mkdir(parents=True, exist_ok=True)
-    scorer = cached_scorer(str(job.version_path))
+    scorer = job_scorer(job.version_path, job.model)
     result = PartResult(index=part.index)
     reject_rows: list[dict[str, str]] = []
     with atomic_file(paths.output) as staging_out:

@@ -7,7 +7,7 @@ output holding `job.json` and, per part, its output, its rejects and a JSON comm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ from fontpipe.palettes.formats import (
     csv_columns,
 )
 from fontpipe.palettes.parse import ColorSpec, Scale
+from fontpipe.registry.versions import ModelBundle
 from fontpipe.scoring.columns import (
     OUTPUT_COLUMNS,
     OUTPUT_FIELDS,
@@ -90,7 +91,9 @@ class PartPaths:
 class ScoreJob:
     files: list[InputFile]
     out: Path  # the output; for an output on a store, the local file it is assembled in
-    version_path: Path
+    # The version's directory here; None in the copy sent to Dask workers, which build the model
+    # from `model` alone and never read the client's files.
+    version_path: Path | None
     version: str
     names: list[str]
     spec: ColorSpec
@@ -106,6 +109,13 @@ class ScoreJob:
     # What the job is (inputs as they are now, model, options, output): its parts, markers and
     # `job.json` carry it, so no job ever takes up another's.
     fingerprint: str = ""
+    # The model itself, verified by its checksum wherever a part is scored.
+    model: ModelBundle | None = None
+
+    def for_workers(self) -> ScoreJob:
+        """The job as sent to workers that cannot see this machine's files: the model travels
+        as bytes, and no path of the registry does."""
+        return replace(self, version_path=None)
 
     @property
     def output_columns(self) -> tuple[str, ...]:

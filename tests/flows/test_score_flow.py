@@ -88,10 +88,10 @@ def test_flow_on_a_real_dask_local_cluster_matches_the_local_run(
 
 
 def _scorer_loads():
-    from fontpipe.scoring.columns import cached_scorer
+    # Workers get the model with the job (not its path): scorers built, and reused.
+    from fontpipe.scoring.columns import bundle_scorer_stats
 
-    info = cached_scorer.cache_info()
-    return info.misses, info.hits
+    return bundle_scorer_stats["built"], bundle_scorer_stats["reused"]
 
 
 def _prefect_loaded():
