@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import typer
 
 from cli.console import err_console, error_line
+from cli.json_output import emit_json as emit_json  # where commands find it
 from fontpipe.errors import FontpipeError
 
 # Plain (not rich-markup) help: "[default: ...]" in a help text is shown as written instead of
@@ -74,12 +75,3 @@ def json_option() -> Any:
         "--json",
         help="Print one JSON document on stdout instead of tables (schemas in schemas/).",
     )
-
-
-def emit_json(payload: Any) -> None:
-    """One JSON document on stdout, for programs: no colour, no wrapping, one line."""
-    import json
-    import sys
-
-    sys.stdout.write(json.dumps(payload, default=str) + "\n")
-    sys.stdout.flush()

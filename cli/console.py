@@ -8,22 +8,16 @@ and `[/x]` would raise), no emoji codes (`a:smile:.csv`), no highlighting. Style
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, RenderableType
-from rich.status import Status
 from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TextColumn
-
-
-class _LiteralStatus(Status):
-    """A status line whose text is shown as written (rich's own parses a str as markup)."""
-
-    def update(self, status: RenderableType | None = None, **options: Any) -> None:
-        super().update(Text(status) if isinstance(status, str) else status, **options)
+    from rich.status import Status
 
 
 class LiteralConsole(Console):
@@ -34,7 +28,21 @@ class LiteralConsole(Console):
 
     def status(self, status: RenderableType, **options: Any) -> Status:
         text = Text(status) if isinstance(status, str) else status
-        return _LiteralStatus(text, console=self, **options)
+        return _literal_status()(text, console=self, **options)
+
+
+@functools.cache
+def _literal_status() -> type[Status]:
+    # rich.status (and rich.live under it) is imported here: quick look-ups never show a status.
+    from rich.status import Status
+
+    class LiteralStatus(Status):
+        """A status line whose text is shown as written (rich's own parses a str as markup)."""
+
+        def update(self, status: RenderableType | None = None, **options: Any) -> None:
+            super().update(Text(status) if isinstance(status, str) else status, **options)
+
+    return LiteralStatus
 
 
 # Piped or redirected output is read by programs and people alike: never cut a field to fit an

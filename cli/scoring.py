@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -210,72 +209,6 @@ def predict(
     as_json: bool = json_option(),
 ) -> None:
     """Quick look-ups: which text colour reads best on each colour."""
-    from fontpipe.color.css import parse_backdrop
-    from fontpipe.predict import predict_colors
-    from fontpipe.registry.champions import resolve_model
+    from cli.predict import run_predict
 
-    version_path = resolve_model(model, models_dir or Settings.from_env().models_dir, rule)
-    texts = colors or [line.strip() for line in sys.stdin if line.strip()]
-    if not texts:
-        raise FontpipeError("no colours given: pass them as arguments or one per line on stdin")
-    predictions = predict_colors(version_path, texts, parse_backdrop(backdrop))
-    if as_json:
-        emit_json(
-            {
-                "model_version": version_path.name,
-                "predictions": [
-                    {
-                        "color": row.text,
-                        "srgb_hex": row.hex,
-                        "p_black": row.p_black,
-                        "text_color": row.text_color,
-                        "contrast_ratio": row.contrast_ratio,
-                        "contrast_black": row.contrast_black,
-                        "contrast_white": row.contrast_white,
-                        "wcag_aa": row.wcag_aa,
-                        "apca_lc_black": row.apca_lc_black,
-                        "apca_lc_white": row.apca_lc_white,
-                    }
-                    for row in predictions
-                ],
-            }
-        )
-        return
-    console.print(_prediction_table(predictions, version_path.name))
-
-
-def _prediction_table(predictions: list[Any], version: str) -> Any:
-    """The look-ups as a table, with a swatch of each colour in its chosen text."""
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(show_header=True, title=f"answered by {version}")
-    numeric = {"P(black)", "contrast", "black text", "white text", "Lc black", "Lc white"}
-    for column in (
-        "colour",
-        "P(black)",
-        "text",
-        "contrast",
-        "AA",
-        "black text",
-        "white text",
-        "Lc black",
-        "Lc white",
-        "swatch",
-    ):
-        table.add_column(column, justify="right" if column in numeric else "left")
-    for row in predictions:
-        swatch = Text(f" {row.text} ", style=f"{row.text_color} on {row.hex}")
-        table.add_row(
-            row.text,
-            f"{row.p_black:.4f}",
-            row.text_color,
-            f"{row.contrast_ratio:.2f}:1",
-            Text("pass", style="bold green") if row.wcag_aa else Text("FAIL", style="bold red"),
-            f"{row.contrast_black:.2f}:1",
-            f"{row.contrast_white:.2f}:1",
-            f"{row.apca_lc_black:.1f}",
-            f"{row.apca_lc_white:.1f}",
-            swatch,
-        )
-    return table
+    run_predict(colors, model, rule, models_dir, backdrop, as_json)

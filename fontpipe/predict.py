@@ -1,14 +1,17 @@
 """Quick look-ups for a handful of colours typed by a person.
 
-Start-up is part of the interface here: this imports numpy and the version's metadata model, not
-Arrow, Keras or the scoring package. The cube table is memory-mapped, so one look-up reads a few
-pages of it.
+Start-up is part of the interface here: this imports numpy, not pydantic, Arrow, Keras or the
+scoring package. The version is opened by `registry.lookup`, which makes every check the registry
+makes without pydantic, and by the registry itself (`champions`, `versions`) whenever the lookup
+cannot say: to refuse a damaged version with the registry's own error, or to build a missing cube
+table. The cube table is memory-mapped, so one look-up reads a few pages of it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,8 +19,11 @@ from fontpipe.color import apca
 from fontpipe.color.css import RGB, WHITE, parse_color_argument
 from fontpipe.color.cube import lookup_p_black
 from fontpipe.color.rules import text_contrast_ratio
-from fontpipe.registry.versions import ensure_cube_table, open_version
+from fontpipe.registry.lookup import quick_cube_table, quick_version_path
 from fontpipe.schema import WCAG_AA_RATIO, black_text, text_color_name
+
+if TYPE_CHECKING:
+    from fontpipe.color.cube import CubeTable
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,35 @@ class Prediction:
         return "#{:02x}{:02x}{:02x}".format(*self.rgb)
 
 
+def answering_version(reference: str, models_dir: Path, rule: str | None) -> Path:
+    """The version directory that answers: `champion` (of `rule`), a version name, or a version
+    directory, as `champions.resolve_model` resolves it."""
+    found = quick_version_path(reference, models_dir, rule)
+    if found is not None:
+        return found
+    # pydantic and the registry's models load only here: a legacy pointer, a store, or an error.
+    from fontpipe.registry.champions import resolve_model
+
+    return resolve_model(reference, models_dir, rule)
+
+
+def cube_table(version_path: Path) -> CubeTable:
+    """The version's verified cube table."""
+    table = quick_cube_table(version_path)
+    if table is not None:
+        return table
+    # The registry's own path (pydantic, and Keras to build a table) only when the lookup cannot
+    # answer: it refuses a damaged version with its error, or builds a missing or unmatched table.
+    from fontpipe.registry.versions import ensure_cube_table, open_version
+
+    return ensure_cube_table(open_version(version_path))
+
+
 def predict_colors(version_path: Path, texts: list[str], backdrop: RGB = WHITE) -> list[Prediction]:
     """Parse each colour with the one grammar (translucent ones composited over `backdrop`),
     then answer from the version's cube table."""
     colours = [parse_color_argument(text, backdrop).rgb for text in texts]
-    table = ensure_cube_table(open_version(version_path))
+    table = cube_table(version_path)
     rgb = np.asarray(colours, dtype=np.uint8).reshape(-1, 3)
     p_black = lookup_p_black(table, rgb)
     black = black_text(p_black)
