@@ -31,7 +31,7 @@ from fontpipe.model import ModelConfig
 from fontpipe.quiet import import_tensorflow
 from fontpipe.registry.versions import load_version
 from fontpipe.training.config import TrainConfig
-from fontpipe.training.recipes import OriginalRecipe, train_original_recipe
+from fontpipe.training.recipes import Recipe, train_recipe
 from fontpipe.training.train import train_version
 
 DEFAULT_DATASET = {"rows": 1_000_000, "sampling": "boundary"}
@@ -52,7 +52,7 @@ def errors_by_band(model, rule: str) -> str:
 
 def bench_rule(rule: str, work: Path) -> list[dict[str, object]]:
     rows = []
-    recipe_model, recipe_seconds = train_original_recipe(OriginalRecipe(rule=rule))
+    recipe_model, recipe_seconds = train_recipe(Recipe(rule=rule))
     errors, band = cube_errors(recipe_model, rule)
     rows.append(
         {

@@ -32,6 +32,11 @@ class Scale(str, Enum):
     unit = "1"
 
 
+class RecipeChoice(str, Enum):
+    question = "question"
+    answer = "answer"
+
+
 class Schedule(str, Enum):
     cosine = "cosine"
     exponential = "exponential"

@@ -54,13 +54,15 @@ def models_list(
         "rule",
         "epochs",
         "test accuracy",
-        "cube errors",
+        "errors",
+        "far",
+        "measured on",
         "boundary band",
     ):
         table.add_column(
             column,
             justify="right"
-            if column in {"epochs", "test accuracy", "cube errors", "boundary band"}
+            if column in {"epochs", "test accuracy", "errors", "far", "boundary band"}
             else "left",
         )
     for row in rows:
@@ -72,6 +74,8 @@ def models_list(
             str(row.epochs),
             "-" if row.test_accuracy is None else f"{row.test_accuracy:.4%}",
             "-" if row.cube_errors is None else f"{row.cube_errors:,}",
+            "-" if row.far_errors is None else f"{row.far_errors:,}",
+            row.measured_on or "-",
             "-" if row.boundary_accuracy is None else f"{row.boundary_accuracy:.4%}",
         )
     console.print(table)

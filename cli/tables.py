@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
+from fontpipe.evaluation.metrics import scope_phrases
 from fontpipe.registry.promotion import RetrainReport
 from fontpipe.registry.versions import VersionMetadata
-from fontpipe.schema import CUBE_SIZE, SPLITS
+from fontpipe.schema import SPLITS
 from fontpipe.scoring.job import ScoreSummary
 from fontpipe.summaries import dataset_split_rows
 
@@ -69,10 +70,11 @@ def training_summary_table(metadata: VersionMetadata) -> Table:
 def evaluation_summary_table(metrics: EvaluationMetrics) -> Table:
     table = Table(
         title=Text(
-            f"model {metrics.version} against the {metrics.rule} rule, all {CUBE_SIZE:,} colours"
+            f"model {metrics.version} against the {metrics.rule} rule, on "
+            + scope_phrases(metrics.cube)["scope_text"]
         )
     )
-    for column in ("model", "accuracy", "errors", "boundary band", "ECE", "AA share"):
+    for column in ("model", "accuracy", "errors", "far", "boundary band", "ECE", "AA share"):
         table.add_column(column, justify="right")
     rows = [("this model", metrics.headline)]
     rows += [
@@ -85,6 +87,7 @@ def evaluation_summary_table(metrics: EvaluationMetrics) -> Table:
             name,
             f"{h.accuracy:.5%}",
             f"{h.errors:,}",
+            "-" if h.far_errors is None else f"{h.far_errors:,}",
             _share(h.boundary_accuracy),
             f"{h.ece:.5f}",
             f"{h.aa_share:.2%}",
@@ -118,22 +121,25 @@ def score_summary_table(summary: ScoreSummary) -> Table:
 
 
 def retrain_summary_table(report: RetrainReport) -> Table:
-    """One row per rule: the verdict, and the champion's figures a reader checks first."""
-    table = Table(title=f"retrain: one champion per rule, over all {CUBE_SIZE:,} colours")
-    for column in ("rule", "challenger", "champion", "cube errors", "AA share", "min contrast"):
-        table.add_column(
-            column,
-            justify="right" if column in {"cube errors", "AA share", "min contrast"} else "left",
-        )
+    """One row per rule: the verdict, and the champion's figures a reader checks first, measured
+    on colours the model never saw (held-out) unless the row says otherwise."""
+    table = Table(title="retrain: one champion per rule, on colours it never saw")
+    numbers = ("errors", "far", "unseen colours", "AA share", "min contrast")
+    for column in ("rule", "challenger", "champion", "seed", *numbers):
+        table.add_column(column, justify="right" if column in numbers else "left")
     for outcome in report.outcomes:
         h = outcome.challenger_metrics if outcome.promoted else outcome.champion_metrics
         h = h or outcome.challenger_metrics
         verdict = ("promoted", "green") if outcome.promoted else ("not promoted", "yellow")
+        measured = f"{h.colours:,}" if h.scope == "held-out" and h.colours else h.scope
         table.add_row(
             Text(outcome.rule),
             Text.assemble(str(outcome.challenger), " ", verdict),
             Text(str(outcome.champion)),
+            Text("" if outcome.seed is None else str(outcome.seed)),
             f"{h.errors:,}",
+            "" if h.far_errors is None else f"{h.far_errors:,}",
+            Text(measured),
             f"{h.aa_share:.2%}",
             f"{h.min_contrast:.2f}:1",
         )

@@ -13,7 +13,7 @@ from fontpipe.evaluation.evaluate_version import EvaluationMetrics
 from fontpipe.settings import Settings
 from fontpipe.steps import evaluate as evaluate_step
 from fontpipe.summaries import evaluation_markdown
-from fontpipe.training.recipes import OriginalRecipe
+from fontpipe.training.recipes import Recipe
 
 
 class EvaluationReport(BaseModel):
@@ -74,14 +74,14 @@ def evaluate_model(
     report: str | None = None,
     baseline: bool = True,
     models_dir: str | None = None,
-    recipe: OriginalRecipe | None = None,
+    recipe: Recipe | None = None,
 ) -> EvaluationReport:
     request = evaluate_step.EvaluateRequest(
         model=model,
         rule=rule,
         dataset=Path(dataset) if dataset else None,
         report=Path(report) if report else None,
-        recipe=(recipe or OriginalRecipe()) if baseline else None,
+        recipe=(recipe or Recipe()) if baseline else None,
     )
     assessed = evaluate_task(request, models_dir)
     publish_evaluation(assessed)

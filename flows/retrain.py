@@ -32,13 +32,11 @@ from fontpipe.steps import retrain as retrain_step
 from fontpipe.steps.evaluate import EvaluatedModel, EvaluateRequest
 from fontpipe.summaries import retrain_markdown
 from fontpipe.training.config import TrainConfig
-from fontpipe.training.recipes import OriginalRecipe
+from fontpipe.training.recipes import Recipe
 
-# The defaults reach zero errors over the whole cube for every rule (mean, wcag, yiq), each in
-# about 10-15 s of training on 2 CPU cores: the channel-table model, fitted by Newton's method
-# on the whole cube (the train split of `cube` sampling), with 100,000 random colours each for
-# validation and test.
-DEFAULT_GENERATE = GenerateConfig(rows=200_000, sampling="cube")
+# Without `generate`, each rule learns from `teaching_sample`: 1 % of the cube, drawn afresh for
+# every run from its seed (a new one unless given). The channel-table model, fitted by Newton's
+# method with the smoothness penalty the validation split chooses.
 DEFAULT_TRAIN = TrainConfig(model=ModelConfig(architecture="channel-tables"))
 
 
@@ -100,19 +98,30 @@ def publish_retrain_summary(report: RetrainReport, pruned: PrunePlan) -> None:
 
 @flow(name="retrain", log_prints=True)
 def retrain(
-    generate: GenerateConfig = DEFAULT_GENERATE,
+    generate: GenerateConfig | None = None,
     train: TrainConfig = DEFAULT_TRAIN,
     policy: PromotionPolicy = PromotionPolicy(),
     baseline: bool = True,
-    recipe: OriginalRecipe = OriginalRecipe(),
+    recipe: Recipe = Recipe(),
     retention: RetentionPolicy = RetentionPolicy(),
     rules: tuple[str, ...] = RULE_NAMES,
+    seed: int | None = None,
 ) -> RetrainReport:
     """Keep every rule's champion current: one champion/challenger round per rule in `rules`
-    (each a subflow, on `generate` with that rule), then the retention policy."""
+    (each a subflow, on `generate` with that rule, or on a fresh 1 % sample of the cube drawn
+    from `seed`), then the retention policy."""
     rules = retrain_step.each_rule(rules)  # an unknown name fails here, before any work
+    run_seed = retrain_step.fresh_seed() if seed is None else seed
     outcomes = [
-        retrain_rule(generate.model_copy(update={"rule": rule}), train, policy, baseline, recipe)
+        retrain_rule(
+            generate.model_copy(update={"rule": rule})
+            if generate is not None
+            else retrain_step.teaching_sample(rule, run_seed),
+            train,
+            policy,
+            baseline,
+            recipe,
+        )
         for rule in rules
     ]
     pruned = retention_task(str(Settings.from_env().models_dir), retention)
@@ -151,7 +160,7 @@ def retrain_rule(
     train: TrainConfig,
     policy: PromotionPolicy,
     baseline: bool,
-    recipe: OriginalRecipe,
+    recipe: Recipe,
 ) -> RetrainOutcome:
     """One rule's round, each sub-step a task of this flow."""
     return retrain_step.run_rule(

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from fontpipe.palettes.parse import Scale
     from fontpipe.registry.versions import ModelVersion
     from fontpipe.training.config import TrainConfig
-    from fontpipe.training.recipes import OriginalRecipe
+    from fontpipe.training.recipes import Recipe
 
 # The column `predict` names a list of colour strings by (and reads back from a table).
 COLOR = "color"
@@ -224,7 +224,7 @@ def evaluate(
     rule: str | None = None,
     dataset: str | Path | None = None,
     report: str | Path | None = None,
-    recipe: OriginalRecipe | None = None,
+    recipe: Recipe | None = None,
     models_dir: str | Path | None = None,
 ) -> EvaluationMetrics:
     """Evaluate a model over all 16,777,216 colours against `rule` (default: its own), and on a

@@ -21,7 +21,17 @@ def quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", module="tensorflow")
     if "tensorflow" not in sys.modules:
         with _stderr_silenced():
-            import tensorflow  # noqa: F401
+            import tensorflow
+        _grow_gpu_memory(tensorflow)
+
+
+def _grow_gpu_memory(tf: ModuleType) -> None:
+    """Let TensorFlow take GPU memory as it needs it instead of claiming nearly all of it at
+    start-up, so a training run shares a GPU with other work. Only possible before TensorFlow
+    initialises the GPU, hence here, at its first import."""
+    for gpu in tf.config.list_physical_devices("GPU"):
+        with contextlib.suppress(RuntimeError, ValueError):
+            tf.config.experimental.set_memory_growth(gpu, True)
 
 
 def import_tensorflow() -> ModuleType:

@@ -65,6 +65,9 @@ class TrainingRecord(BaseModel):
     train_seconds: float
     metrics: dict[str, dict[str, float | None]]  # split -> loss / accuracy
     versions: dict[str, str]  # library versions
+    # How the fit was chosen (the model card): family, why, penalty and step the validation
+    # split chose, and how many distinct colours it learned from. Empty for older versions.
+    fit: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,13 @@ class Headline(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # What the figures were measured on: "held-out" (colours the model never saw in training
+    # or validation), "training fit" or "whole cube" (training colours unknown); and how many.
+    # Older records lack them: they were measured on the whole cube.
+    scope: str = "whole cube"
+    colours: int | None = None
+    far_errors: int | None = None  # errors far from the boundary (the rule's far_margin)
+    aa_lost: int | None = None  # errors whose text misses 4.5:1 where the other reaches it
     accuracy: float
     errors: int
     boundary_accuracy: float | None

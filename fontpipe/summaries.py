@@ -81,9 +81,9 @@ def evaluation_markdown(metrics: EvaluationMetrics) -> str:
         f"- boundary-band accuracy {band}, ECE {h.ece:.5f}",
         f"- WCAG AA share {h.aa_share:.2%}, minimum contrast {h.min_contrast:.2f}:1",
     ]
-    recipe = metrics.baselines.get("original_recipe")
+    recipe = metrics.baselines.get("answer_recipe")
     if recipe is not None:
-        word = "beats" if metrics.beats_original_recipe else "does not beat"
+        word = "beats" if metrics.beats_answer_recipe else "does not beat"
         lines.append(f"- {word} the original recipe ({recipe.headline.errors:,} errors)")
     if metrics.test_split is not None and metrics.test_split.accuracy is not None:
         t = metrics.test_split

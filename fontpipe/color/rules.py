@@ -182,6 +182,11 @@ class Rule:
     band_edges: tuple[float, ...]
     # Default half-width of the region that `boundary` sampling draws from.
     boundary_width: float
+    # An error at least this far from the boundary (|margin|, in margin units) is a "far" error:
+    # one a reader would notice, not a coin toss between two nearly equal answers. For wcag,
+    # |delta L| 2e-4, where both text colours still reach 4.5:1; the other rules' edges are
+    # about as far, in their own units.
+    far_margin: float
 
     def label(self, rgb: npt.ArrayLike) -> LabelArray:
         """1 (black text) where the rule's margin is positive, else 0 (white text)."""
@@ -196,6 +201,7 @@ RULES: Final[dict[str, Rule]] = {
         margin_unit="r+g+b",
         band_edges=(1.5, 3, 6, 12, 24, 48),
         boundary_width=12.0,
+        far_margin=1.5,
     ),
     "wcag": Rule(
         name="wcag",
@@ -204,6 +210,7 @@ RULES: Final[dict[str, Rule]] = {
         margin_unit="relative luminance",
         band_edges=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05),
         boundary_width=0.01,
+        far_margin=2e-4,
     ),
     "yiq": Rule(
         name="yiq",
@@ -212,6 +219,7 @@ RULES: Final[dict[str, Rule]] = {
         margin_unit="luma",
         band_edges=(0.5, 1, 2, 4, 8, 16),
         boundary_width=4.0,
+        far_margin=0.05,
     ),
     "apca": Rule(
         name="apca",
@@ -220,6 +228,7 @@ RULES: Final[dict[str, Rule]] = {
         margin_unit="APCA Lc",
         band_edges=(1, 2, 5, 10, 20, 40),
         boundary_width=5.0,
+        far_margin=0.05,
     ),
     "readable": Rule(
         name="readable",
@@ -228,6 +237,7 @@ RULES: Final[dict[str, Rule]] = {
         margin_unit="contrast ratio",
         band_edges=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
         boundary_width=0.1,
+        far_margin=0.004,
     ),
 }
 

@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from fontpipe.arrays import to_numpy
 from fontpipe.atomic import atomic_directory
 from fontpipe.data.generation import GenerateConfig, default_dataset_name, iter_chunks
+from fontpipe.data.splits import SplitColourCheck
 from fontpipe.errors import FontpipeError
 from fontpipe.records import DatasetInfo, package_version
 from fontpipe.schema import CHANNELS, LABEL, SPLIT, SPLITS, Sampling, Split
@@ -211,6 +212,7 @@ def _generate_into(config: GenerateConfig, out: Path, progress: ProgressCallback
     # Generation runs here while up to WRITE_THREADS files are encoded and written by pyarrow,
     # which releases the GIL; the bounded queue keeps at most a few chunks in memory.
     pending: list[Future[None]] = []
+    colours = SplitColourCheck()
     with (
         atomic_directory(out, replace=True) as staging,
         ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="fontpipe-write") as pool,
@@ -224,6 +226,7 @@ def _generate_into(config: GenerateConfig, out: Path, progress: ProgressCallback
                 pending.pop(0).result()
             ordered = config.sampling == "cube" and chunk.split == "train"
             pending.append(pool.submit(_write_file, table, staging / name, ordered))
+            colours.add(chunk.split, chunk.rgb)
             entry = splits[chunk.split]
             entry["rows"] += len(chunk.label)
             entry["black"] += int(chunk.label.sum(dtype=np.int64))
@@ -243,6 +246,7 @@ def _generate_into(config: GenerateConfig, out: Path, progress: ProgressCallback
             "rows": config.rows,
             "config": config.model_dump(mode="json"),
             "splits": splits,
+            "colour_splits": _checked_disjoint(colours, out),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return Dataset(path=out, manifest=manifest)
@@ -270,6 +274,9 @@ def write_labelled_dataset(
     schema = dataset_schema("labelled")
     digest = hashlib.sha256()
     entries: dict[str, dict[str, Any]] = {}
+    colours = SplitColourCheck()
+    for split in SPLITS:
+        colours.add(split, rgb[splits[split]])
     with atomic_directory(out, replace=True) as staging:
         for split in SPLITS:
             (staging / f"{SPLIT}={split}").mkdir()
@@ -291,10 +298,23 @@ def write_labelled_dataset(
             "seed": seed,
             "rows": int(sum(e["rows"] for e in entries.values())),
             "splits": entries,
+            "colour_splits": _checked_disjoint(colours, out),
             "source": source,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return Dataset(path=out, manifest=manifest)
+
+
+def _checked_disjoint(colours: SplitColourCheck, out: Path) -> dict[str, object]:
+    """The manifest's record of the split check; a colour in two splits is refused (it would
+    make validation and test figures partly training figures)."""
+    record = colours.record()
+    if record["shared_colours"]:
+        raise FontpipeError(
+            f"{out}: {record['shared_colours']} colours fell in more than one split; "
+            "nothing was written"
+        )
+    return record
 
 
 def estimated_bytes(config: GenerateConfig) -> int:

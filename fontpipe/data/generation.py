@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +18,14 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fontpipe.color.cube import cube_colours
-from fontpipe.errors import FontpipeError, build_config
 from fontpipe.color.rules import RULES, Rule, get_rule
+from fontpipe.data.splits import in_split, rounded_index
+from fontpipe.errors import FontpipeError, build_config
 from fontpipe.schema import CUBE_SIZE, DEFAULT_RULE, SPLITS, Sampling, Split
 
 # Bumped whenever the same config would produce different rows, so old datasets are not reused.
-GENERATOR_VERSION = 1
+# 2: every colour belongs to one split (`fontpipe.data.splits`); `cube` has no val or test.
+GENERATOR_VERSION = 2
 _SPLIT_STREAM = {name: index for index, name in enumerate(SPLITS)}
 
 
@@ -69,13 +71,13 @@ class GenerateConfig(BaseModel):
     def split_rows(self) -> dict[Split, int]:
         """Exact rows per split; rounding leftovers go to train so the total is `rows`.
 
-        `cube` sampling: the train split is every colour of the 24-bit cube once, in index
-        order (the input domain is finite, so training can see all of it); val and test hold
-        `rows` times their fractions, drawn uniformly."""
+        `cube` sampling is an exact fit of the whole domain: the train split is every colour of
+        the 24-bit cube once, in index order, so no colour is left to validate or test on and
+        val and test are empty (evaluation then reports a training fit, labelled as one)."""
+        if self.sampling == "cube":
+            return {"train": CUBE_SIZE, "val": 0, "test": 0}
         val = round(self.rows * self.split_fractions[1])
         test = round(self.rows * self.split_fractions[2])
-        if self.sampling == "cube":
-            return {"train": CUBE_SIZE, "val": val, "test": test}
         return {"train": self.rows - val - test, "val": val, "test": test}
 
     def params_hash(self) -> str:
@@ -123,21 +125,39 @@ def _uniform_float(rng: np.random.Generator, n: int) -> npt.NDArray[np.float32]:
     return values
 
 
-def _near_boundary(
-    rng: np.random.Generator, n: int, rule: Rule, width: float
-) -> npt.NDArray[np.uint8]:
-    """n uniform integer colours conditioned on |margin| < width, by vectorised rejection."""
-    picked: list[npt.NDArray[np.uint8]] = []
-    have = 0
-    batch = max(4 * n, 65_536)
-    for _ in range(10_000):
-        candidates = _uniform_int(rng, batch)
-        keep = candidates[np.abs(rule.margin(candidates)) < width]
-        picked.append(keep[: n - have])
-        have += len(picked[-1])
-        if have == n:
-            return np.concatenate(picked)
-    raise FontpipeError(f"boundary width {width} is too narrow for rule {rule.name!r}")
+def _draw(
+    rng: np.random.Generator,
+    n: int,
+    candidates: Callable[[np.random.Generator, int], npt.NDArray[Any]],
+    keep: Callable[[npt.NDArray[Any]], npt.NDArray[np.bool_]],
+    what: str,
+) -> npt.NDArray[Any]:
+    """n distinct colours from `candidates` that pass `keep`, by vectorised rejection: a
+    colour drawn twice teaches nothing new, so a chunk never repeats one. Batches grow with
+    the share of candidates kept so far, so a narrow band costs a few large batches."""
+    picked = candidates(rng, 0)
+    drawn_total, kept_total, stalled = 0, 0, 0
+    while len(picked) < n:
+        rate = max(kept_total, 1) / max(drawn_total, 1) if drawn_total else 1 / 8
+        batch = int(min(max((n - len(picked)) / rate * 1.3, 65_536), 1 << 24))
+        drawn = candidates(rng, batch)
+        kept = drawn[keep(drawn)]
+        drawn_total, kept_total = drawn_total + batch, kept_total + len(kept)
+        pool = np.concatenate([picked, kept])
+        _, first = np.unique(rounded_index(pool), return_index=True)
+        grown = pool[np.sort(first)][:n]
+        stalled = stalled + 1 if len(grown) == len(picked) else 0
+        if stalled == 3:
+            raise FontpipeError(f"too few colours to draw {n:,} distinct ones from: {what}")
+        picked = grown
+    return picked
+
+
+def band_width_holding(rule: Rule, share: float) -> float:
+    """The |margin| within which `share` of the cube's colours lie, estimated from a fixed
+    sample of 2^20 uniform colours (the same answer every time)."""
+    sample = _uniform_int(np.random.Generator(np.random.PCG64DXSM(0)), 1 << 20)
+    return float(np.quantile(np.abs(rule.margin(sample)), share))
 
 
 def chunk_rows(total: int, rows_per_chunk: int) -> list[int]:
@@ -149,20 +169,37 @@ def generate_chunk(config: GenerateConfig, split: Split, index: int, n: int) -> 
     rng = _rng(config, split, index)
     rule = config.rule_def
     rgb: npt.NDArray[np.uint8] | npt.NDArray[np.float32]
-    if config.sampling == "cube" and split == "train":
+    if config.sampling == "cube":
         start = index * config.rows_per_file
         rgb = cube_colours(start, start + n)
-    elif config.sampling == "uniform-float":
-        rgb = _uniform_float(rng, n)
+        return Chunk(split=split, index=index, rgb=rgb, label=rule.label(rgb))
+
+    def ours(colours: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+        return in_split(colours, split, config.seed, config.split_fractions)
+
+    if config.sampling == "uniform-float":
+        rgb = _draw(rng, n, _uniform_float, ours, f"the {split} split")
     elif config.sampling == "boundary":
         near = round(n * config.boundary_share)
         width = config.boundary_width or rule.boundary_width
+
+        def near_and_ours(colours: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+            # The band first: it is the rarer test, and the split's hash costs more than most
+            # rules' margins.
+            mask = np.abs(rule.margin(colours)) < width
+            mask[mask] = ours(colours[mask])
+            return mask
+
+        what = f"boundary width {width} is too narrow for rule {rule.name!r}"
         mixed = np.concatenate(
-            [_near_boundary(rng, near, rule, width), _uniform_int(rng, n - near)]
+            [
+                _draw(rng, near, _uniform_int, near_and_ours, what),
+                _draw(rng, n - near, _uniform_int, ours, f"the {split} split"),
+            ]
         )
         rgb = mixed[rng.permutation(n)]
     else:
-        rgb = _uniform_int(rng, n)
+        rgb = _draw(rng, n, _uniform_int, ours, f"the {split} split")
     return Chunk(split=split, index=index, rgb=rgb, label=rule.label(rgb))
 
 

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from fontpipe.color.cube import CubeTable, compute_cube_table, lookup_p_black, probability_function
 from fontpipe.color.rules import Rule, get_rule
 from fontpipe.data.datasets import open_dataset, read_split_arrays
+from fontpipe.data.seen import seen_colours
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.metrics import (
     Band,
@@ -44,9 +46,29 @@ from fontpipe.registry.versions import (
     write_evaluation,
 )
 from fontpipe.schema import black_text, is_human_rule
-from fontpipe.training.recipes import OriginalRecipe, train_original_recipe
+from fontpipe.training.recipes import RECIPE_NAMES, Recipe, train_recipe
 
 Progress = Callable[[str], None]
+
+
+class PSpread(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min: float
+    max: float
+    std: float
+
+
+def p_black_spread(table: CubeTable) -> PSpread:
+    """P(black)'s range and standard deviation over all 16,777,216 colours."""
+    low, high, total, squares = np.inf, -np.inf, 0.0, 0.0
+    for start in range(0, len(table), 1 << 22):
+        chunk = np.asarray(table[start : start + (1 << 22)], dtype=np.float64)
+        low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+        total += float(chunk.sum())
+        squares += float(np.square(chunk).sum())
+    mean = total / len(table)
+    return PSpread(min=low, max=high, std=float(np.sqrt(max(squares / len(table) - mean**2, 0.0))))
 
 
 class BaselineSummary(BaseModel):
@@ -58,10 +80,13 @@ class BaselineSummary(BaseModel):
     reliability: list[ReliabilityBin]
     ece: float
     margin_unit: str
+    # How far P(black) moves over the cube: the question's recipe barely moves it.
+    p_black_spread: PSpread | None = None
 
     @classmethod
-    def of(cls, evaluation: CubeEvaluation) -> BaselineSummary:
+    def of(cls, evaluation: CubeEvaluation, spread: PSpread | None = None) -> BaselineSummary:
         return cls(
+            p_black_spread=spread,
             headline=evaluation.headline(),
             bands=evaluation.bands,
             grey_ramp=evaluation.grey_ramp,
@@ -109,7 +134,7 @@ class EvaluationMetrics(BaseModel):
     test_split: TestSplitEvaluation | None
     model_metadata: VersionMetadata
     timings: dict[str, float]
-    beats_original_recipe: bool | None = None
+    beats_answer_recipe: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +153,7 @@ def evaluate_version(
     *,
     rule_name: str | None = None,
     dataset_path: Path | None = None,
-    recipe: OriginalRecipe | None = OriginalRecipe(),
+    recipe: Recipe | None = Recipe(),
     progress: Progress | None = None,
 ) -> Evaluation:
     """Evaluate one version over the cube against `rule_name` (default: the rule it was trained on),
@@ -147,22 +172,27 @@ def evaluate_version(
     table = ensure_cube_table(version, loaded.model)
     timings["cube_table_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    say("metrics over the cube")
-    evaluation = evaluate_cube(table, rule)
+    say("colours it trained and validated on")
+    seen = training_colours(version)
+    say("metrics over the held-out colours of the cube")
+    evaluation = evaluate_cube(table, rule, seen)
     timings["evaluate_s"] = time.perf_counter() - started
     if rule.name == version.rule:
         write_evaluation(version, evaluation.headline(), rule.name)
 
     say("the rule as a reference")
-    baselines = {"rule": BaselineSummary.of(evaluate_cube(rule_cube_table(rule), rule))}
+    baselines = {"rule": BaselineSummary.of(evaluate_cube(rule_cube_table(rule), rule, seen))}
     if recipe is not None:
-        say("training the original recipe")
-        recipe_model, recipe_seconds = train_original_recipe(
-            recipe.model_copy(update={"rule": rule.name})
-        )
-        recipe_evaluation = evaluate_cube(compute_cube_table(recipe_model), rule)
-        baselines["original_recipe"] = BaselineSummary.of(recipe_evaluation)
-        timings["original_recipe_train_s"] = recipe_seconds
+        for name in RECIPE_NAMES:
+            say(f"training the {name}'s recipe")
+            recipe_model, recipe_seconds = train_recipe(
+                recipe.model_copy(update={"rule": rule.name, "name": name})
+            )
+            recipe_table = compute_cube_table(recipe_model)
+            baselines[f"{name}_recipe"] = BaselineSummary.of(
+                evaluate_cube(recipe_table, rule, seen), p_black_spread(recipe_table)
+            )
+            timings[f"{name}_recipe_train_s"] = recipe_seconds
 
     human_evaluation = None
     if human:
@@ -174,7 +204,7 @@ def evaluate_version(
         say("held-out test split")
         test_split = evaluate_test_split(dataset_path, table, loaded.model, rule)
 
-    recipe_summary = baselines.get("original_recipe")
+    recipe_summary = baselines.get("answer_recipe")
     metrics = EvaluationMetrics(
         version=version.name,
         rule=rule.name,
@@ -187,7 +217,7 @@ def evaluate_version(
         test_split=test_split,
         model_metadata=version.metadata,
         timings=timings,
-        beats_original_recipe=None
+        beats_answer_recipe=None
         if recipe_summary is None
         else decide_promotion(
             evaluation.headline(), recipe_summary.headline, PromotionPolicy()
@@ -268,10 +298,22 @@ def family_headline(version: ModelVersion | Path, family: str) -> Headline:
 
 
 def cube_headline(version: ModelVersion | Path, rule_name: str) -> Headline:
-    """A version's headline metrics against a rule, from its cube table (computed if missing)."""
+    """A version's headline metrics against a rule over the colours it never saw, from its cube
+    table (computed if missing)."""
     # open_version verifies the model: never compare against (or keep) a tampered champion.
     verified = version if isinstance(version, ModelVersion) else open_version(version)
-    return evaluate_cube(ensure_cube_table(verified), get_rule(rule_name)).headline()
+    table = ensure_cube_table(verified)
+    return evaluate_cube(table, get_rule(rule_name), training_colours(verified)).headline()
+
+
+def training_colours(version: ModelVersion) -> npt.NDArray[np.bool_] | None:
+    """The colours of the version's train and val splits, or None when its dataset is gone or
+    is not the one it recorded (its figures are then over the whole cube, and say so)."""
+    info = version.metadata.dataset
+    try:
+        return seen_colours(info.path, info.fingerprint)
+    except FontpipeError:
+        return None
 
 
 def compare_evaluation_with_champion(

@@ -9,7 +9,7 @@ and any rule can be checked against the same predictions. Results are typed (`Cu
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -96,11 +96,23 @@ class ContrastSummary(_Frozen):
     aa_share: float
 
 
+# What a cube evaluation's colours are. "held-out": every colour the model never saw in
+# training or validation; "training fit": the whole cube, every colour of which it trained on
+# (`cube` sampling); "whole cube": its training colours are unknown (its dataset is gone).
+Scope = Literal["held-out", "training fit", "whole cube"]
+
+
 class CubeEvaluation(_Frozen):
     rule: str
-    colours: int
+    scope: Scope = "whole cube"
+    colours: int  # colours measured: the held-out ones, or the whole cube
+    seen_colours: int = 0  # training and validation colours left out of the figures
+    seen_errors: int | None = None  # errors on those colours: a training figure
     accuracy: float
     errors: int
+    far_margin: float = 0.0
+    far_errors: int = 0  # errors with |margin| >= far_margin
+    aa_lost: int = 0  # errors whose text misses 4.5:1 where the other colour reaches it
     confusion: Confusion
     bands: list[Band]
     boundary_band: BoundaryBand
@@ -114,6 +126,10 @@ class CubeEvaluation(_Frozen):
 
     def headline(self) -> Headline:
         return Headline(
+            scope=self.scope,
+            colours=self.colours,
+            far_errors=self.far_errors,
+            aa_lost=self.aa_lost,
             accuracy=self.accuracy,
             errors=self.errors,
             boundary_accuracy=self.boundary_band.accuracy,
@@ -121,6 +137,35 @@ class CubeEvaluation(_Frozen):
             aa_share=self.wcag.aa_share,
             min_contrast=self.wcag.min_contrast,
         )
+
+
+def scope_phrases(cube: CubeEvaluation) -> dict[str, str]:
+    """How the report names what its figures were measured on."""
+    far = f"{cube.far_margin:g} {cube.margin_unit}"
+    if cube.scope == "held-out":
+        return {
+            "scope_text": f"the {cube.colours:,} colours of the cube this model never saw in "
+            "training or validation (held-out)",
+            "scope_column": "held-out",
+            "far_label": far,
+            "seen_text": f"The {cube.seen_colours:,} colours it trained or validated on are left "
+            f"out; on those it makes {cube.seen_errors or 0:,} errors, a training figure.",
+        }
+    if cube.scope == "training fit":
+        return {
+            "scope_text": f"all {cube.colours:,} colours of the cube, every one of which it "
+            "trained on: a training fit, not a measure of how it does on colours it never saw",
+            "scope_column": "training-fit",
+            "far_label": far,
+            "seen_text": "",
+        }
+    return {
+        "scope_text": f"all {cube.colours:,} colours of the cube; the colours it trained on are "
+        "unknown (its dataset is gone), so some of these it saw",
+        "scope_column": "cube",
+        "far_label": far,
+        "seen_text": "",
+    }
 
 
 class SplitEvaluation(_Frozen):
@@ -195,13 +240,23 @@ class _CubeTally:
         self.aa_count = 0
         self.worst_index: npt.NDArray[np.int64] = np.zeros(0, np.int64)
         self.worst_margin: npt.NDArray[np.float64] = np.zeros(0)
+        self.colours = 0
+        self.far_errors = 0
+        self.aa_lost = 0
 
-    def add(self, start: int, rgb: npt.NDArray[np.uint8], p: npt.NDArray[np.float32]) -> None:
+    def add(
+        self, index: npt.NDArray[np.int64], rgb: npt.NDArray[np.uint8], p: npt.NDArray[np.float32]
+    ) -> None:
+        """Colours at cube positions `index`, with their P(black)."""
         n_bands = len(self.band_total)
+        self.colours += len(index)
         predicted = black_text(p)
         margin = self.rule.margin(rgb)
         truth = margin > 0
         correct = predicted == truth
+        self.far_errors += int(
+            np.count_nonzero(~correct & (np.abs(margin) >= self.rule.far_margin))
+        )
         self.confusion += np.bincount(truth * 2 + predicted, minlength=4)
         band = np.digitize(np.abs(margin), self.edges)
         self.band_total += np.bincount(band, minlength=n_bands)
@@ -214,12 +269,18 @@ class _CubeTally:
         )
         for name, other in RULES.items():
             self.agreement[name] += int(np.count_nonzero(predicted == (other.margin(rgb) > 0)))
-        contrast = text_contrast(relative_luminance(rgb), predicted)
-        self.min_contrast = min(self.min_contrast, float(contrast.min()))
+        luminance = relative_luminance(rgb)
+        contrast = text_contrast(luminance, predicted)
+        other_text = text_contrast(luminance, ~predicted)
+        if len(contrast):
+            self.min_contrast = min(self.min_contrast, float(contrast.min()))
         self.aa_count += int(np.count_nonzero(contrast >= WCAG_AA_RATIO))
+        self.aa_lost += int(
+            np.count_nonzero((contrast < WCAG_AA_RATIO) & (other_text >= WCAG_AA_RATIO) & ~correct)
+        )
         wrong = np.flatnonzero(~correct)
         if len(wrong):
-            self.worst_index = np.concatenate([self.worst_index, wrong + start])
+            self.worst_index = np.concatenate([self.worst_index, index[wrong]])
             self.worst_margin = np.concatenate([self.worst_margin, np.abs(margin[wrong])])
             if len(self.worst_index) > WORST_CANDIDATES:
                 keep = np.argsort(-self.worst_margin, kind="stable")[:WORST_CANDIDATES]
@@ -246,16 +307,36 @@ class _CubeTally:
                     black_share=share,
                 )
             )
-        return bins, float(ece / CUBE_SIZE)
+        return bins, float(ece / max(self.colours, 1))
 
 
-def evaluate_cube(table: CubeTable, rule: Rule) -> CubeEvaluation:
-    """Accuracy, confusion, boundary bands, worst errors, calibration, grey ramp, rule agreement
-    and WCAG contrast of the chosen text colour, for one cube table against one rule."""
+def evaluate_cube(
+    table: CubeTable, rule: Rule, seen: npt.NDArray[np.bool_] | None = None
+) -> CubeEvaluation:
+    """Accuracy, confusion, boundary bands, far errors, worst errors, calibration, grey ramp,
+    rule agreement and WCAG contrast of the chosen text colour, for one cube table against one
+    rule, over the colours outside `seen` (a 2^24 mask of the colours the model trained or
+    validated on). Without `seen`, or when it holds every colour, over the whole cube, and the
+    result says which (`scope`)."""
     tally = _CubeTally(rule)
+    held_out = seen is not None and not bool(seen.all())
+    seen_errors = 0
     for start, rgb in iter_cube_chunks():
-        tally.add(start, rgb, np.asarray(table[start : start + len(rgb)], dtype=np.float32))
+        p = np.asarray(table[start : start + len(rgb)], dtype=np.float32)
+        index = np.arange(start, start + len(rgb), dtype=np.int64)
+        if not held_out:
+            tally.add(index, rgb, p)
+            continue
+        assert seen is not None
+        unseen = ~seen[start : start + len(rgb)]
+        tally.add(index[unseen], rgb[unseen], p[unseen])
+        was_seen = ~unseen
+        seen_errors += int(
+            np.count_nonzero(black_text(p[was_seen]) != (rule.margin(rgb[was_seen]) > 0))
+        )
     errors = int(tally.confusion[1] + tally.confusion[2])
+    colours = max(tally.colours, 1)
+    scope: Scope = "held-out" if held_out else ("whole cube" if seen is None else "training fit")
     near = float(boundary_band_edge(rule))
     inside = int((tally.edges < near + 1e-12).sum())  # bands wholly inside |m| < near
     near_total = int(tally.band_total[:inside].sum())
@@ -264,9 +345,15 @@ def evaluate_cube(table: CubeTable, rule: Rule) -> CubeEvaluation:
     order = diverse_worst(tally.worst_index, tally.worst_margin)
     return CubeEvaluation(
         rule=rule.name,
-        colours=CUBE_SIZE,
-        accuracy=1 - errors / CUBE_SIZE,
+        scope=scope,
+        colours=tally.colours,
+        seen_colours=CUBE_SIZE - tally.colours,
+        seen_errors=seen_errors if held_out else None,
+        accuracy=1 - errors / colours,
         errors=errors,
+        far_margin=rule.far_margin,
+        far_errors=tally.far_errors,
+        aa_lost=tally.aa_lost,
         confusion=Confusion.from_counts(tally.confusion),
         bands=[
             Band(
@@ -290,8 +377,8 @@ def evaluate_cube(table: CubeTable, rule: Rule) -> CubeEvaluation:
         reliability=reliability,
         ece=ece,
         grey_ramp=grey_ramp(table),
-        rule_agreement={name: count / CUBE_SIZE for name, count in tally.agreement.items()},
-        wcag=ContrastSummary(min_contrast=tally.min_contrast, aa_share=tally.aa_count / CUBE_SIZE),
+        rule_agreement={name: count / colours for name, count in tally.agreement.items()},
+        wcag=ContrastSummary(min_contrast=tally.min_contrast, aa_share=tally.aa_count / colours),
     )
 
 

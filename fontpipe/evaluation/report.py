@@ -17,12 +17,14 @@ from fontpipe.color.rules import text_contrast_ratio
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation import plots
 from fontpipe.evaluation.evaluate_version import Evaluation
-from fontpipe.evaluation.metrics import sample_colours
+from fontpipe.evaluation.metrics import sample_colours, scope_phrases
 from fontpipe.evaluation.questions import disagreement_planes, rule_questions
 from fontpipe.export import DECIDE_JS, model_weights, provenance
-from fontpipe.registry.promotion import ChampionComparison
+from fontpipe.records import Headline
+from fontpipe.registry.promotion import ChampionComparison, PromotionPolicy, decide_promotion
 from fontpipe.registry.versions import ModelVersion, read_history
 from fontpipe.schema import WCAG_AA_RATIO
+from fontpipe.training.recipes import RECIPE_TITLES
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
@@ -100,13 +102,14 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
     headline_rows = [{"name": f"model {evaluation.version.name}", **cube_headline}]
     names = {
         "rule": f"the {evaluation.rule.name} rule itself",
-        "original_recipe": "original recipe (10-10-5, 5,000 steps)",
+        "answer_recipe": RECIPE_TITLES["answer"],
+        "question_recipe": RECIPE_TITLES["question"],
     }
     headline_rows += [
         {"name": names.get(name, name), **b["headline"]} for name, b in m["baselines"].items()
     ]
-    recipe = m["baselines"].get("original_recipe")
-    verdict = _recipe_verdict(m)
+    recipe = m["baselines"].get("answer_recipe")
+    verdict = _recipe_verdict({**m, "cube_headline": cube_headline})
     metadata_rows = _metadata_rows(m)
     return str(
         _templates()
@@ -116,10 +119,11 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
             rule=evaluation.rule.name,
             rule_description=evaluation.rule.description,
             colours=cube["colours"],
+            **scope_phrases(evaluation.metrics.cube),
             generated=m["generated"],
             headline=headline_rows,
             boundary_band_label=f"|m| < {cube['boundary_band']['max_abs_margin']:g}",
-            beats_recipe=m.get("beats_original_recipe"),
+            beats_recipe=m.get("beats_answer_recipe"),
             verdict=verdict,
             bands=cube["bands"],
             recipe_bands=recipe["bands"] if recipe else None,
@@ -184,8 +188,8 @@ def write_report(
     html = render_report(evaluation, comparison)
     metrics_path = report.parent / METRICS_FILE
     metrics = evaluation.metrics.model_dump(mode="json", exclude_none=False)
-    if metrics["beats_original_recipe"] is None:
-        del metrics["beats_original_recipe"]  # no baseline was trained: nothing to say
+    if metrics["beats_answer_recipe"] is None:
+        del metrics["beats_answer_recipe"]  # no baseline was trained: nothing to say
     # Sorted keys, as metrics.json has always been written: diffs between runs stay readable.
     text = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
     write_files_atomic({report: html, metrics_path: text})
@@ -265,19 +269,25 @@ def _model_card(m: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _recipe_verdict(m: dict[str, Any]) -> str:
-    cube = m["cube"]
-    recipe = m["baselines"].get("original_recipe")
+    """The model against the answer's recipe, decided and worded as promotion decides (the
+    one definition of better), and what the question's recipe did."""
+    recipe = m["baselines"].get("answer_recipe")
     if recipe is None:
-        verdict = "No original-recipe baseline was trained for this report (it is optional)."
-    elif m["beats_original_recipe"]:
-        verdict = (
-            f"This model beats the original recipe: {cube['errors']:,} errors over the cube against "
-            f"{recipe['headline']['errors']:,}."
-        )
-    else:
-        verdict = (
-            f"This model does NOT beat the original recipe: {cube['errors']:,} errors over the cube against "
-            f"{recipe['headline']['errors']:,}."
+        return "No recipe baseline was trained for this report (it is optional)."
+    decision = decide_promotion(
+        Headline(**m["cube_headline"]), Headline(**recipe["headline"]), PromotionPolicy()
+    )
+    verdict = (
+        f"This model {'beats' if decision.promote else 'does NOT beat'} the answer's recipe: "
+        f"{decision.reason}."
+    )
+    question = m["baselines"].get("question_recipe")
+    if question is not None and question.get("p_black_spread"):
+        spread = question["p_black_spread"]
+        verdict += (
+            f" The question's recipe, as written, answers P(black) between {spread['min']:.3f} "
+            f"and {spread['max']:.3f} for every colour (standard deviation {spread['std']:.3f}): "
+            "the constant output the question asked about."
         )
     return verdict
 

@@ -24,8 +24,12 @@ class VersionSummary:
     rule: str
     epochs: int
     test_accuracy: float | None
-    cube_errors: int | None
+    cube_errors: int | None  # over `measured_on`
     boundary_accuracy: float | None
+    # What the errors were measured on: "held-out" (colours it never saw), "training fit" or
+    # "whole cube"; None before an evaluation.
+    measured_on: str | None = None
+    far_errors: int | None = None
 
 
 def version_summaries(models_dir: Path) -> list[VersionSummary]:
@@ -45,6 +49,8 @@ def version_summaries(models_dir: Path) -> list[VersionSummary]:
                 test_accuracy=meta.metrics.get("test", {}).get("accuracy"),
                 cube_errors=evaluation.get("errors"),
                 boundary_accuracy=evaluation.get("boundary_accuracy"),
+                measured_on=evaluation.get("scope", "whole cube") if evaluation else None,
+                far_errors=evaluation.get("far_errors"),
             )
         )
     return rows

@@ -30,7 +30,7 @@ from fontpipe.registry.promotion import ChampionComparison
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
 from fontpipe.steps import Status, silent
-from fontpipe.training.recipes import OriginalRecipe
+from fontpipe.training.recipes import Recipe
 
 
 class EvaluateRequest(BaseModel):
@@ -43,7 +43,7 @@ class EvaluateRequest(BaseModel):
     dataset: Path | None = None  # also measure this dataset's test split
     report: Path | None = None  # None: data/reports/<version>/report.html
     write_report: bool = True
-    recipe: OriginalRecipe | None = OriginalRecipe()  # the question's recipe, as a reference
+    recipe: Recipe | None = Recipe()  # the question's recipe, as a reference
     compare: bool = True  # put the comparison with the champion in the report
 
 

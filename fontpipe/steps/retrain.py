@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from fontpipe.data.datasets import (
     default_dataset_path,
     write_dataset,
 )
-from fontpipe.data.generation import GenerateConfig
+from fontpipe.data.generation import GenerateConfig, band_width_holding
 from fontpipe.evaluation.evaluate_version import (
     cube_headline,
 )
@@ -30,13 +31,46 @@ from fontpipe.registry.champions import (
 )
 from fontpipe.registry.promotion import ChampionComparison, PromotionPolicy, RetrainOutcome
 from fontpipe.registry.versions import ModelVersion, remove_version
+from fontpipe.schema import CUBE_SIZE
 from fontpipe.settings import Settings
 from fontpipe.steps import Status, silent
 from fontpipe.steps import evaluate as evaluate_step
 from fontpipe.steps import train as train_step
 from fontpipe.steps.evaluate import EvaluatedModel, EvaluateRequest
 from fontpipe.training.config import TrainConfig
-from fontpipe.training.recipes import OriginalRecipe
+from fontpipe.training.recipes import Recipe
+
+# What a retrain learns from: each rule's challenger trains on 1 % of the cube (167,771 colours,
+# with 10 % more for validation and 10 % for test, every colour in one split). Four in five lie
+# in a band about the rule's boundary, where the decision is made; the band holds twice the
+# colours drawn from it, so half of the boundary's colours stay unseen and the held-out
+# figures are measured where errors can happen. The rest are uniform, to pin the far ends of
+# the tables. On held-out colours this sampling makes 3-20x fewer errors than a uniform sample
+# of the same size (bench/learning_curve.py).
+TEACHING_SHARE = 0.01
+TEACHING_FRACTIONS = (0.8, 0.1, 0.1)
+TEACHING_BOUNDARY_SHARE = 0.8
+
+
+def teaching_sample(rule: str, seed: int) -> GenerateConfig:
+    """The dataset a retrain draws for `rule`, seeded by the run."""
+    rows = round(CUBE_SIZE * TEACHING_SHARE / TEACHING_FRACTIONS[0])
+    near = rows * TEACHING_BOUNDARY_SHARE
+    return GenerateConfig(
+        rows=rows,
+        rule=rule,
+        sampling="boundary",
+        seed=seed,
+        split_fractions=TEACHING_FRACTIONS,
+        boundary_share=TEACHING_BOUNDARY_SHARE,
+        boundary_width=band_width_holding(get_rule(rule), 2 * near / CUBE_SIZE),
+    )
+
+
+def fresh_seed() -> int:
+    """A new seed for a scheduled run, so each week's challenger learns from new colours; it
+    is recorded in the dataset's manifest and the run's outcome."""
+    return secrets.randbelow(2**31)
 
 
 def promote_challenger(
@@ -73,7 +107,7 @@ def run_rule(
     generate_config: GenerateConfig,
     train_config: TrainConfig,
     policy: PromotionPolicy,
-    recipe: OriginalRecipe | None,
+    recipe: Recipe | None,
     settings: Settings,
     *,
     runners: RetrainRunners = RetrainRunners(),
@@ -102,6 +136,7 @@ def run_rule(
             champion_metrics=None,
             report=str(default_report_path(settings.reports_dir, twin)),
             dataset=str(dataset.path),
+            seed=generate_config.seed,
         )
     status("evaluating over the cube")
     request = EvaluateRequest(
@@ -138,6 +173,7 @@ def run_rule(
         champion_metrics=promotion.previous_headline,
         report=str(evaluated.report),
         dataset=str(dataset.path),
+        seed=generate_config.seed,
     )
 
 

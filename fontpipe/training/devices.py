@@ -27,6 +27,8 @@ class DevicePlan:
     # One more line for the user about this process's part (multi-worker: which worker it is,
     # and what it reads); not part of the description that a saved version records.
     note: str = ""
+    # The one device that single-device work (the channel-table fit) runs on; None for several.
+    device: str | None = None
 
     @property
     def multi_worker(self) -> bool:
@@ -69,14 +71,19 @@ def plan_devices(device: str) -> DevicePlan:
         raise FontpipeError("--device gpu: no GPU is visible to TensorFlow")
     if device == "cpu" or not gpus:
         note = "no GPU found; training on the CPU" if device == "auto" else "training on the CPU"
+        # With a GPU visible, TensorFlow's default strategy would place work on it: pin the CPU.
+        strategy = (
+            tf.distribute.OneDeviceStrategy("/cpu:0") if gpus else tf.distribute.get_strategy()
+        )
         # XLA fuses the tiny dense layers into one kernel per step: ~1.5x faster on the CPU.
-        return DevicePlan(tf.distribute.get_strategy(), note, 1, True)
+        return DevicePlan(strategy, note, 1, True, device="/cpu:0")
     if len(gpus) == 1:
         return DevicePlan(
             tf.distribute.OneDeviceStrategy(gpus[0].name),
             f"training on 1 GPU ({gpus[0].name})",
             1,
             True,
+            device=gpus[0].name,
         )
     strategy = tf.distribute.MirroredStrategy()
     return DevicePlan(strategy, f"mirrored over {len(gpus)} GPUs", len(gpus), True)

@@ -1,184 +1,423 @@
 """Fitting the channel-table model (`fontpipe.model`, architecture `channel-tables`).
 
-The model's score is linear in its 769 parameters (three 256-knot tables and a bias), so the
-logistic loss over the training colours is convex, and Newton's method (iteratively reweighted
-least squares, the standard fit for logistic regression) converges in a few dozen steps where a
-first-order optimiser stalls: on the whole cube, Adam for 40 s left 2,163 to 133,350 WCAG errors
-depending on its learning rate; Newton reaches 0 in about 28 steps and 10 s.
+The model's score is T_r[r] + T_g[g] + T_b[b] + bias: linear in its 769 parameters, so the
+logistic loss over the training colours plus a quadratic smoothness penalty is convex, and
+Newton's method (iteratively reweighted least squares, the standard fit for logistic
+regression) converges in a few dozen steps where a first-order optimiser stalls.
 
-The training rows are gathered into the 256x256x256 cube: `weight` counts each colour's rows and
-`target` is its share of black labels (a soft label when rows disagree). Every step takes the
-gradient of the summed loss from TensorFlow, builds the exact Hessian from the cube's curvature
-p(1-p) summed over each pair of channels (three 256x256 blocks and diagonals: the structure makes
-it cheap), solves, and backtracks until the loss falls. It stops once every training colour is on
-its label's side, after a few more steps that widen the margin. All in float64.
+Every rule fontpipe ships thresholds a sum of one smooth, rising function per channel, so the
+family holds each rule exactly; what a fit from a sample gets wrong is the tables between and
+beyond the training colours. Unpenalised, a table knot that few training colours pin can take
+any value, and far-from-boundary colours flip (a sample of 200,000 wcag colours left errors
+down to 1.37:1 contrast). The penalty on each table's second differences,
+(penalty / 2) * sum((T[k+1] - 2 T[k] + T[k-1])^2), makes the tables smooth where the data say
+nothing; the validation split picks its strength from `PENALTIES` and the Newton step to keep.
+
+Training rows are gathered per distinct colour: `weight` counts a colour's rows and `target` is
+its share of black labels (a soft label where rows disagree). A step sums the curvature
+p(1-p) over each channel and each pair of channels (segment sums), assembles the exact 769x769
+Hessian, solves, and backtracks until the objective falls. All in float64, in TensorFlow, on
+the device the run was given.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from fontpipe.color.cube import cube_index
 from fontpipe.errors import FontpipeError
 from fontpipe.model import TABLE_KNOTS
 from fontpipe.quiet import import_tensorflow
-from fontpipe.schema import CUBE_SIZE
 
-# Newton steps after the first one with every training colour right: they widen the margin.
+# Smoothness penalties tried, strongest first; the validation split chooses. On 1 % samples
+# of the cube the best lie in this range for every rule (bench/learning_curve.py).
+PENALTIES = (1e-2, 1e-3, 1e-4)
+# Newton steps after the first one with every training colour right (exact fits without a
+# validation split): they widen the margin.
 EXTRA_STEPS = 2
 # The tables can trade a constant between them and the bias without changing the score; a
 # relative ridge this small fixes that freedom without moving the answer.
 RIDGE = 1e-9
+# From this many distinct training colours, a step works on the whole 256^3 cube at once
+# (reductions over its axes) instead of sums over the colours present: for the whole cube
+# (`cube` sampling), 0.9 s a step instead of 8 s.
+DENSE_FROM = 1 << 21
+# A Newton run stops once a step lowers the objective by less than this fraction, or, with a
+# validation split, once this many steps in a row have not improved on it (early stopping).
+CONVERGED = 1e-10
+PATIENCE = 4
 
 
 @dataclass(frozen=True)
-class CubeTargets:
-    """Training rows gathered into the cube: how many rows each colour has, and its share of
-    black labels."""
+class ColourRows:
+    """Labelled rows gathered per distinct colour."""
 
-    weight: npt.NDArray[np.float64]  # (256, 256, 256)
-    target: npt.NDArray[np.float64]  # (256, 256, 256), 0..1; 0 where weight is 0
+    index: npt.NDArray[np.int64]  # cube index r<<16 | g<<8 | b, each once
+    weight: npt.NDArray[np.float64]  # rows of that colour
+    target: npt.NDArray[np.float64]  # share of those rows labelled black
+
+    @property
+    def rows(self) -> int:
+        return round(float(self.weight.sum()))
+
+    @property
+    def colours(self) -> int:
+        return len(self.index)
 
 
-def gather_cube_targets(chunks: Any) -> CubeTargets:
-    """`chunks` yields (rgb uint8-valued (n, 3), label (n,)) pairs."""
-    weight = np.zeros(CUBE_SIZE, dtype=np.float64)
-    black = np.zeros(CUBE_SIZE, dtype=np.float64)
-    for rgb, label in chunks:
-        if np.any(rgb != np.round(rgb)):
+def gather_colour_rows(batches: Iterable[tuple[Any, Any]]) -> ColourRows:
+    """`batches` yields (rgb (n, 3) with integer values 0-255, label (n,)) pairs, e.g. from a
+    `tf.data` pipeline as numpy."""
+    indices: list[npt.NDArray[np.int64]] = []
+    labels: list[npt.NDArray[np.float64]] = []
+    for rgb, label in batches:
+        values = np.asarray(rgb)
+        if np.any(values != np.round(values)):
             raise FontpipeError(
                 "the channel-tables model trains on integer colours; this dataset has "
                 "fractional channels (uniform-float sampling): use the mlp architecture"
             )
-        index = cube_index(rgb.astype(np.uint8))
-        weight += np.bincount(index, minlength=CUBE_SIZE)
-        black += np.bincount(
-            index, weights=np.asarray(label, dtype=np.float64), minlength=CUBE_SIZE
-        )
-    target = np.divide(black, weight, out=np.zeros_like(black), where=weight > 0)
-    shape = (TABLE_KNOTS,) * 3
-    return CubeTargets(weight=weight.reshape(shape), target=target.reshape(shape))
+        channels = values.astype(np.int64)
+        indices.append((channels[:, 0] << 16) | (channels[:, 1] << 8) | channels[:, 2])
+        labels.append(np.asarray(label, dtype=np.float64))
+    if not indices:
+        return ColourRows(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+    every_index, every_label = np.concatenate(indices), np.concatenate(labels)
+    if len(every_index) > DENSE_FROM:
+        # Counting into the whole cube is linear; sorting millions of indices is not.
+        counts = np.bincount(every_index, minlength=TABLE_KNOTS**3)
+        index = np.flatnonzero(counts)
+        black = np.bincount(every_index, weights=every_label, minlength=TABLE_KNOTS**3)[index]
+        weight = counts[index].astype(np.float64)
+    else:
+        index, inverse = np.unique(every_index, return_inverse=True)
+        weight = np.bincount(inverse, minlength=len(index)).astype(np.float64)
+        black = np.bincount(inverse, weights=every_label, minlength=len(index))
+    return ColourRows(index=index, weight=weight, target=black / weight)
 
 
 @dataclass(frozen=True)
 class FitStep:
+    penalty: float
     step: int
     loss: float  # mean logistic loss per training row
     accuracy: float  # share of training rows on their label's side
     errors: int  # training colours on the wrong side of their (majority) label
+    val_loss: float  # nan without a validation split
+    val_errors: int  # validation colours on the wrong side; -1 without a validation split
     seconds: float
 
 
+@dataclass(frozen=True)
+class TableFit:
+    """The tables and bias kept, and how they were chosen."""
+
+    tables: npt.NDArray[np.float64]  # (3, 256)
+    bias: float
+    penalty: float
+    step: int  # the Newton step whose parameters were kept
+    steps: list[FitStep]  # every step of the kept penalty's run
+    search: list[FitStep] = field(default_factory=list)  # each penalty's best step
+
+    def summary(self) -> str:
+        kept = next(s for s in self.steps if s.step == self.step)
+        chosen = f"penalty {self.penalty:g}, Newton step {self.step}"
+        if kept.val_errors < 0:
+            return f"{chosen} (no validation split: an exact fit of the training colours)"
+        return f"{chosen}, chosen on the validation split ({kept.val_errors} errors there)"
+
+
 def fit_channel_tables(
-    model: Any,
-    targets: CubeTargets,
+    train: ColourRows,
+    val: ColourRows | None,
     *,
     max_steps: int,
+    device: str | None = None,
+    penalties: tuple[float, ...] = PENALTIES,
     on_step: Callable[[FitStep], None] | None = None,
-) -> list[FitStep]:
-    """Newton's method on `model`'s ChannelTables layer, in place; returns one record per step."""
-
+) -> TableFit:
+    """Newton's method for each penalty; the validation split chooses the penalty and the step
+    (fewest validation errors, then lowest validation loss). Without a validation split (an
+    exact fit of the whole cube) there is no penalty, and the fit stops once every training
+    colour is right and `EXTRA_STEPS` more steps have widened the margin."""
     tf = import_tensorflow()
-    layer = model.get_layer("channel_tables")
-    rows = float(targets.weight.sum())
-    if rows == 0:
+    if train.rows == 0:
         raise FontpipeError("no training rows to fit")
-    loss_only, newton_pieces = _cube_functions(tf, targets)
-    steps: list[FitStep] = []
+    usable_val = val if val is not None and val.colours else None
+    trials = penalties if usable_val is not None else (0.0,)
+    runs: list[tuple[npt.NDArray[np.float64], FitStep, list[FitStep]]] = []
+    start = np.zeros(3 * TABLE_KNOTS + 1)
+    with tf.device(device) if device else _no_device():
+        problem = _DenseProblem(tf, train) if train.colours > DENSE_FROM else _Problem(tf, train)
+        for penalty in trials:
+            # Each weaker penalty starts from the stronger one's optimum (a continuation):
+            # nearby, so Newton needs a few steps instead of thirty.
+            kept_params, kept_step, steps, start = _newton_run(
+                tf, problem, usable_val, penalty, max_steps, on_step, start
+            )
+            runs.append((kept_params, kept_step, steps))
+    params, kept, steps = min(runs, key=lambda run: _rank(run[1]))
+    return TableFit(
+        tables=params[:-1].reshape(3, TABLE_KNOTS),
+        bias=float(params[-1]),
+        penalty=kept.penalty,
+        step=kept.step,
+        steps=steps,
+        search=[run[1] for run in runs],
+    )
+
+
+def _rank(step: FitStep) -> tuple[float, float]:
+    if step.val_errors < 0:
+        return (step.errors, step.loss)
+    return (step.val_errors, step.val_loss)
+
+
+class _no_device:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+def _newton_run(
+    tf: Any,
+    problem: _Problem,
+    val: ColourRows | None,
+    penalty: float,
+    max_steps: int,
+    on_step: Callable[[FitStep], None] | None,
+    start: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], FitStep, list[FitStep], npt.NDArray[np.float64]]:
+    """One penalty's Newton run from `start`: (parameters kept, the step they come from, every
+    step, the last parameters)."""
+    strength = tf.constant(penalty, dtype=tf.float64)
+    params = tf.constant(start, dtype=tf.float64)
+    objective = problem.objective(params, strength)
     started = time.perf_counter()
+    steps: list[FitStep] = []
+    best: tuple[Any, FitStep] | None = None
     extra = EXTRA_STEPS
-    for step in range(1, max_steps + 1):
-        tables = tf.convert_to_tensor(layer.tables)
-        bias = tf.convert_to_tensor(layer.bias)
-        loss, grad_tables, grad_bias, h_rg, h_rb, h_gb, errors, right = newton_pieces(tables, bias)
-        record = FitStep(
-            step=step,
-            loss=float(loss) / rows,
-            accuracy=float(right) / rows,
+    for number in range(1, max_steps + 1):
+        loss, errors, right, gradient, hessian = problem.pieces(params, strength)
+        val_loss, val_errors = _val_figures(params, val) if val is not None else (math.nan, -1)
+        step = FitStep(
+            penalty=penalty,
+            step=number,
+            loss=float(loss),
+            accuracy=float(right),
             errors=int(errors),
+            val_loss=val_loss,
+            val_errors=val_errors,
             seconds=time.perf_counter() - started,
         )
-        if not math.isfinite(record.loss):
+        if not math.isfinite(step.loss):
             raise FontpipeError(
                 "training diverged: the loss became NaN or infinite; nothing was saved"
             )
-        steps.append(record)
+        steps.append(step)
         if on_step is not None:
-            on_step(record)
-        if record.errors == 0:
+            on_step(step)
+        if best is None or _rank(step) < _rank(best[1]):
+            best = (params, step)
+        elif val is not None and number - best[1].step >= PATIENCE:
+            break
+        if val is None and step.errors == 0:
             if extra == 0:
                 break
             extra -= 1
-        gradient = tf.concat([tf.reshape(grad_tables, [-1]), tf.reshape(grad_bias, [1])], 0)
-        direction = _newton_direction(tf, _hessian(tf, h_rg, h_rb, h_gb), gradient)
+        direction = _solve(tf, hessian, gradient)
         scale = 1.0
         while True:  # backtracking: a full Newton step can overshoot far from the optimum
-            new_tables = tables - scale * tf.reshape(direction[:-1], (3, TABLE_KNOTS))
-            new_bias = bias - scale * direction[-1]
-            if float(loss_only(new_tables, new_bias)) < float(loss) or scale < 1e-8:
+            candidate = params - scale * direction
+            lower = problem.objective(candidate, strength)
+            if float(lower) < float(objective) or scale < 1e-8:
                 break
             scale *= 0.5
-        layer.tables.assign(new_tables)
-        layer.bias.assign(new_bias)
-    return steps
+        decrease = float(objective) - float(lower)
+        params, objective = candidate, lower
+        if decrease < CONVERGED * abs(float(objective)):
+            break
+    assert best is not None
+    last = np.asarray(params, dtype=np.float64)
+    return np.asarray(best[0], dtype=np.float64), best[1], steps, last
 
 
-def _cube_functions(tf: Any, targets: CubeTargets) -> tuple[Any, Any]:
-    """The summed logistic loss over the cube, and the pieces of one Newton step: the loss, its
-    gradient, the curvature summed over each pair of channels, and the training errors."""
-    weight = tf.constant(targets.weight)
-    target = tf.constant(targets.target)
-    decided = tf.constant(targets.weight > 0) & tf.constant(targets.target != 0.5)
-    wants_black = tf.constant(targets.target > 0.5)
+def _val_figures(params: Any, val: ColourRows) -> tuple[float, int]:
+    """Mean logistic loss per validation row and validation colours on the wrong side."""
+    score = table_scores(np.asarray(params, dtype=np.float64), val.index)
+    loss = val.weight * (
+        val.target * np.logaddexp(0.0, -score) + (1 - val.target) * np.logaddexp(0.0, score)
+    )
+    decided = val.target != 0.5
+    wrong = decided & ((score > 0) != (val.target > 0.5))
+    return float(loss.sum() / val.weight.sum()), int(np.count_nonzero(wrong))
 
-    def cube_score(tables: Any, bias: Any) -> Any:
+
+def table_scores(params: npt.NDArray[np.float64], index: npt.NDArray[np.int64]) -> Any:
+    """The model's score at cube indices, in the layer's summation order."""
+    tables = params[:-1].reshape(3, TABLE_KNOTS)
+    return (
+        (tables[0][index >> 16] + tables[1][(index >> 8) & 255]) + tables[2][index & 255]
+    ) + params[-1]
+
+
+class _Problem:
+    """The penalised objective over the training colours, and the pieces of a Newton step."""
+
+    def __init__(self, tf: Any, train: ColourRows) -> None:
+        self.tf = tf
+        self.rows = float(train.weight.sum())
+        self.r = tf.constant(train.index >> 16)
+        self.g = tf.constant((train.index >> 8) & 255)
+        self.b = tf.constant(train.index & 255)
+        self.weight = tf.constant(train.weight / self.rows)  # mean loss per row
+        self.target = tf.constant(train.target)
+        self.decided = tf.constant(train.target != 0.5)
+        self.wants_black = tf.constant(train.target > 0.5)
+        second = np.diff(np.eye(TABLE_KNOTS), n=2, axis=0)  # (254, 256) second differences
+        self.smooth = tf.constant(second.T @ second)  # (256, 256), times the penalty
+        self.smooth_blocks = tf.linalg.LinearOperatorBlockDiag(
+            [tf.linalg.LinearOperatorFullMatrix(self.smooth)] * 3
+            + [tf.linalg.LinearOperatorFullMatrix(tf.zeros((1, 1), tf.float64))]
+        ).to_dense()
+        # Graph functions: a Newton step is some thirty small operations, and eager dispatch
+        # of each would cost more than the arithmetic.
+        self.objective = tf.function(self._objective)
+        self.pieces = tf.function(self._pieces)
+
+    def _score(self, params: Any) -> Any:
+        tf = self.tf
+        tables = tf.reshape(params[:-1], (3, TABLE_KNOTS))
+        return (
+            (tf.gather(tables[0], self.r) + tf.gather(tables[1], self.g))
+            + tf.gather(tables[2], self.b)
+        ) + params[-1]
+
+    def _penalty(self, params: Any, penalty: Any) -> Any:
+        tf = self.tf
+        tables = tf.reshape(params[:-1], (3, TABLE_KNOTS))
+        smooth = tf.transpose(self.smooth @ tf.transpose(tables))
+        return 0.5 * penalty * tf.reduce_sum(tables * smooth)
+
+    def _objective(self, params: Any, penalty: Any) -> Any:
+        tf = self.tf
+        score = self._score(params)
+        loss = tf.reduce_sum(
+            self.weight
+            * (self.target * tf.nn.softplus(-score) + (1 - self.target) * tf.nn.softplus(score))
+        )
+        return loss + self._penalty(params, penalty)
+
+    def _pieces(self, params: Any, penalty: Any) -> tuple[Any, Any, Any, Any, Any]:
+        """Mean loss, training errors, accuracy, gradient and Hessian of the objective."""
+        tf = self.tf
+        score = self._score(params)
+        loss = tf.reduce_sum(
+            self.weight
+            * (self.target * tf.nn.softplus(-score) + (1 - self.target) * tf.nn.softplus(score))
+        )
+        p = tf.sigmoid(score)
+        residual = self.weight * (p - self.target)
+        curvature = self.weight * p * (1 - p)
+        wrong = self.decided & ((score > 0) != self.wants_black)
+        right = tf.reduce_sum(self.weight * tf.where(score > 0, self.target, 1 - self.target))
+        tables = tf.reshape(params[:-1], (3, TABLE_KNOTS))
+        smooth_grad = penalty * tf.transpose(self.smooth @ tf.transpose(tables))
+        channels = (self.r, self.g, self.b)
+        gradient = tf.concat(
+            [
+                tf.math.unsorted_segment_sum(residual, c, TABLE_KNOTS) + smooth_grad[i]
+                for i, c in enumerate(channels)
+            ]
+            + [tf.reduce_sum(residual)[None]],
+            0,
+        )
+
+        def pair(a: Any, b: Any) -> Any:
+            flat = tf.math.unsorted_segment_sum(curvature, a * TABLE_KNOTS + b, TABLE_KNOTS**2)
+            return tf.reshape(flat, (TABLE_KNOTS, TABLE_KNOTS))
+
+        hessian = _hessian(tf, pair(self.r, self.g), pair(self.r, self.b), pair(self.g, self.b))
+        errors = tf.reduce_sum(tf.cast(wrong, tf.int64))
+        return loss, errors, right, gradient, hessian + penalty * self.smooth_blocks
+
+
+class _DenseProblem(_Problem):
+    """The same objective and pieces over the whole cube as a 256^3 grid, for training sets
+    that cover much of it (a colour absent from training has weight 0)."""
+
+    def __init__(self, tf: Any, train: ColourRows) -> None:
+        shape = (TABLE_KNOTS,) * 3
+        weight = np.zeros(TABLE_KNOTS**3)
+        target = np.zeros(TABLE_KNOTS**3)
+        weight[train.index] = train.weight
+        target[train.index] = train.target
+        rows = float(train.weight.sum())
+        self.tf = tf
+        self.weight = tf.constant((weight / rows).reshape(shape))
+        self.target = tf.constant(target.reshape(shape))
+        self.decided = tf.constant((weight > 0).reshape(shape)) & tf.constant(
+            (target != 0.5).reshape(shape)
+        )
+        self.wants_black = tf.constant((target > 0.5).reshape(shape))
+        second = np.diff(np.eye(TABLE_KNOTS), n=2, axis=0)
+        self.smooth = tf.constant(second.T @ second)
+        self.smooth_blocks = tf.linalg.LinearOperatorBlockDiag(
+            [tf.linalg.LinearOperatorFullMatrix(self.smooth)] * 3
+            + [tf.linalg.LinearOperatorFullMatrix(tf.zeros((1, 1), tf.float64))]
+        ).to_dense()
+        self.objective = tf.function(self._objective, jit_compile=True)
+        self.pieces = tf.function(self._pieces, jit_compile=True)
+
+    def _score(self, params: Any) -> Any:
+        tables = self.tf.reshape(params[:-1], (3, TABLE_KNOTS))
         # The layer's summation order, so training sees exactly what the model computes.
         return (
             (tables[0][:, None, None] + tables[1][None, :, None]) + tables[2][None, None, :]
-        ) + bias
+        ) + params[-1]
 
-    def cube_loss(score: Any) -> Any:
-        return tf.reduce_sum(
-            weight * (target * tf.nn.softplus(-score) + (1.0 - target) * tf.nn.softplus(score))
+    def _pieces(self, params: Any, penalty: Any) -> tuple[Any, Any, Any, Any, Any]:
+        tf = self.tf
+        score = self._score(params)
+        loss = tf.reduce_sum(
+            self.weight
+            * (self.target * tf.nn.softplus(-score) + (1 - self.target) * tf.nn.softplus(score))
         )
-
-    @tf.function(jit_compile=True)  # type: ignore[untyped-decorator]
-    def loss_only(tables: Any, bias: Any) -> Any:
-        return cube_loss(cube_score(tables, bias))
-
-    @tf.function(jit_compile=True)  # type: ignore[untyped-decorator]
-    def newton_pieces(tables: Any, bias: Any) -> Any:
-        with tf.GradientTape() as tape:
-            tape.watch([tables, bias])
-            score = cube_score(tables, bias)
-            loss = cube_loss(score)
-        grad_tables, grad_bias = tape.gradient(loss, [tables, bias])
         p = tf.sigmoid(score)
-        curvature = weight * p * (1.0 - p)
-        wrong = decided & ((score > 0) != wants_black)
-        right_rows = tf.reduce_sum(weight * tf.where(score > 0, target, 1.0 - target))
-        return (
-            loss,
-            grad_tables,
-            grad_bias,
+        residual = self.weight * (p - self.target)
+        curvature = self.weight * p * (1 - p)
+        wrong = self.decided & ((score > 0) != self.wants_black)
+        right = tf.reduce_sum(self.weight * tf.where(score > 0, self.target, 1 - self.target))
+        tables = tf.reshape(params[:-1], (3, TABLE_KNOTS))
+        smooth_grad = penalty * tf.transpose(self.smooth @ tf.transpose(tables))
+        gradient = tf.concat(
+            [
+                tf.reduce_sum(residual, [1, 2]) + smooth_grad[0],
+                tf.reduce_sum(residual, [0, 2]) + smooth_grad[1],
+                tf.reduce_sum(residual, [0, 1]) + smooth_grad[2],
+                tf.reduce_sum(residual)[None],
+            ],
+            0,
+        )
+        hessian = _hessian(
+            tf,
             tf.reduce_sum(curvature, 2),  # (r, g)
             tf.reduce_sum(curvature, 1),  # (r, b)
             tf.reduce_sum(curvature, 0),  # (g, b)
-            tf.reduce_sum(tf.cast(wrong, tf.int64)),
-            right_rows,
         )
+        errors = tf.reduce_sum(tf.cast(wrong, tf.int64))
+        return loss, errors, right, gradient, hessian + penalty * self.smooth_blocks
 
-    return loss_only, newton_pieces
 
-
-def _newton_direction(tf: Any, hessian: Any, gradient: Any) -> Any:
+def _solve(tf: Any, hessian: Any, gradient: Any) -> Any:
     """Solve (H + ridge I) d = g; the small ridge keeps the solve well posed where the data
     leave a knot unconstrained."""
     size = hessian.shape[0]

@@ -6,7 +6,7 @@ from fontpipe.data.datasets import write_dataset
 from fontpipe.data.generation import GenerateConfig
 from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
-from fontpipe.training.recipes import OriginalRecipe
+from fontpipe.training.recipes import Recipe
 from fontpipe.training.train import train_version
 
 
@@ -23,7 +23,7 @@ def test_evaluate_flow_writes_report_and_artifacts(prefect_harness, tmp_path):
     )
     report = tmp_path / "reports" / "report.html"
     assessed = evaluate_model(
-        model=str(result.path), report=str(report), recipe=OriginalRecipe(rows=1_000, steps=20)
+        model=str(result.path), report=str(report), recipe=Recipe(rows=1_000, steps=20)
     )
     assert report.exists()
     metrics = json.loads((report.parent / "metrics.json").read_text())

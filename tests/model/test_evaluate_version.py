@@ -12,17 +12,17 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from fontpipe.data.datasets import write_dataset
+from fontpipe.data.datasets import read_split_arrays, write_dataset
 from fontpipe.data.generation import GenerateConfig
 from fontpipe.evaluation.evaluate_version import evaluate_version
 from fontpipe.evaluation.report import write_report
 from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
-from fontpipe.training.recipes import OriginalRecipe
+from fontpipe.training.recipes import Recipe
 from fontpipe.training.train import train_version
 from tests.chromium import HEADLESS
 
-TINY_RECIPE = OriginalRecipe(rows=2_000, steps=60)
+TINY_RECIPE = Recipe(rows=2_000, steps=60)
 SECTIONS = {
     "model-card",
     "questions",
@@ -92,18 +92,35 @@ def test_report_has_every_section_and_embedded_png_images(report):
     assert (
         "http://" not in html and "https://" not in html
     )  # opens offline: no CDN, no remote assets
-    assert assessment.version.name in html and "original recipe" in html
+    assert assessment.version.name in html
+    assert "the answer&#39;s recipe" in html and "the question&#39;s recipe" in html
+    # The headline names what it was measured on: colours the model never saw, and how many.
+    cube = assessment.metrics.cube
+    assert f"the {cube.colours:,} colours of the cube this model never saw" in html
 
 
-def test_metrics_json_beside_the_report(report):
+def test_metrics_json_beside_the_report(report, trained):
     assessment, target = report
     metrics = json.loads((target.parent / "metrics.json").read_text())
     assert metrics["version"] == assessment.version.name
     assert metrics["headline"]["errors"] == metrics["cube"]["errors"]
-    assert set(metrics["baselines"]) == {"rule", "original_recipe"}
+    assert set(metrics["baselines"]) == {"rule", "answer_recipe", "question_recipe"}
+    # Held out: every colour of the cube except the dataset's train and val colours.
+    dataset, _ = trained
+    seen = {
+        tuple(c)
+        for split in ("train", "val")
+        for c in read_split_arrays(dataset, split)[0].astype(int).tolist()
+    }
+    assert metrics["cube"]["scope"] == metrics["headline"]["scope"] == "held-out"
+    assert metrics["cube"]["colours"] == 16_777_216 - len(seen)
+    assert metrics["cube"]["seen_colours"] == len(seen)
+    assert metrics["cube"]["far_errors"] <= metrics["cube"]["errors"]
+    spread = metrics["baselines"]["question_recipe"]["p_black_spread"]
+    assert spread["min"] <= spread["max"] and spread["std"] >= 0
     assert metrics["baselines"]["rule"]["headline"]["errors"] == 0
     assert metrics["test_split"]["rows"] == 3_000
-    assert isinstance(metrics["beats_original_recipe"], bool)
+    assert isinstance(metrics["beats_answer_recipe"], bool)
     assert (assessment.version.path / "cube.npy").exists()  # saved with the version for scoring
 
 
@@ -218,7 +235,15 @@ def test_champion_section_is_filled_with_the_decision_and_its_reason(report, tmp
     copy.write_text(html)
     challenger = assessment.metrics.headline
     champion = Headline(
-        accuracy=1.0, errors=0, boundary_accuracy=1.0, ece=0.0, aa_share=1.0, min_contrast=4.58
+        scope="held-out",
+        colours=16_000_000,
+        far_errors=0,
+        accuracy=1.0,
+        errors=0,
+        boundary_accuracy=1.0,
+        ece=0.0,
+        aa_share=1.0,
+        min_contrast=4.58,
     )
     decision = decide_promotion(challenger, champion, PromotionPolicy())
     assert not decision.promote
