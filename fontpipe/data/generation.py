@@ -49,7 +49,7 @@ class GenerateConfig(BaseModel):
     seed: int = Field(0, ge=0)
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     # boundary sampling: this share of rows lies within `boundary_width` of the rule's boundary
-    # (in margin units; None takes the rule's default), the rest is uniform-int.
+    # (in margin units; None takes the rule's default), the rest is uniform-int outside it.
     boundary_share: float = Field(0.5, ge=0.0, le=1.0)
     boundary_width: float | None = Field(None, gt=0, allow_inf_nan=False)
     rows_per_file: int = Field(1_000_000, gt=0)
@@ -190,11 +190,18 @@ def generate_chunk(config: GenerateConfig, split: Split, index: int, n: int) -> 
             mask[mask] = ours(colours[mask])
             return mask
 
+        def outside_and_ours(colours: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+            mask = np.abs(rule.margin(colours)) >= width
+            mask[mask] = ours(colours[mask])
+            return mask
+
         what = f"boundary width {width} is too narrow for rule {rule.name!r}"
+        # The rest uniform outside the band: exactly `boundary_share` of the rows lie in it,
+        # and the two parts never draw the same colour.
         mixed = np.concatenate(
             [
                 _draw(rng, near, _uniform_int, near_and_ours, what),
-                _draw(rng, n - near, _uniform_int, ours, f"the {split} split"),
+                _draw(rng, n - near, _uniform_int, outside_and_ours, f"the {split} split"),
             ]
         )
         rgb = mixed[rng.permutation(n)]

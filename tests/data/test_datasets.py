@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -48,15 +49,58 @@ def test_float_dataset_uses_float32_channels(tmp_path):
     assert str(schema.field("r").type) == "float"
 
 
-def test_splits_hold_disjoint_rows(tmp_path):
-    dataset, _ = write_dataset(small(rows=3_000), tmp_path / "ds")
-    seen = {}
+def split_colours(dataset):
+    """Each split's distinct colours (float channels rounded to the colour they belong to)."""
+    colours = {}
     for split in ("train", "val", "test"):
         table = dataset.split_dataset(split).to_table()
-        keys = set(zip(*(table.column(c).to_pylist() for c in "rgb"), strict=True))
-        seen[split] = keys
-    # Independent streams: overlap only by the chance repeats of a 16.7 M colour cube.
-    assert len(seen["train"] & seen["test"]) < 5
+        columns = (np.rint(table.column(c).to_numpy()).astype(int) for c in "rgb")
+        colours[split] = set(zip(*columns, strict=True))
+    return colours
+
+
+@pytest.mark.parametrize(
+    "sampling", ["uniform-int", "boundary", "uniform-float"]
+)
+def test_no_colour_is_in_two_splits(sampling, tmp_path):
+    # 60,000 rows of a 16.7 M cube: independent draws per split would share dozens of colours
+    # (and boundary sampling, drawn from a band of ~700,000, several hundred).
+    config = small(rows=60_000, sampling=sampling, rule="wcag", boundary_width=0.002)
+    dataset, _ = write_dataset(config, tmp_path / "ds")
+    colours = split_colours(dataset)
+    assert not colours["train"] & colours["val"]
+    assert not colours["train"] & colours["test"]
+    assert not colours["val"] & colours["test"]
+    record = dataset.manifest["colour_splits"]
+    assert record["shared_colours"] == 0
+    assert record["distinct_colours"] == {s: len(c) for s, c in colours.items()}
+    # Within a file no colour repeats either (a repeat teaches nothing new); files of one
+    # split may share some, by chance (each file can be made alone).
+    rows = config.split_rows()
+    for split, count in record["distinct_colours"].items():
+        assert count <= rows[split]
+    one_file, _ = write_dataset(
+        config.model_copy(update={"rows_per_file": 100_000}), tmp_path / "one-file"
+    )
+    assert one_file.manifest["colour_splits"]["distinct_colours"] == rows
+
+
+def test_the_split_of_a_colour_depends_on_the_seed_alone():
+    from fontpipe.data.splits import colour_split
+
+    index = np.arange(0, 1 << 24, 97, dtype=np.int64)
+    first = colour_split(index, 3, (0.8, 0.1, 0.1))
+    assert np.array_equal(first, colour_split(index, 3, (0.8, 0.1, 0.1)))
+    assert not np.array_equal(first, colour_split(index, 4, (0.8, 0.1, 0.1)))
+    shares = np.bincount(first, minlength=3) / len(index)
+    assert shares == pytest.approx([0.8, 0.1, 0.1], abs=0.005)
+
+
+def test_cube_sampling_is_an_exact_fit_with_no_val_or_test(tmp_path):
+    dataset, _ = write_dataset(small(rows=2_000, sampling="cube"), tmp_path / "cube")
+    assert dataset.split_rows("train") == 1 << 24
+    assert dataset.split_rows("val") == dataset.split_rows("test") == 0
+    assert dataset.manifest["colour_splits"]["distinct_colours"]["train"] == 1 << 24
 
 
 def test_same_parameters_reuse_and_force_rebuilds(tmp_path):

@@ -116,6 +116,13 @@ def test_import_accounts_for_every_row_and_resolves_conflicts(imported):
         for c, label in zip(*read_split_arrays(dataset, split), strict=True)
     }
     assert colours[(0x33, 0x66, 0x99)] == 1  # two votes to one: black
+    # The three votes for #336699 became one colour: no colour is in two splits.
+    by_split = {
+        split: {tuple(c) for c in read_split_arrays(dataset, split)[0].astype(int).tolist()}
+        for split in ("train", "val", "test")
+    }
+    assert sum(len(c) for c in by_split.values()) == len(colours)
+    assert dataset.manifest["colour_splits"]["shared_colours"] == 0
     assert colours[(0x00, 0xFF, 0x7E)] == 1  # a tie: black, the higher WCAG contrast
 
 
