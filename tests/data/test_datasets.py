@@ -59,9 +59,7 @@ def split_colours(dataset):
     return colours
 
 
-@pytest.mark.parametrize(
-    "sampling", ["uniform-int", "boundary", "uniform-float"]
-)
+@pytest.mark.parametrize("sampling", ["uniform-int", "boundary", "uniform-float"])
 def test_no_colour_is_in_two_splits(sampling, tmp_path):
     # 60,000 rows of a 16.7 M cube: independent draws per split would share dozens of colours
     # (and boundary sampling, drawn from a band of ~700,000, several hundred).

@@ -35,6 +35,7 @@ SECTIONS = {
     "grey-ramp",
     "swatches",
     "rules",
+    "learning-curve",
     "test-split",
     "metadata",
 }

@@ -62,8 +62,11 @@ def test_from_one_percent_of_the_cube_on_colours_it_never_saw(rule, tmp_path):
     assert evaluation.colours == CUBE_SIZE - int(seen.sum()) > 16_500_000
     assert evaluation.errors <= most
     assert evaluation.far_margin == far and evaluation.far_errors == 0
-    assert evaluation.aa_lost == 0
-    assert all(entry.margin is not None and abs(entry.margin) < far for entry in evaluation.worst_errors)
+    if rule == "wcag":  # never a text colour under 4.5:1 where the other reaches it
+        assert evaluation.aa_lost == 0
+    assert all(
+        entry.margin is not None and abs(entry.margin) < far for entry in evaluation.worst_errors
+    )
     # What promotion compares is the same held-out measure.
     assert cube_headline(version, rule) == evaluation.headline()
 
