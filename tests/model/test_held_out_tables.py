@@ -24,7 +24,7 @@ from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.evaluate_version import cube_headline
 from fontpipe.evaluation.metrics import evaluate_cube
 from fontpipe.model import ModelConfig
-from fontpipe.registry.versions import ensure_cube_table, load_version
+from fontpipe.registry.versions import ensure_cube_table
 from fontpipe.schema import CUBE_SIZE
 from fontpipe.steps.retrain import teaching_sample
 from fontpipe.training.config import TrainConfig
