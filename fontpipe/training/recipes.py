@@ -33,7 +33,7 @@ RECIPE_TITLES = {
 }
 # Steps run per call into TensorFlow: Keras otherwise returns to Python after every batch of
 # 128, which costs more than the batch itself for a network this small.
-STEPS_PER_EXECUTION = 250
+STEPS_PER_EXECUTION = 1000
 # The question's Adadelta ran with its library's default learning rate, 0.001 (TensorFlow's
 # then, Keras' now): with saturated sigmoids, too small a step to ever leave the constant.
 QUESTION_LEARNING_RATE = 0.001
@@ -103,6 +103,7 @@ def train_recipe(recipe: Recipe = Recipe()) -> tuple[keras.Model, float]:
             optimizer=keras.optimizers.Adadelta(learning_rate=QUESTION_LEARNING_RATE),
             loss=_squared_error_on_softmax,
             steps_per_execution=STEPS_PER_EXECUTION,
+            jit_compile=True,
         )
     else:
         model = build_model(ModelConfig(), seed=recipe.seed)
@@ -110,6 +111,7 @@ def train_recipe(recipe: Recipe = Recipe()) -> tuple[keras.Model, float]:
             optimizer=keras.optimizers.Adam(recipe.learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             steps_per_execution=STEPS_PER_EXECUTION,
+            jit_compile=True,
         )
     data = (
         tf.data.Dataset.from_tensor_slices((rows.rgb.astype("float32"), rows.label.astype("int32")))
