@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fontpipe.registry.promotion import RetrainOutcome
+from fontpipe.registry.promotion import RetrainOutcome, error_figures
 from fontpipe.registry.versions import VersionMetadata
 from fontpipe.schema import CUBE_SIZE, SPLITS
 from fontpipe.scoring.job import ScoreSummary
@@ -72,19 +72,24 @@ def training_markdown(metadata: VersionMetadata) -> str:
 
 
 def evaluation_markdown(metrics: EvaluationMetrics) -> str:
+    # Here, not at the top: a score's summary should not load the evaluation modules.
+    from fontpipe.evaluation.metrics import scope_phrases
+
     h = metrics.headline
     band = "-" if h.boundary_accuracy is None else f"{h.boundary_accuracy:.4%}"
     lines = [
         f"# Evaluation of `{metrics.version}` ({metrics.rule} rule)",
         "",
-        f"- cube accuracy **{h.accuracy:.5%}**, errors **{h.errors:,}** of {CUBE_SIZE:,}",
+        f"- measured on {scope_phrases(metrics.cube)['scope_text']}",
+        f"- accuracy **{h.accuracy:.5%}**, errors **{h.errors:,}** of {h.colours or CUBE_SIZE:,}"
+        f", {h.far_errors or 0:,} far from the boundary",
         f"- boundary-band accuracy {band}, ECE {h.ece:.5f}",
         f"- WCAG AA share {h.aa_share:.2%}, minimum contrast {h.min_contrast:.2f}:1",
     ]
     recipe = metrics.baselines.get("answer_recipe")
     if recipe is not None:
         word = "beats" if metrics.beats_answer_recipe else "does not beat"
-        lines.append(f"- {word} the original recipe ({recipe.headline.errors:,} errors)")
+        lines.append(f"- {word} the answer's recipe ({recipe.headline.errors:,} errors)")
     if metrics.test_split is not None and metrics.test_split.accuracy is not None:
         t = metrics.test_split
         lines.append(f"- test split: {t.accuracy:.5%} on {t.rows:,} rows ({t.errors:,} errors)")
@@ -109,6 +114,7 @@ def retrain_markdown(outcome: RetrainOutcome) -> str:
         f"# Retrain: challenger `{outcome.challenger}` {verdict}\n\n"
         f"- reason: {outcome.reason}\n"
         f"- champion now: `{outcome.champion}` (before: `{outcome.previous_champion}`)\n"
-        f"- challenger: {h.errors:,} cube errors, accuracy {h.accuracy:.6%}, boundary band {band}\n"
+        f"- challenger: {error_figures(h)}; accuracy {h.accuracy:.6%}, boundary band {band}\n"
+        f"- learned from: `{outcome.dataset}` (seed {outcome.seed})\n"
         f"- report: `{outcome.report}`\n"
     )
