@@ -177,6 +177,10 @@ def error_figures(h: Headline) -> str:
     return f"{h.errors:,} errors over the whole cube (its training colours unknown)"
 
 
+def _learned_from(outcome: RetrainOutcome) -> str:
+    return "" if outcome.seed is None else f"; data seed {outcome.seed}"
+
+
 def outcome_line(outcome: RetrainOutcome) -> str:
     """One line per rule: the verdict and the figures a reader checks first."""
     h = outcome.challenger_metrics
@@ -186,9 +190,9 @@ def outcome_line(outcome: RetrainOutcome) -> str:
     if outcome.promoted:
         return (
             f"{outcome.rule}: promoted; champion {outcome.champion}: {figures} "
-            f"({outcome.reason}); report {outcome.report}"
+            f"({outcome.reason}){_learned_from(outcome)}; report {outcome.report}"
         )
     return (
         f"{outcome.rule}: kept the champion {outcome.champion} ({outcome.reason}); challenger "
-        f"{outcome.challenger}: {figures}; report {outcome.report}"
+        f"{outcome.challenger}: {figures}{_learned_from(outcome)}; report {outcome.report}"
     )
