@@ -13,10 +13,15 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fontpipe.atomic import staging_path, write_files_atomic
-from fontpipe.color.rules import text_contrast_ratio
+from fontpipe.color.rules import Rule, text_contrast_ratio
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation import plots
 from fontpipe.evaluation.evaluate_version import Evaluation
+from fontpipe.evaluation.learning_curve import (
+    LEARNING_CURVE_FILE,
+    data_needed,
+    read_learning_curve,
+)
 from fontpipe.evaluation.metrics import sample_colours, scope_phrases
 from fontpipe.evaluation.questions import disagreement_planes, rule_questions
 from fontpipe.export import DECIDE_JS, model_weights, provenance
@@ -88,7 +93,39 @@ def write_comparison(report: Path, comparison: ChampionComparison) -> bool:
     return True
 
 
-def render_report(evaluation: Evaluation, comparison: ChampionComparison | None = None) -> str:
+def learning_curve_section(path: Path | None, rule: Rule) -> str:
+    """The report's learning-curve section body: `rule`'s points from the file that
+    `bench/learning_curve.py` writes, or how to make one. A missing or broken file is said in
+    the section; the report is written all the same."""
+    curve: dict[str, Any] = {
+        "state": "absent",
+        "path": str(path) if path is not None else None,
+        "far_label": f"{rule.far_margin:g} {rule.margin_unit}",
+    }
+    if path is not None and Path(path).is_file():
+        try:
+            measured = read_learning_curve(Path(path))
+        except FontpipeError as exc:
+            curve |= {"state": "broken", "problem": str(exc)}
+        else:
+            points = measured.for_rule(rule.name)
+            curve |= {
+                "state": "ok" if points else "no rule",
+                "points": points,
+                "needed": data_needed(points),
+                "generated": measured.generated,
+                "machine": measured.machine,
+                "runs": measured.runs,
+            }
+    template = _templates().get_template("learning_curve.html")
+    return str(template.render(curve=curve, rule=rule.name))
+
+
+def render_report(
+    evaluation: Evaluation,
+    comparison: ChampionComparison | None = None,
+    learning_curve: Path | None = None,
+) -> str:
 
     # The template reads plain JSON values, the same ones metrics.json holds.
     m: dict[str, Any] = evaluation.metrics.model_dump(mode="json")
@@ -142,6 +179,7 @@ def render_report(evaluation: Evaluation, comparison: ChampionComparison | None 
             test_split=m["test_split"],
             metadata_rows=metadata_rows,
             champion_html=champion_section(comparison),
+            learning_curve_html=learning_curve_section(learning_curve, evaluation.rule),
             human=m.get("human"),
             family=m.get("family"),
             model_js=_model_javascript(evaluation.version, evaluation.model),
@@ -182,10 +220,17 @@ def _model_javascript(version: ModelVersion, model: Any) -> str:
 
 
 def write_report(
-    evaluation: Evaluation, report: Path, comparison: ChampionComparison | None = None
+    evaluation: Evaluation,
+    report: Path,
+    comparison: ChampionComparison | None = None,
+    learning_curve: Path | None = None,
 ) -> Path:
-    """The HTML report and `metrics.json` beside it, each written atomically; returns the metrics path."""
-    html = render_report(evaluation, comparison)
+    """The HTML report and `metrics.json` beside it, each written atomically; returns the metrics
+    path. `learning_curve` is the bench's learning-curve file; by default, the one in the
+    reports directory of a report at its usual place, reports/<version>/report.html."""
+    if learning_curve is None:
+        learning_curve = Path(report).parent.parent / LEARNING_CURVE_FILE
+    html = render_report(evaluation, comparison, learning_curve)
     metrics_path = report.parent / METRICS_FILE
     metrics = evaluation.metrics.model_dump(mode="json", exclude_none=False)
     if metrics["beats_answer_recipe"] is None:
