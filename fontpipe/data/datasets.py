@@ -13,12 +13,9 @@ The `split` column comes from the partition directory, so reading one split touc
 from __future__ import annotations
 
 # pyarrow.dataset loads on first use: about 0.5 s at start-up, for reading whole splits only.
-import contextlib
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +31,7 @@ from fontpipe.arrays import to_numpy
 from fontpipe.atomic import atomic_directory
 from fontpipe.data.generation import GenerateConfig, default_dataset_name, iter_chunks
 from fontpipe.data.splits import SplitColourCheck
+from fontpipe.data.target_lock import target_lock
 from fontpipe.errors import FontpipeError
 from fontpipe.records import DatasetInfo, package_version
 from fontpipe.schema import CHANNELS, LABEL, SPLIT, SPLITS, Sampling, Split
@@ -176,35 +174,6 @@ def write_dataset(
         return _generate_into(config, out, progress), False
 
 
-@contextlib.contextmanager
-def target_lock(out: Path) -> Iterator[None]:
-    """Take turns with other writers of dataset `out`. The lock file (in the temporary directory,
-    keyed by the target's absolute path) is removed before the lock is released: a waiter on it
-    then finds it is no longer the file at that path and locks the new one, so no lock file is
-    left behind and there is still one writer at a time."""
-    import fcntl  # POSIX; imported here so that reading datasets never needs it
-
-    key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:24]
-    path = Path(tempfile.gettempdir()) / f"fontpipe-dataset-{key}.lock"
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            if os.path.samestat(os.fstat(fd), os.stat(path)):
-                break
-        except FileNotFoundError:
-            pass  # removed by the writer before us: lock the file now at that path
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
-        os.close(fd)
-
-
 def _generate_into(config: GenerateConfig, out: Path, progress: ProgressCallback | None) -> Dataset:
     schema = dataset_schema(config.sampling).with_metadata(_kv_metadata(config))
     digest = hashlib.sha256()
@@ -246,7 +215,7 @@ def _generate_into(config: GenerateConfig, out: Path, progress: ProgressCallback
             "rows": config.rows,
             "config": config.model_dump(mode="json"),
             "splits": splits,
-            "colour_splits": _checked_disjoint(colours, out),
+            "colour_splits": colours.checked_record(out),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return Dataset(path=out, manifest=manifest)
@@ -298,23 +267,11 @@ def write_labelled_dataset(
             "seed": seed,
             "rows": int(sum(e["rows"] for e in entries.values())),
             "splits": entries,
-            "colour_splits": _checked_disjoint(colours, out),
+            "colour_splits": colours.checked_record(out),
             "source": source,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return Dataset(path=out, manifest=manifest)
-
-
-def _checked_disjoint(colours: SplitColourCheck, out: Path) -> dict[str, object]:
-    """The manifest's record of the split check; a colour in two splits is refused (it would
-    make validation and test figures partly training figures)."""
-    record = colours.record()
-    if record["shared_colours"]:
-        raise FontpipeError(
-            f"{out}: {record['shared_colours']} colours fell in more than one split; "
-            "nothing was written"
-        )
-    return record
 
 
 def estimated_bytes(config: GenerateConfig) -> int:

@@ -10,10 +10,13 @@ colours never straddle two splits.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 
 from fontpipe.color.cube import cube_index
+from fontpipe.errors import FontpipeError
 from fontpipe.schema import CUBE_SIZE, SPLITS, Split
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -93,3 +96,14 @@ class SplitColourCheck:
             },
             "shared_colours": int(np.count_nonzero(self._shared)),
         }
+
+    def checked_record(self, out: Path) -> dict[str, object]:
+        """`record()`, refusing a colour in two splits (it would make validation and test
+        figures partly training figures)."""
+        record = self.record()
+        if record["shared_colours"]:
+            raise FontpipeError(
+                f"{out}: {record['shared_colours']} colours fell in more than one split; "
+                "nothing was written"
+            )
+        return record

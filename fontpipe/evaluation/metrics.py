@@ -8,7 +8,6 @@ and any rule can be checked against the same predictions. Results are typed (`Cu
 
 from __future__ import annotations
 
-import functools
 import itertools
 from typing import Any, Literal
 
@@ -23,6 +22,7 @@ from fontpipe.color.cube import (
     cube_index,
     iter_cube_chunks,
 )
+from fontpipe.color.rule_cube import cube_labels, cube_margins
 from fontpipe.color.rules import RULES, Rule, relative_luminance, text_contrast
 from fontpipe.records import Headline
 from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO, black_text, text_color_name
@@ -417,31 +417,6 @@ def rule_cube_table(rule: Rule) -> CubeTable:
     """The rule itself as a 'model' (P(black) = 0 or 1): the 100 % reference in reports."""
     table: CubeTable = cube_labels(rule.name).astype(np.float16)
     return table
-
-
-# An evaluation runs several tables (the model, the rule, two recipes) against one rule, and
-# each tallies its agreement with every rule: each rule's margins over the cube are computed
-# once per process instead of once per table (apca's alone cost 0.8 s a pass). The margins of
-# the rule being evaluated (128 MB) are kept for the last rule asked; labels for all (16 MB each).
-@functools.lru_cache(maxsize=1)
-def cube_margins(rule_name: str) -> npt.NDArray[np.float64]:
-    """The rule's signed margin of every cube colour, in cube order (read-only)."""
-    rule = RULES[rule_name]
-    margins = np.empty(CUBE_SIZE, dtype=np.float64)
-    for start, rgb in iter_cube_chunks():
-        margins[start : start + len(rgb)] = rule.margin(rgb)
-    margins.flags.writeable = False
-    return margins
-
-
-@functools.lru_cache(maxsize=len(RULES))
-def cube_labels(rule_name: str) -> npt.NDArray[np.bool_]:
-    """Whether the rule says black, for every cube colour in cube order (read-only)."""
-    labels = np.empty(CUBE_SIZE, dtype=bool)
-    for start, rgb in iter_cube_chunks():
-        labels[start : start + len(rgb)] = RULES[rule_name].margin(rgb) > 0
-    labels.flags.writeable = False
-    return labels
 
 
 def evaluate_split(

@@ -25,7 +25,7 @@ from fontpipe.data.generation import rule_rows
 from fontpipe.errors import FontpipeError
 from fontpipe.model import build_model
 from fontpipe.quiet import import_tensorflow
-from fontpipe.records import TrainedModel
+from fontpipe.records import TrainedModel, TrainingRecord
 from fontpipe.registry.versions import (
     ModelVersion,
     checkpoint_dir,
@@ -46,6 +46,7 @@ from fontpipe.training.multiworker import (
 from fontpipe.training.table_fit import (
     ColourRows,
     FitStep,
+    TableFit,
     fit_channel_tables,
     gather_colour_rows,
 )
@@ -172,20 +173,9 @@ def _train_channel_tables(
     penalty's run is one row of the history, and Keras callbacks see it as an epoch."""
 
     model = build_model(config.model, seed=config.seed)
-    gathering = config.inputs.model_copy(update={"batch_size": GATHER_BATCH})
-
-    def rows_of(split: Split) -> ColourRows | None:
-        if dataset.split_rows(split) == 0:
-            return None
-        # Streamed file by file: cut into batches by reshapes, with no per-row tf.data work.
-        batches = make_dataset(
-            dataset, split, gathering, seed=config.seed, training=False, in_memory=False
-        )
-        return gather_colour_rows(batches.as_numpy_iterator())
-
-    train_rows = rows_of("train")
+    train_rows = _colour_rows(dataset, "train", config)
     assert train_rows is not None
-    val_rows = rows_of("val")
+    val_rows = _colour_rows(dataset, "val", config)
     for callback in callbacks:
         callback.set_model(model)
 
@@ -230,8 +220,35 @@ def _train_channel_tables(
         else {}
     )
     record = training_record(dataset, config, plan, history_rows, seconds, test_metrics)
-    kept = history_rows[fit.step - 1]
-    record = record.model_copy(
+    record = _with_fit(record, fit, history_rows[fit.step - 1], train_rows, val_rows)
+    return TrainedModel(model=model, record=record, history=history_rows)
+
+
+def _colour_rows(dataset: Dataset, split: Split, config: TrainConfig) -> ColourRows | None:
+    """A split's rows read through tf.data and gathered per colour; None for an empty split."""
+    if dataset.split_rows(split) == 0:
+        return None
+    gathering = config.inputs.model_copy(update={"batch_size": GATHER_BATCH})
+    # Streamed file by file: cut into batches by reshapes, with no per-row tf.data work.
+    batches = make_dataset(
+        dataset, split, gathering, seed=config.seed, training=False, in_memory=False
+    )
+    return gather_colour_rows(batches.as_numpy_iterator())
+
+
+def _with_fit(
+    record: TrainingRecord,
+    fit: TableFit,
+    kept: dict[str, float],
+    train_rows: ColourRows,
+    val_rows: ColourRows | None,
+) -> TrainingRecord:
+    """The training record with the kept step's figures and the model card's `fit`."""
+    search = [
+        {"penalty": s.penalty, "step": s.step, "val_errors": s.val_errors, "val_loss": s.val_loss}
+        for s in fit.search
+    ]
+    return record.model_copy(
         update={
             "metrics": {
                 **record.metrics,
@@ -244,22 +261,13 @@ def _train_channel_tables(
                 "chosen": fit.summary(),
                 "penalty": fit.penalty,
                 "step": fit.step,
-                "search": [
-                    {
-                        "penalty": s.penalty,
-                        "step": s.step,
-                        "val_errors": s.val_errors,
-                        "val_loss": s.val_loss,
-                    }
-                    for s in fit.search
-                ],
+                "search": search,
                 "train_rows": train_rows.rows,
                 "train_colours": train_rows.colours,
                 "val_colours": val_rows.colours if val_rows is not None else 0,
             },
         }
     )
-    return TrainedModel(model=model, record=record, history=history_rows)
 
 
 def table_model_metrics(
