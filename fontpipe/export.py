@@ -5,8 +5,10 @@ Formats:
   in, `p_black` (n,) out, for TF Serving.
 - `onnx`: the same function converted by tf2onnx (the `export` extra), for ONNX Runtime.
 - `tflite`: the same function as a LiteRT (TensorFlow Lite) flatbuffer, for mobile.
-- `json`: the weights plus a dependency-free JavaScript function (`fontpipe-model.js`, written
-  beside the JSON with the weights inlined), so a web page decides locally.
+- `json`: the weights plus dependency-free JavaScript with the weights inlined, written beside
+  the JSON, so a web page decides locally: a script (`model.js`, `textColor(r, g, b)`), and an
+  ES module (`model.mjs`) with its TypeScript types (`model.d.mts`), whose `textColor` also
+  takes a CSS colour string (hex, `rgb()`).
 
 Every export computes in float32 except `json`, whose JavaScript runs in float64: a channel-table
 model's export keeps its float64 tables there, and its float32 tables elsewhere (float32 tables
@@ -68,7 +70,12 @@ def export_paths(export_format: str, out: Path) -> list[Path]:
     if export_format == "savedmodel":
         return [out]
     if export_format == "json":
-        return [out, out.with_name(javascript_name(out))]
+        return [
+            out,
+            out.with_name(javascript_name(out)),
+            out.with_name(out.stem + ".mjs"),
+            out.with_name(out.stem + ".d.mts"),
+        ]
     return [out, out.with_name(out.name + ".json")]
 
 
@@ -196,8 +203,14 @@ def _export_onnx(version: ModelVersion, function: Any, out: Path) -> Path:
 def _export_json(version: ModelVersion, model: Any, out: Path) -> Path:
     document = {**provenance(version), "format": JSON_FORMAT, **model_weights(model)}
     text = json.dumps(document)
+    script, module, types = export_paths("json", out)[1:]
     write_files_atomic(
-        {out: text + "\n", out.with_name(javascript_name(out)): javascript_module(document)}
+        {
+            out: text + "\n",
+            script: javascript_module(document),
+            module: es_module(document),
+            types: ES_MODULE_TYPES,
+        }
     )
     return out
 
@@ -262,6 +275,93 @@ def javascript_module(document: dict[str, Any]) -> str:
         "function textColor(r, g, b) { return fontpipeDecide(FONTPIPE_MODEL, r, g, b); }\n"
         "if (typeof module !== 'undefined') { module.exports = {textColor: textColor, "
         "fontpipeDecide: fontpipeDecide, FONTPIPE_MODEL: FONTPIPE_MODEL}; }\n"
+    )
+
+
+# CSS colour strings for the ES module's textColor: hex (#rgb, #rgba, #rrggbb, #rrggbbaa) and
+# rgb()/rgba() in either syntax, numbers or percentages, `none` as 0. A translucent colour is
+# composited over white, as `fontpipe predict` does by default; a fully transparent one, or any
+# other notation, is refused with a TypeError (the full grammar is fontpipe's own, in Python).
+PARSE_COLOR_JS = r"""export function parseColor(css) {
+  var text = String(css).trim().toLowerCase(), m, alpha = 1, rgb;
+  if ((m = /^#([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/.exec(text))) {
+    var h = m[1];
+    if (h.length <= 4) h = h.split("").map(function (c) { return c + c; }).join("");
+    rgb = [0, 2, 4].map(function (i) { return parseInt(h.slice(i, i + 2), 16); });
+    if (h.length === 8) alpha = parseInt(h.slice(6, 8), 16) / 255;
+  } else if ((m = /^rgba?\(\s*(.*?)\s*\)$/.exec(text))) {
+    var body = m[1], parts, a = null;
+    if (body.indexOf(",") >= 0) {
+      parts = body.split(/\s*,\s*/);
+      if (parts.length === 4) a = parts.pop();
+    } else {
+      var slash = body.split(/\s*\/\s*/);
+      if (slash.length > 2) throw new TypeError("not a colour: " + css);
+      parts = slash[0].split(/\s+/);
+      if (slash.length === 2) a = slash[1];
+    }
+    if (parts.length !== 3) throw new TypeError("not a colour: " + css);
+    rgb = parts.map(function (p) { return component(p, 255, css); });
+    if (a !== null) alpha = component(a, 1, css);
+  } else {
+    throw new TypeError("not a hex or rgb() colour: " + css);
+  }
+  if (!(alpha > 0)) throw new TypeError("fully transparent: " + css);
+  return rgb.map(function (c) { return c * alpha + 255 * (1 - alpha); });
+}
+function component(text, scale, css) {
+  if (text === "none") return 0;
+  var percent = /%$/.test(text), value = Number(percent ? text.slice(0, -1) : text);
+  if (text === "" || !isFinite(value)) throw new TypeError("not a colour: " + css);
+  value = percent ? value / 100 * scale : value;
+  return Math.min(Math.max(value, 0), scale);
+}"""
+
+ES_MODULE_TYPES = """// Types of the fontpipe model module beside this file (model.mjs).
+export interface TextColorAnswer {
+  /** The probability that black text reads better. */
+  p_black: number;
+  /** Black when p_black > 0.5. */
+  text_color: "black" | "white";
+}
+/** r, g, b in 0-255 (sRGB; fractions are interpolated). */
+export declare function textColor(r: number, g: number, b: number): TextColorAnswer;
+/** A CSS colour: #rgb, #rgba, #rrggbb, #rrggbbaa, rgb() or rgba(); throws a TypeError otherwise. */
+export declare function textColor(css: string): TextColorAnswer;
+/** r, g, b in 0-255 of a hex or rgb() colour, composited over white when translucent. */
+export declare function parseColor(css: string): [number, number, number];
+export declare function fontpipeDecide(
+  model: FontpipeModel, r: number, g: number, b: number
+): TextColorAnswer;
+export interface FontpipeModel {
+  model_version: string;
+  rule: string;
+  architecture: "mlp" | "channel-tables";
+  [key: string]: unknown;
+}
+export declare const FONTPIPE_MODEL: FontpipeModel;
+export default textColor;
+"""
+
+
+def es_module(document: dict[str, Any]) -> str:
+    """The ES module of a JSON export: the same weights and decision as the script, and a
+    `textColor` that also takes a CSS colour string."""
+    return (
+        "// fontpipe model "
+        + json.dumps(str(document["model_version"]))
+        + " ("
+        + json.dumps(str(document["rule"]))
+        + ")"
+        '\n// textColor(r, g, b) or textColor("#336699" | "rgb(51 102 153)") -> '
+        "{p_black, text_color}. Types: the .d.mts file beside this one.\n"
+        "export const FONTPIPE_MODEL = " + json.dumps(document) + ";\n"
+        "export " + DECIDE_JS + "\n" + PARSE_COLOR_JS + "\n"
+        "export function textColor(r, g, b) {\n"
+        '  if (typeof r === "string") { var rgb = parseColor(r); r = rgb[0]; g = rgb[1]; b = rgb[2]; }\n'
+        "  return fontpipeDecide(FONTPIPE_MODEL, r, g, b);\n"
+        "}\n"
+        "export default textColor;\n"
     )
 
 

@@ -109,6 +109,48 @@ def test_json_and_javascript_round_trip(version_and_colours, tmp_path):
     assert np.array_equal(decided, expected)
 
 
+def test_es_module_takes_css_strings_and_decides_as_the_script(tables_version, tmp_path):
+    """The ES module answers as the script for r, g, b, and the same for the colour written as
+    hex or rgb(); its types declare both forms."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the JavaScript export is checked where it is")
+    export_model(open_version(tables_version), "json", tmp_path / "model.json")
+    types = (tmp_path / "model.d.mts").read_text()
+    assert "textColor(css: string): TextColorAnswer" in types
+    assert "textColor(r: number, g: number, b: number)" in types
+    colours = np.random.default_rng(3).integers(0, 256, size=(300, 3)).tolist()
+    (tmp_path / "colours.json").write_text(json.dumps(colours))
+    runner_js = tmp_path / "run.mjs"
+    runner_js.write_text(
+        "import fs from 'fs';\n"
+        "import { createRequire } from 'module';\n"
+        f"import textColor, {{ parseColor }} from {json.dumps((tmp_path / 'model.mjs').as_uri())};\n"
+        "const script = createRequire(import.meta.url)"
+        f"({json.dumps(str(tmp_path / 'model.js'))});\n"
+        f"const colours = JSON.parse(fs.readFileSync({json.dumps(str(tmp_path / 'colours.json'))}));\n"
+        "const hex = (c) => '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');\n"
+        "const rows = colours.map(([r, g, b]) => [script.textColor(r, g, b).text_color,\n"
+        "  textColor(r, g, b).text_color, textColor(hex([r, g, b])).text_color,\n"
+        "  textColor(`rgb(${r}, ${g}, ${b})`).text_color, textColor(`rgb(${r} ${g} ${b} / 1)`).text_color]);\n"
+        "let refused = 0;\n"
+        "for (const bad of ['#12', 'rgb(1, 2)', 'hsl(0 0% 0%)', '#0000', 'nope']) {\n"
+        "  try { textColor(bad); } catch (e) { if (e instanceof TypeError) refused++; }\n"
+        "}\n"
+        "const parsed = [parseColor('#fff8'), parseColor('rgb(100% 0% 50%)'), parseColor('#ABC')];\n"
+        "process.stdout.write(JSON.stringify({rows, refused, parsed}));\n"
+    )
+    done = subprocess.run([node, str(runner_js)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert all(len(set(row)) == 1 for row in result["rows"])
+    assert result["refused"] == 5
+    half = 255 * (1 - 0x88 / 255)  # #fff8: white over white stays white
+    assert result["parsed"][0] == pytest.approx([255 * 0x88 / 255 + half] * 3)
+    assert result["parsed"][1] == [255, 0, 127.5]
+    assert result["parsed"][2] == [0xAA, 0xBB, 0xCC]
+
+
 def test_export_command(tables_version, tmp_path):
     result = CliRunner().invoke(
         app,
@@ -126,7 +168,7 @@ def test_export_command(tables_version, tmp_path):
     document = json.loads(result.output)
     jsonschema.validate(document, json.loads((ROOT / "schemas" / "export.json").read_text()))
     paths = document["paths"]
-    assert paths == [str(tmp_path / "m.json"), str(tmp_path / "m.js")]
+    assert paths == [str(tmp_path / name) for name in ("m.json", "m.js", "m.mjs", "m.d.mts")]
     wrong = CliRunner().invoke(
         app, ["export", str(tables_version), "--format", "pickle", "--out", "x"]
     )
