@@ -5,7 +5,7 @@ look-up loads only what it uses.
 The commands live in `cli.pipeline`, `cli.scoring` and `cli.models`; importing them registers them
 on `app`.
 
-A look-up in its plain forms (`fontpipe predict COLOR... [--model M] [--rule R] [--models-dir D]
+A look-up in its plain forms (`fontpipe predict COLOR...|- [--model M] [--rule R] [--models-dir D]
 [--backdrop B] [--json]`) is parsed here without typer: typer, click and the commands' modules
 cost a look-up more time than its answer. Both routes call `cli.predict.run_predict` and report
 its errors alike, so they print the same bytes and exit with the same codes; anything else (help,
@@ -92,7 +92,7 @@ def quick_predict_options(args: list[str]) -> dict[str, Any] | None:
     for arg in rest:
         if "\0" in arg:
             return None
-        if not arg.startswith("-"):
+        if not arg.startswith("-") or arg == "-":  # `-`: colours line by line from stdin
             options["colors"].append(arg)
             continue
         if arg == "--json":
@@ -125,7 +125,7 @@ def run_quick_predict(options: dict[str, Any]) -> int:
     from fontpipe.errors import FontpipeError
 
     try:
-        run_predict(**options)
+        code = run_predict(**options)
     except FontpipeError as exc:
         from cli.console import err_console, error_line
 
@@ -140,7 +140,7 @@ def run_quick_predict(options: dict[str, Any]) -> int:
         sys.stdout = _Pacified(sys.stdout)
         sys.stderr = _Pacified(sys.stderr)
         return 1
-    return 0
+    return code
 
 
 def _is_answering_rule(value: str) -> bool:

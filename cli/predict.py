@@ -3,11 +3,16 @@ document. Free of typer, so that both parsers call it: the `predict` command in 
 and `cli.app`'s quick start for the plain forms of a look-up. Either way a look-up prints the
 same bytes, the same errors and the same exit codes.
 
+`predict -` (or no colours at a terminal, with a prompt) is a loop: each line of stdin is
+answered as it arrives, flushed, as a table row or one JSON object; a bad line is answered with
+its error and the loop goes on, and the exit code is 2 if any line was bad.
+
 Rich loads only for a table or an error; a JSON answer is written without it.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +23,13 @@ from fontpipe.settings import Settings
 
 if TYPE_CHECKING:
     from rich.table import Table
+    from rich.text import Text
 
     from fontpipe.predict import Prediction
+
+
+# The argument that asks for the line-by-line loop on stdin.
+STDIN = "-"
 
 
 def run_predict(
@@ -29,44 +39,138 @@ def run_predict(
     models_dir: Path | None,
     backdrop: str,
     as_json: bool,
-) -> None:
-    """Answer for each colour (one per line on stdin when none are given); a FontpipeError says
-    what is wrong."""
+) -> int:
+    """Answer for each colour (one per line on stdin when none are given, line by line with
+    `-` or at a terminal); a FontpipeError says what is wrong. The exit code: 2 when a line of
+    the loop was bad, else 0."""
     from fontpipe.color.css import parse_backdrop
     from fontpipe.predict import answering_version, predict_colors
 
+    loop = colors == [STDIN] or (not colors and sys.stdin.isatty())
+    if colors and STDIN in colors and not loop:
+        raise FontpipeError("'-' reads colours from stdin, one per line: give it alone")
     version_path = answering_version(model, models_dir or Settings.from_env().models_dir, rule)
+    if loop:
+        return answer_lines(version_path, parse_backdrop(backdrop), as_json)
     texts = colors or [line.strip() for line in sys.stdin if line.strip()]
     if not texts:
         raise FontpipeError("no colours given: pass them as arguments or one per line on stdin")
     predictions = predict_colors(version_path, texts, parse_backdrop(backdrop))
     if as_json:
         emit_json(prediction_document(predictions, version_path.name))
-        return
+        return 0
     from cli.console import console
 
     console.print(prediction_table(predictions, version_path.name))
+    return 0
+
+
+def answer_lines(version_path: Path, backdrop: tuple[int, int, int], as_json: bool) -> int:
+    """The loop: one answer per non-blank line of stdin, written and flushed before the next
+    line is read; at a terminal, a prompt on stderr. 2 when any line was bad."""
+    from fontpipe.color.css import parse_color_argument
+    from fontpipe.predict import answer_colors, cube_table
+
+    table = cube_table(version_path)  # opened once for the whole loop
+    prompt = sys.stdin.isatty() and sys.stderr.isatty()
+    version = version_path.name
+    if prompt:
+        sys.stderr.write(f"answered by {version}; one colour a line, Ctrl-D to end\n")
+    if not as_json:
+        _write_line(_LINE_FORMAT.format(*_LINE_HEADER))
+    any_bad = False
+    while True:
+        if prompt:
+            sys.stderr.write("colour> ")
+            sys.stderr.flush()
+        # readline, not iteration: a pipe's iterator reads ahead and would hold answers back.
+        line = sys.stdin.readline()
+        if not line:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            colour = parse_color_argument(text, backdrop).rgb
+        except FontpipeError as exc:
+            any_bad = True
+            if as_json:
+                _write_line(json.dumps({"color": text, "error": str(exc)}))
+            else:
+                _write_line(f"{text}  error: {exc}")
+            continue
+        (answer,) = answer_colors(table, [text], [colour])
+        if as_json:
+            _write_line(json.dumps({"model_version": version, **prediction_record(answer)}))
+        else:
+            _write_line(_table_line(answer))
+    return 2 if any_bad else 0
+
+
+_LINE_HEADER = (
+    "colour",
+    "text",
+    "contrast",
+    "AA",
+    "AAA",
+    "3:1",
+    "black text",
+    "white text",
+    "Lc black",
+    "Lc white",
+)
+_LINE_FORMAT = "{:<24} {:<5} {:>8} {:<4} {:<4} {:<4} {:>10} {:>10} {:>8} {:>8}"
+
+
+def _table_line(row: Prediction) -> str:
+    return _LINE_FORMAT.format(
+        row.text,
+        row.text_color,
+        f"{row.contrast_ratio:.2f}:1",
+        _verdict(row.wcag_aa),
+        _verdict(row.wcag_aaa),
+        _verdict(row.wcag_aa_large),
+        f"{row.contrast_black:.2f}:1",
+        f"{row.contrast_white:.2f}:1",
+        f"{row.apca_lc_black:.1f}",
+        f"{row.apca_lc_white:.1f}",
+    )
+
+
+def _verdict(passes: bool) -> str:
+    return "pass" if passes else "FAIL"
+
+
+def _write_line(text: str) -> None:
+    sys.stdout.write(text.rstrip() + "\n")
+    sys.stdout.flush()
 
 
 def prediction_document(predictions: list[Prediction], version: str) -> dict[str, Any]:
     """The `--json` document (schemas/predict.json)."""
     return {
         "model_version": version,
-        "predictions": [
-            {
-                "color": row.text,
-                "srgb_hex": row.hex,
-                "p_black": row.p_black,
-                "text_color": row.text_color,
-                "contrast_ratio": row.contrast_ratio,
-                "contrast_black": row.contrast_black,
-                "contrast_white": row.contrast_white,
-                "wcag_aa": row.wcag_aa,
-                "apca_lc_black": row.apca_lc_black,
-                "apca_lc_white": row.apca_lc_white,
-            }
-            for row in predictions
-        ],
+        "predictions": [prediction_record(row) for row in predictions],
+    }
+
+
+def prediction_record(row: Prediction) -> dict[str, Any]:
+    """One answer as JSON: an item of the document's `predictions`, and (with `model_version`)
+    a line of `predict - --json`."""
+    return {
+        "color": row.text,
+        "srgb_hex": row.hex,
+        "p_black": row.p_black,
+        "text_color": row.text_color,
+        "contrast_ratio": row.contrast_ratio,
+        "contrast_black": row.contrast_black,
+        "contrast_white": row.contrast_white,
+        "wcag_aa": row.wcag_aa,
+        "wcag_aaa": row.wcag_aaa,
+        "wcag_aa_large": row.wcag_aa_large,
+        "wcag_non_text": row.wcag_non_text,
+        "apca_lc_black": row.apca_lc_black,
+        "apca_lc_white": row.apca_lc_white,
     }
 
 
@@ -75,7 +179,11 @@ def prediction_table(predictions: list[Prediction], version: str) -> Table:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(show_header=True, title=f"answered by {version}")
+    table = Table(
+        show_header=True,
+        title=f"answered by {version}",
+        caption="AA 4.5:1, AAA 7:1; 3:1: large text (AA) and UI components (non-text)",
+    )
     numeric = {"P(black)", "contrast", "black text", "white text", "Lc black", "Lc white"}
     for column in (
         "colour",
@@ -83,6 +191,8 @@ def prediction_table(predictions: list[Prediction], version: str) -> Table:
         "text",
         "contrast",
         "AA",
+        "AAA",
+        "3:1",
         "black text",
         "white text",
         "Lc black",
@@ -97,7 +207,9 @@ def prediction_table(predictions: list[Prediction], version: str) -> Table:
             f"{row.p_black:.4f}",
             row.text_color,
             f"{row.contrast_ratio:.2f}:1",
-            Text("pass", style="bold green") if row.wcag_aa else Text("FAIL", style="bold red"),
+            _verdict_text(row.wcag_aa),
+            _verdict_text(row.wcag_aaa),
+            _verdict_text(row.wcag_aa_large),
             f"{row.contrast_black:.2f}:1",
             f"{row.contrast_white:.2f}:1",
             f"{row.apca_lc_black:.1f}",
@@ -105,3 +217,9 @@ def prediction_table(predictions: list[Prediction], version: str) -> Table:
             swatch,
         )
     return table
+
+
+def _verdict_text(passes: bool) -> Text:
+    from rich.text import Text
+
+    return Text("pass", style="bold green") if passes else Text("FAIL", style="bold red")

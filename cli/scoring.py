@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,13 @@ from cli.console import console, err_console, error_line, progress_bar, styled
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
+
+
+class ValueStyle(str, Enum):
+    """How a stylesheet output writes a text colour (fontpipe.scoring.design.VALUE_STYLES)."""
+
+    hex = "hex"
+    keyword = "keyword"
 
 
 class ScoreOptions:
@@ -28,9 +36,21 @@ class ScoreOptions:
     out = typer.Option(
         ...,
         "--out",
-        help="Output file (.parquet or .csv decides the format), or a directory ending in / for "
-        "a partitioned Parquet dataset (a file per part, _manifest.json, _SUCCESS). A URL "
-        "(s3://bucket/prefix/) writes to that store.",
+        help="Output file, its suffix deciding the format: .parquet or .csv (the scored rows), "
+        ".css (a stylesheet: a custom property --on-<name> per row, in its own selector and "
+        "@media), .json (W3C design tokens of the text colours, aliasing the source tokens); or "
+        "a directory ending in / for a partitioned Parquet dataset (a file per part, "
+        "_manifest.json, _SUCCESS). A URL (s3://bucket/prefix/) writes to that store.",
+    )
+    value_style = typer.Option(
+        ValueStyle.hex,
+        help="How a .css output writes each text colour: hex (#000, #fff) or keyword "
+        "(black, white).",
+    )
+    report = typer.Option(
+        None,
+        help="Also write an HTML audit page of the palette here (self-contained, offline): a "
+        "swatch per colour, both contrasts, AA/AAA/3:1 verdicts, sort and filter.",
     )
     model = typer.Option("champion", help="champion, a version name, or a version directory.")
     rule = family_option(DEFAULT_ANSWER_RULE, ANSWERING_RULE_HELP)
@@ -79,6 +99,8 @@ def score(
     backdrop: str = ScoreOptions.backdrop,
     delimiter: str | None = ScoreOptions.delimiter,
     max_reject_rate: float | None = ScoreOptions.max_reject_rate,
+    value_style: ValueStyle = ScoreOptions.value_style,
+    report: Path | None = ScoreOptions.report,
     as_json: bool = json_option(),
 ) -> None:
     """Score palette files: P(black), text colour, WCAG contrast and AA for every row."""
@@ -95,6 +117,8 @@ def score(
         scale=scale.value if scale else None,
         backdrop=backdrop,
         delimiter="\t" if delimiter in ("\\t", "tab") else delimiter,
+        value_style=value_style.value,
+        report=str(report) if report is not None else None,
     )
     settings = Settings.from_env(models_dir=models_dir)
     address = dask_address or settings.dask_address
@@ -172,6 +196,8 @@ def _report_score(summary: Any, max_reject_rate: float | None, as_json: bool) ->
                 "text reaches APCA Lc 60 there (consider another background).",
                 soft_wrap=True,
             )
+        if summary.report:
+            console.print(f"audit page: {summary.report}", soft_wrap=True)
         if summary.rejects:
             console.print(
                 styled(
@@ -198,7 +224,10 @@ def predict(
         None,
         metavar="COLOR...",
         help="Any CSS colour (#rgb[a], #rrggbb[aa], rgb(), hsl(), hwb(), lab(), lch(), oklab(), "
-        "oklch(), color(), names) or r,g,b; stdin when none.",
+        "oklch(), color(), names) or r,g,b. None: one per line on stdin (a prompt at a "
+        "terminal). '-': answer each line of stdin as it arrives (a table row, or one JSON "
+        "object a line with --json); a bad line is answered with its error and the loop goes "
+        "on, ending with exit code 2.",
     ),
     model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
     rule: str = family_option(DEFAULT_ANSWER_RULE, ANSWERING_RULE_HELP),
@@ -211,4 +240,6 @@ def predict(
     """Quick look-ups: which text colour reads best on each colour."""
     from cli.predict import run_predict
 
-    run_predict(colors, model, rule, models_dir, backdrop, as_json)
+    code = run_predict(colors, model, rule, models_dir, backdrop, as_json)
+    if code:
+        raise typer.Exit(code=code)

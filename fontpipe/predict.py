@@ -20,7 +20,13 @@ from fontpipe.color.css import RGB, WHITE, parse_color_argument
 from fontpipe.color.cube import lookup_p_black
 from fontpipe.color.rules import text_contrast_ratio
 from fontpipe.registry.lookup import quick_cube_table, quick_version_path
-from fontpipe.schema import WCAG_AA_RATIO, black_text, text_color_name
+from fontpipe.schema import (
+    WCAG_AA_RATIO,
+    WCAG_AAA_RATIO,
+    WCAG_LARGE_RATIO,
+    black_text,
+    text_color_name,
+)
 
 if TYPE_CHECKING:
     from fontpipe.color.cube import CubeTable
@@ -41,6 +47,20 @@ class Prediction:
     @property
     def wcag_aa(self) -> bool:
         return self.contrast_ratio >= WCAG_AA_RATIO
+
+    @property
+    def wcag_aaa(self) -> bool:
+        return self.contrast_ratio >= WCAG_AAA_RATIO
+
+    @property
+    def wcag_aa_large(self) -> bool:
+        """3:1: AA for large text (SC 1.4.3)."""
+        return self.contrast_ratio >= WCAG_LARGE_RATIO
+
+    @property
+    def wcag_non_text(self) -> bool:
+        """3:1: a UI component or graphic in the chosen colour on this one (SC 1.4.11)."""
+        return self.contrast_ratio >= WCAG_LARGE_RATIO
 
     @property
     def apca_lc(self) -> float:
@@ -80,7 +100,12 @@ def predict_colors(version_path: Path, texts: list[str], backdrop: RGB = WHITE) 
     """Parse each colour with the one grammar (translucent ones composited over `backdrop`),
     then answer from the version's cube table."""
     colours = [parse_color_argument(text, backdrop).rgb for text in texts]
-    table = cube_table(version_path)
+    return answer_colors(cube_table(version_path), texts, colours)
+
+
+def answer_colors(table: CubeTable, texts: list[str], colours: list[RGB]) -> list[Prediction]:
+    """The answers for parsed colours (`texts` as given, `colours` parsed) from a cube table:
+    a loop that answers line by line opens the table once."""
     rgb = np.asarray(colours, dtype=np.uint8).reshape(-1, 3)
     p_black = lookup_p_black(table, rgb)
     black = black_text(p_black)

@@ -68,6 +68,12 @@ CONTRAST_WHITE: Final = "contrast_white"
 WCAG_AAA: Final = "wcag_aaa"
 OTHER_PASSES_AA: Final = "other_passes_aa"
 WCAG_AAA_RATIO: Final = 7.0
+# 3:1, the least WCAG 2 asks: of large text (AA, SC 1.4.3: 18 pt, or 14 pt bold) and of user
+# interface components and graphical objects (SC 1.4.11 non-text contrast), here drawn in the
+# chosen text colour on the background. The same number answers both, each under its own name.
+WCAG_AA_LARGE: Final = "wcag_aa_large"
+WCAG_NON_TEXT: Final = "wcag_non_text"
+WCAG_LARGE_RATIO: Final = 3.0
 # For CSS colour strings: the sRGB colour actually scored (after gamut mapping and compositing
 # over the backdrop), and whether the colour lay outside sRGB.
 SRGB_HEX: Final = "srgb_hex"

@@ -53,6 +53,8 @@ class OutputAssembler:
     def _append(self, part: Part) -> None:
         if self.job.publish_url is not None:
             return  # already on the store, under its final name
+        if self.job.design:
+            return  # a stylesheet or tokens file is made from the views once all are done
         piece = self.job.part_paths(part.index).output
         if self.job.out_format == "csv":
             self._append_csv(piece)

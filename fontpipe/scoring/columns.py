@@ -45,9 +45,12 @@ from fontpipe.schema import (
     TEXT_COLOR,
     TEXT_COLORS_BY_DECISION,
     WCAG_AA,
+    WCAG_AA_LARGE,
     WCAG_AA_RATIO,
     WCAG_AAA,
     WCAG_AAA_RATIO,
+    WCAG_LARGE_RATIO,
+    WCAG_NON_TEXT,
     black_text,
 )
 
@@ -59,6 +62,8 @@ OUTPUT_FIELDS = (
     pa.field(CONTRAST_RATIO, pa.float32()),
     pa.field(WCAG_AA, pa.bool_()),
     pa.field(WCAG_AAA, pa.bool_()),
+    pa.field(WCAG_AA_LARGE, pa.bool_()),
+    pa.field(WCAG_NON_TEXT, pa.bool_()),
     pa.field(OTHER_PASSES_AA, pa.bool_()),
     pa.field(APCA_LC_BLACK, pa.float32()),
     pa.field(APCA_LC_WHITE, pa.float32()),
@@ -74,10 +79,12 @@ OUTPUT_COLUMNS = tuple(f.name for f in OUTPUT_FIELDS)
 CSV_WRITE_OPTIONS = pacsv.WriteOptions(include_header=False, batch_size=8192)
 
 # In CSV text a contrast has 4 decimal places, rounded, except that a ratio under 4.5:1 or 7:1
-# never prints as the threshold its verdict column says it missed (4.49996 prints 4.4999). Arrow
+# (or 3:1) never prints as the threshold its verdict column says it missed (4.49996 prints 4.4999). Arrow
 # formats a decimal column about twice as fast as a float one (shortest round-trip digits), and
 # the contrasts are most of a CSV job's formatting. Parquet keeps them as float32.
 _CONTRAST_CSV_TYPE = pa.decimal128(6, 4)
+# Every WCAG 2 contrast a verdict column is measured against: large text and non-text, AA, AAA.
+WCAG_THRESHOLDS = (WCAG_LARGE_RATIO, WCAG_AA_RATIO, WCAG_AAA_RATIO)
 _CONTRAST_COLUMNS = (CONTRAST_BLACK, CONTRAST_WHITE, CONTRAST_RATIO)
 # APCA Lc in CSV text: 2 decimal places (signed; |Lc| is at most about 108), as APCA reports it.
 _LC_CSV_TYPE = pa.decimal128(6, 2)
@@ -88,7 +95,7 @@ def contrast_csv_text(contrast: npt.NDArray[np.float32]) -> pa.Array:
     """A float32 contrast column as the decimal CSV writes: 4 places."""
     scaled = np.multiply(contrast, 1e4, dtype=np.float64)
     np.rint(scaled, out=scaled)
-    for threshold in (WCAG_AA_RATIO, WCAG_AAA_RATIO):
+    for threshold in WCAG_THRESHOLDS:
         limit = threshold * 1e4
         scaled[(contrast < threshold) & (scaled >= limit)] = limit - 1
     words = np.empty((len(contrast), 2), dtype=np.int64)  # a decimal128 is two 64-bit words
@@ -230,8 +237,8 @@ def job_scorer(version_path: Path | None, bundle: ModelBundle | None) -> Scorer:
         return built
 
 
-# Rows whose float32 contrast lies this close to 4.5:1 are recomputed in float64, so the AA
-# verdict is exact WCAG (float32 alone flips 2 of the cube's 33.5 M colour/text pairs).
+# Rows whose float32 contrast lies this close to 3:1, 4.5:1 or 7:1 are recomputed in float64, so the
+# verdicts are exact WCAG (float32 alone flips 2 of the cube's 33.5 M colour/text pairs at 4.5:1).
 _AA_RECHECK = 1e-4
 
 
@@ -240,12 +247,12 @@ def _exact_at_thresholds(
     rgb: npt.NDArray[Any],
     black: npt.NDArray[np.bool_] | bool,
 ) -> npt.NDArray[np.float32]:
-    """float32 contrasts, with those within _AA_RECHECK of 4.5:1 or 7:1 recomputed in float64,
-    so every verdict against a WCAG threshold is the exact one."""
-    near = np.flatnonzero(
-        (np.abs(contrast - np.float32(WCAG_AA_RATIO)) < _AA_RECHECK)
-        | (np.abs(contrast - np.float32(WCAG_AAA_RATIO)) < _AA_RECHECK)
-    )
+    """float32 contrasts, with those within _AA_RECHECK of 3:1, 4.5:1 or 7:1 recomputed in
+    float64, so every verdict against a WCAG threshold is the exact one."""
+    close = np.zeros(len(contrast), dtype=bool)
+    for threshold in WCAG_THRESHOLDS:
+        close |= np.abs(contrast - np.float32(threshold)) < _AA_RECHECK
+    near = np.flatnonzero(close)
     if len(near):
         side = black[near] if isinstance(black, np.ndarray) else black
         exact = text_contrast(np.asarray(relative_luminance(rgb[near])), side)
@@ -253,7 +260,7 @@ def _exact_at_thresholds(
         # Stored as the float32 nearest the exact value, but on the exact value's side of the
         # threshold: the verdict columns and the number never disagree.
         contrast[near] = exact
-        for threshold in (WCAG_AA_RATIO, WCAG_AAA_RATIO):
+        for threshold in WCAG_THRESHOLDS:
             below = exact < threshold
             bumped = contrast[near] >= np.float32(threshold)
             fix = below & bumped
@@ -289,6 +296,8 @@ def score_columns(
         from_numpy(chosen.astype(np.float32, copy=False)),
         from_numpy(aa),
         from_numpy(chosen >= WCAG_AAA_RATIO),
+        from_numpy(large := chosen >= WCAG_LARGE_RATIO),
+        from_numpy(large),  # non-text (SC 1.4.11) asks the same 3:1 of the same colour pair
         from_numpy(~aa & (other >= WCAG_AA_RATIO)),
         from_numpy(lc_black),
         from_numpy(lc_white),

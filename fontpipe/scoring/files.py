@@ -38,7 +38,10 @@ def file_format(path: str | Path) -> Literal["parquet", "csv"] | None:
     return None
 
 
-OutputFormat = Literal["parquet", "csv", "dataset"]
+# `css`: a stylesheet of the text colours; `tokens`: W3C design tokens of them
+# (fontpipe.scoring.design). Neither holds the scored rows themselves.
+OutputFormat = Literal["parquet", "csv", "dataset", "css", "tokens"]
+DESIGN_FORMATS: tuple[OutputFormat, ...] = ("css", "tokens")
 # An input file: a local path, or the URL of a file on a store (see fontpipe.storage).
 InputFile = Path | str
 
@@ -49,15 +52,23 @@ def names_a_directory(out: str | Path) -> bool:
 
 
 def output_format(path: str | Path, partitioned: bool = False) -> OutputFormat:
+    """What `--out` asks for, by its suffix: .parquet (.pq), .csv, .css (a stylesheet), .json
+    (design tokens: score has no other JSON output), or a directory dataset."""
     if partitioned:
         return "dataset"
     found = file_format(path)
-    if found is None:
-        raise FontpipeError(
-            f"{path}: unknown output format; name it .parquet or .csv, or end it with / for a "
-            "partitioned Parquet dataset"
-        )
-    return found
+    if found is not None:
+        return found
+    suffix = storage.name_of(path).suffix.lower()
+    if suffix == ".css":
+        return "css"
+    if suffix == ".json":
+        return "tokens"
+    raise FontpipeError(
+        f"{path}: unknown output format; name it .parquet or .csv (the scored rows), .css (a "
+        "stylesheet) or .json (design tokens), or end it with / for a partitioned Parquet "
+        "dataset"
+    )
 
 
 def input_kind(path: InputFile) -> InputFormat:

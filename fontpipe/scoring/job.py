@@ -30,7 +30,9 @@ from fontpipe.palettes.parse import detect_color_spec
 from fontpipe.registry.versions import open_version, version_bundle
 from fontpipe.scoring import remote
 from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
+from fontpipe.scoring.audit import check_report_target, write_audit_page
 from fontpipe.scoring.columns import job_scorer
+from fontpipe.scoring.design import write_design_output
 from fontpipe.scoring.files import (
     InputFile,
     OutputLock,
@@ -50,6 +52,7 @@ from fontpipe.scoring.plan import (
     parts_dir_for,
     plan_parts,
 )
+from fontpipe.scoring.view import read_view_files
 
 # Scores the given parts and yields their results in the same order.
 PartRunner = Callable[[ScoreJob, Sequence[Part]], Iterator[PartResult]]
@@ -78,6 +81,7 @@ class ScoreSummary:
     differs_from_wcag: int = 0
     no_lc_60: int = 0  # rows where neither black nor white text reaches APCA |Lc| 60
     rule: str = ""  # the rule (or human:<family>) of the model that answered
+    report: str | None = None  # the audit page, when one was asked for
 
     @property
     def rows_per_second(self) -> float:
@@ -110,6 +114,13 @@ def prepare_job(
     backdrop = parse_backdrop(config.backdrop)
     out_url: str | None = None
     local_out = storage.local_path(out)
+    if config.report is not None:
+        if local_out is None and config.partitioned:
+            raise FontpipeError(
+                f"{out}: --report needs the rows here, and a partitioned output on a store is "
+                "scored where its parts run; write the output locally, or drop --report"
+            )
+        check_report_target(Path(config.report), local_out, files)
     if local_out is None:
         out_url = str(out)
         _check_remote_output(files, out_url, config.partitioned)
@@ -358,13 +369,27 @@ def _assemble(
     # The rejects first: on a store they are gathered from the parts' files, which the
     # output's commit then removes.
     _write_rejects(job, rejected)
+    view = read_view_files(
+        [(part.file, job.part_paths(part.index).view) for part in job.parts]
+        if job.wants_view
+        else []
+    )
+    rule = job.model.rule if job.model is not None else ""
     if job.publish_url is not None:
         remote.commit_dataset(job, job.publish_url, [(r.index, r.scored) for r in results])
+    elif job.design:
+        write_design_output(
+            job.out, job.out_format, view, job.config.value_style, job.version, rule
+        )
+        if job.out_url is not None:
+            storage.put_file(job.out, job.out_url)
     else:
         assembler.append_ready({p.index for p in job.parts})
         assembler.finish()
         if job.out_url is not None:
             storage.put_file(job.out, job.out_url)  # one object: it appears whole or not at all
+    if job.config.report is not None:
+        write_audit_page(Path(job.config.report), view, model_version=job.version, rule=rule)
     shutil.rmtree(job.parts_dir, ignore_errors=True)
     if job.out_url is not None:
         remote.remove_work_dir(job.out_url)
@@ -382,7 +407,8 @@ def _assemble(
         parts=len(job.parts),
         parts_reused=reused,
         model_version=job.version,
-        rule=job.model.rule if job.model is not None else "",
+        rule=rule,
+        report=job.config.report,
         other_passes_aa=sum(r.other_passes_aa for r in results),
         gamut_mapped=sum(r.gamut_mapped for r in results),
         translucent=sum(r.translucent for r in results),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -45,6 +46,7 @@ from fontpipe.scoring.columns import (
 )
 from fontpipe.scoring.plan import Part, ScoreJob
 from fontpipe.scoring.read import Chunk, invalid_utf8_rows, iter_part_chunks
+from fontpipe.scoring.view import ViewWriter, view_batch
 
 REJECT_COLUMNS = ("source_file", "row", "column", "value", "reason")
 
@@ -105,7 +107,8 @@ def part_finished(job: ScoreJob, part: Part) -> bool:
     """Committed and still whole: its marker and its output are both there (assembly moves the
     first part's output into the staging file; after a crash there, the part is scored again)."""
     paths = job.part_paths(part.index)
-    return paths.marker.exists() and paths.output.exists()
+    viewed = paths.view.exists() or not job.wants_view
+    return paths.marker.exists() and paths.output.exists() and viewed
 
 
 def _run_part(
@@ -117,26 +120,34 @@ def _run_part(
     scorer = job_scorer(job.version_path, job.model)
     result = PartResult(index=part.index)
     reject_rows: list[dict[str, str]] = []
-    with atomic_file(paths.output) as staging_out:
+    with contextlib.ExitStack() as files:
+        # A stylesheet or tokens output needs only the view: it is then the part's output.
+        staging_out = None if job.design else files.enter_context(atomic_file(paths.output))
+        staging_view = files.enter_context(atomic_file(paths.view)) if job.wants_view else None
         writer: Any = None
+        view = ViewWriter(staging_view) if staging_view is not None else None
         try:
             for chunk in iter_part_chunks(part, job.names, job.config, tolerant=tolerant):
-                scored = _score_chunk(job, part, chunk, scorer, result, reject_rows)
+                scored = _score_chunk(job, part, chunk, scorer, result, reject_rows, view)
                 if scored is None:
                     continue
-                if job.out_format == "csv":
-                    scored = csv_ready(scored)  # here, on this part's core, not the assembler's
-                if writer is None:
-                    writer = _open_writer(staging_out, job, part, scored.schema)
-                writer.write_batch(scored)
+                if staging_out is not None:
+                    if job.out_format == "csv":
+                        scored = csv_ready(scored)  # on this part's core, not the assembler's
+                    if writer is None:
+                        writer = _open_writer(staging_out, job, part, scored.schema)
+                    writer.write_batch(scored)
                 if progress is not None:
                     progress(chunk.batch.num_rows + len(chunk.malformed))
-            if writer is None:  # nothing valid at all: still a well-formed (empty) part
+            if writer is None and staging_out is not None:
+                # Nothing valid at all: still a well-formed (empty) part.
                 first_csv = job.out_format == "csv" and part.index == job.parts[0].index
                 staging_out.write_bytes(csv_header(job) if first_csv else b"")
         finally:
             if writer is not None:
                 writer.close()
+            if view is not None:
+                view.close()
     with atomic_file(paths.rejects) as staging_rejects:
         _write_rejects(staging_rejects, reject_rows, job.names)
     with atomic_file(paths.marker) as staging_marker:
@@ -151,9 +162,11 @@ def _score_chunk(
     scorer: Scorer,
     result: PartResult,
     reject_rows: list[dict[str, str]],
+    view: ViewWriter | None = None,
 ) -> pa.RecordBatch | None:
     """The chunk's valid rows with the output columns (None when it holds only malformed rows);
-    bad rows are counted and set aside in `reject_rows`, or stop the job in fail mode."""
+    bad rows are counted and set aside in `reject_rows`, or stop the job in fail mode. Their
+    view goes to `view`, when the job wants one."""
     batch, config = chunk.batch, job.config
     result.read += batch.num_rows + len(chunk.malformed)
     result.skipped += skipped_entries(batch.schema)
@@ -187,6 +200,9 @@ def _score_chunk(
         names=[*good.schema.names, *job.output_columns],
     )
     result.scored += scored.num_rows
+    if view is not None:
+        rows = chunk.rows if all_valid else chunk.rows[valid]
+        view.write(view_batch(scored, rows, rgb, job.spec.color_column))
     result.black += int(np.count_nonzero(black_text(p_black)))
     result.aa += int(pc.sum(scored.column(WCAG_AA)).as_py() or 0)
     result.other_passes_aa += int(pc.sum(scored.column(OTHER_PASSES_AA)).as_py() or 0)

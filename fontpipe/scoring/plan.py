@@ -33,7 +33,8 @@ from fontpipe.scoring.files import (
     input_kind,
 )
 
-PARTS_FORMAT = "fontpipe-score-parts/1"
+# /2: the 3:1 verdict columns, and per-part views for stylesheet, tokens and audit outputs.
+PARTS_FORMAT = "fontpipe-score-parts/2"
 JOB_FILE = "job.json"
 
 
@@ -58,6 +59,10 @@ class ScoreConfig(BaseModel):
     # The output is a directory dataset: one Parquet file per part, `_manifest.json` and a
     # `_SUCCESS` marker written last (`--out DIR/`).
     partitioned: bool = False
+    # How a stylesheet output writes each text colour: `#000`/`#fff`, or `black`/`white`.
+    value_style: Literal["hex", "keyword"] = "hex"
+    # An HTML audit page of the scored rows, written beside the output (a local path).
+    report: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,9 @@ class PartPaths:
     output: Path  # the part's scored rows (Arrow IPC, or the final format for a one-part job)
     rejects: Path  # the part's rejected rows, CSV without a header
     marker: Path  # written last: the part is finished
+    # The part's rows as a stylesheet, tokens file or audit page needs them
+    # (fontpipe.scoring.view); for a stylesheet or tokens output, the part's only output.
+    view: Path
 
 
 @dataclass(frozen=True)
@@ -128,14 +136,29 @@ class ScoreJob:
 
         return OUTPUT_FIELDS + (TEXT_OUTPUT_FIELDS if self.spec.color_column else ())
 
+    @property
+    def design(self) -> bool:
+        """The output is a stylesheet or design tokens, made from the parts' views alone."""
+        return self.out_format in ("css", "tokens")
+
+    @property
+    def wants_view(self) -> bool:
+        """Each part writes its view: for a stylesheet, tokens or an audit page."""
+        return self.design or self.config.report is not None
+
     def part_paths(self, index: int) -> PartPaths:
         stem = self.parts_dir / f"part-{index:06d}"
+        view = Path(f"{stem}.view.arrow")
+        if self.design:
+            output = view
+        else:
+            suffix = ".parquet" if self.out_format == "dataset" else f".{self.out_format}"
+            output = stem.with_suffix(suffix)
         return PartPaths(
-            output=stem.with_suffix(
-                ".parquet" if self.out_format == "dataset" else f".{self.out_format}"
-            ),
+            output=output,
             rejects=Path(f"{stem}.rejects.csv"),
             marker=stem.with_suffix(".json"),
+            view=view,
         )
 
     @property
