@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fontpipe.color.cube import iter_cube_chunks
-from fontpipe.color.rules import RULES
+from fontpipe.color.rules import RULES, relative_luminance
 from fontpipe.schema import CUBE_SIZE
 
 
@@ -37,3 +37,22 @@ def cube_labels(rule_name: str) -> npt.NDArray[np.bool_]:
         labels[start : start + len(rgb)] = RULES[rule_name].margin(rgb) > 0
     labels.flags.writeable = False
     return labels
+
+
+@functools.lru_cache(maxsize=1)
+def cube_bands(rule_name: str) -> npt.NDArray[np.int8]:
+    """Which of the rule's |margin| bands (`Rule.band_edges`) each cube colour lies in."""
+    bands = np.digitize(np.abs(cube_margins(rule_name)), RULES[rule_name].band_edges)
+    result = bands.astype(np.int8)
+    result.flags.writeable = False
+    return result
+
+
+@functools.lru_cache(maxsize=1)
+def cube_luminance() -> npt.NDArray[np.float64]:
+    """WCAG relative luminance of every cube colour, in cube order (read-only)."""
+    luminance = np.empty(CUBE_SIZE, dtype=np.float64)
+    for start, rgb in iter_cube_chunks():
+        luminance[start : start + len(rgb)] = relative_luminance(rgb)
+    luminance.flags.writeable = False
+    return luminance

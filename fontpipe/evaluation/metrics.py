@@ -16,14 +16,14 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from fontpipe.color.cube import (
+    CUBE_CHUNK,
     CubeTable,
     cube_colours,
     cube_colours_of,
     cube_index,
-    iter_cube_chunks,
 )
-from fontpipe.color.rule_cube import cube_labels, cube_margins
-from fontpipe.color.rules import RULES, Rule, relative_luminance, text_contrast
+from fontpipe.color.rule_cube import cube_bands, cube_labels, cube_luminance, cube_margins
+from fontpipe.color.rules import RULES, Rule, text_contrast
 from fontpipe.records import Headline
 from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO, black_text, text_color_name
 
@@ -245,32 +245,35 @@ class _CubeTally:
         self.far_errors = 0
         self.aa_lost = 0
 
-    def add(
-        self, index: npt.NDArray[np.int64], rgb: npt.NDArray[np.uint8], p: npt.NDArray[np.float32]
-    ) -> None:
-        """Colours at cube positions `index`, with their P(black)."""
+    def add(self, start: int, stop: int, keep: npt.NDArray[np.bool_] | None, p: Any) -> None:
+        """Cube colours start..stop (those where `keep` is true, if given), with their P(black).
+        Everything about the colours comes from the per-process cube caches (`rule_cube`):
+        slices, not per-pass arithmetic."""
+
+        def of(values: Any) -> Any:
+            part = values[start:stop]
+            return part if keep is None else part[keep]
+
         n_bands = len(self.band_total)
-        self.colours += len(index)
         predicted = black_text(p)
-        margin = cube_margins(self.rule.name)[index]
-        truth = margin > 0
+        self.colours += len(predicted)
+        margin = of(cube_margins(self.rule.name))
+        truth = of(cube_labels(self.rule.name))
         correct = predicted == truth
         self.far_errors += int(
             np.count_nonzero(~correct & (np.abs(margin) >= self.rule.far_margin))
         )
         self.confusion += np.bincount(truth * 2 + predicted, minlength=4)
-        band = np.digitize(np.abs(margin), self.edges)
+        band = of(cube_bands(self.rule.name))
         self.band_total += np.bincount(band, minlength=n_bands)
-        self.band_correct += np.bincount(band, weights=correct, minlength=n_bands).astype(np.int64)
+        self.band_correct += np.bincount(band[correct], minlength=n_bands)
         bins = np.minimum((p * RELIABILITY_BINS).astype(np.int64), RELIABILITY_BINS - 1)
         self.rel_count += np.bincount(bins, minlength=RELIABILITY_BINS)
         self.rel_p_sum += np.bincount(bins, weights=p, minlength=RELIABILITY_BINS)
-        self.rel_black += np.bincount(bins, weights=truth, minlength=RELIABILITY_BINS).astype(
-            np.int64
-        )
+        self.rel_black += np.bincount(bins[truth], minlength=RELIABILITY_BINS)
         for name in RULES:
-            self.agreement[name] += int(np.count_nonzero(predicted == cube_labels(name)[index]))
-        luminance = relative_luminance(rgb)
+            self.agreement[name] += int(np.count_nonzero(predicted == of(cube_labels(name))))
+        luminance = of(cube_luminance())
         contrast = text_contrast(luminance, predicted)
         other_text = text_contrast(luminance, ~predicted)
         if len(contrast):
@@ -281,13 +284,16 @@ class _CubeTally:
         )
         wrong = np.flatnonzero(~correct)
         if len(wrong):
-            self.worst_index = np.concatenate([self.worst_index, index[wrong]])
+            positions = np.arange(start, stop, dtype=np.int64)
+            if keep is not None:
+                positions = positions[keep]
+            self.worst_index = np.concatenate([self.worst_index, positions[wrong]])
             self.worst_margin = np.concatenate([self.worst_margin, np.abs(margin[wrong])])
             if len(self.worst_index) > WORST_CANDIDATES:
-                keep = np.argsort(-self.worst_margin, kind="stable")[:WORST_CANDIDATES]
+                keep_worst = np.argsort(-self.worst_margin, kind="stable")[:WORST_CANDIDATES]
                 self.worst_index, self.worst_margin = (
-                    self.worst_index[keep],
-                    self.worst_margin[keep],
+                    self.worst_index[keep_worst],
+                    self.worst_margin[keep_worst],
                 )
 
     def reliability(self) -> tuple[list[ReliabilityBin], float]:
@@ -322,18 +328,18 @@ def evaluate_cube(
     tally = _CubeTally(rule)
     held_out = seen is not None and not bool(seen.all())
     seen_errors = 0
-    for start, rgb in iter_cube_chunks():
-        p = np.asarray(table[start : start + len(rgb)], dtype=np.float32)
-        index = np.arange(start, start + len(rgb), dtype=np.int64)
+    labels = cube_labels(rule.name)
+    for start in range(0, CUBE_SIZE, CUBE_CHUNK):
+        stop = min(start + CUBE_CHUNK, CUBE_SIZE)
+        p = np.asarray(table[start:stop], dtype=np.float32)
         if not held_out:
-            tally.add(index, rgb, p)
+            tally.add(start, stop, None, p)
             continue
         assert seen is not None
-        unseen = ~seen[start : start + len(rgb)]
-        tally.add(index[unseen], rgb[unseen], p[unseen])
-        was_seen = ~unseen
+        was_seen = seen[start:stop]
+        tally.add(start, stop, ~was_seen, p[~was_seen])
         seen_errors += int(
-            np.count_nonzero(black_text(p[was_seen]) != cube_labels(rule.name)[index[was_seen]])
+            np.count_nonzero(black_text(p[was_seen]) != labels[start:stop][was_seen])
         )
     errors = int(tally.confusion[1] + tally.confusion[2])
     colours = max(tally.colours, 1)
