@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from fontpipe.color.cube import iter_cube_chunks
-from fontpipe.color.rules import RULES, relative_luminance
-from fontpipe.schema import CUBE_SIZE
+from fontpipe.color.rules import RULES, relative_luminance, text_contrast
+from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,3 +56,11 @@ def cube_luminance() -> npt.NDArray[np.float64]:
         luminance[start : start + len(rgb)] = relative_luminance(rgb)
     luminance.flags.writeable = False
     return luminance
+
+
+@functools.lru_cache(maxsize=2)
+def cube_aa(black_text: bool) -> npt.NDArray[np.bool_]:
+    """Whether black (or white) text reaches WCAG AA (4.5:1) on each cube colour."""
+    passes = text_contrast(cube_luminance(), black_text) >= WCAG_AA_RATIO
+    passes.flags.writeable = False
+    return passes

@@ -22,10 +22,16 @@ from fontpipe.color.cube import (
     cube_colours_of,
     cube_index,
 )
-from fontpipe.color.rule_cube import cube_bands, cube_labels, cube_luminance, cube_margins
+from fontpipe.color.rule_cube import (
+    cube_aa,
+    cube_bands,
+    cube_labels,
+    cube_luminance,
+    cube_margins,
+)
 from fontpipe.color.rules import RULES, Rule, text_contrast
 from fontpipe.records import Headline
-from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO, black_text, text_color_name
+from fontpipe.schema import CUBE_SIZE, black_text, text_color_name
 
 RELIABILITY_BINS = 10
 WORST_ERRORS = 24
@@ -273,15 +279,20 @@ class _CubeTally:
         self.rel_black += np.bincount(bins[truth], minlength=RELIABILITY_BINS)
         for name in RULES:
             self.agreement[name] += int(np.count_nonzero(predicted == of(cube_labels(name))))
+        # Contrast is monotone in luminance (rising for black text, falling for white), so the
+        # lowest chosen contrast comes from the extreme luminances, and AA is a cached verdict.
         luminance = of(cube_luminance())
-        contrast = text_contrast(luminance, predicted)
-        other_text = text_contrast(luminance, ~predicted)
-        if len(contrast):
-            self.min_contrast = min(self.min_contrast, float(contrast.min()))
-        self.aa_count += int(np.count_nonzero(contrast >= WCAG_AA_RATIO))
-        self.aa_lost += int(
-            np.count_nonzero((contrast < WCAG_AA_RATIO) & (other_text >= WCAG_AA_RATIO) & ~correct)
-        )
+        black_aa, white_aa = of(cube_aa(True)), of(cube_aa(False))
+        if predicted.any():
+            darkest = luminance[predicted].min(keepdims=True)
+            self.min_contrast = min(self.min_contrast, float(text_contrast(darkest, True)[0]))
+        if not predicted.all():
+            lightest = luminance[~predicted].max(keepdims=True)
+            self.min_contrast = min(self.min_contrast, float(text_contrast(lightest, False)[0]))
+        chosen_aa = np.where(predicted, black_aa, white_aa)
+        other_aa = np.where(predicted, white_aa, black_aa)
+        self.aa_count += int(np.count_nonzero(chosen_aa))
+        self.aa_lost += int(np.count_nonzero(~chosen_aa & other_aa & ~correct))
         wrong = np.flatnonzero(~correct)
         if len(wrong):
             positions = np.arange(start, stop, dtype=np.int64)

@@ -422,9 +422,10 @@ def _solve(tf: Any, hessian: Any, gradient: Any) -> Any:
     leave a knot unconstrained."""
     size = hessian.shape[0]
     ridge = RIDGE * tf.linalg.trace(hessian) / size
-    return tf.linalg.solve(hessian + ridge * tf.eye(size, dtype=tf.float64), gradient[:, None])[
-        :, 0
-    ]
+    # The matrix is symmetric positive definite (a convex loss's Hessian plus the penalty and
+    # the ridge): Cholesky solves it in half the time of a general LU solve.
+    factor = tf.linalg.cholesky(hessian + ridge * tf.eye(size, dtype=tf.float64))
+    return tf.linalg.cholesky_solve(factor, gradient[:, None])[:, 0]
 
 
 def _hessian(tf: Any, h_rg: Any, h_rb: Any, h_gb: Any) -> Any:
