@@ -369,21 +369,28 @@ def retrain(
     a challenger, its evaluation and promotion only if it beats that rule's champion."""
     import os
 
+    import threading
+
     from cli.tables import retrain_summary_table
     from flows.local_server import local_api_server
     from fontpipe.schema import RULE_NAMES
+    from fontpipe.steps.retrain import warm_up
 
     # Prefect's per-task log lines are for a server's UI; here a status line says where the run
     # is, and the summary says what it did. Set before Prefect is imported.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     rules = tuple(r.value for r in rule) if rule else RULE_NAMES
     started = time.perf_counter()
+    # TensorFlow and the cube caches load while the server starts (a second core is idle).
+    warming = threading.Thread(target=warm_up, args=(rules,), daemon=True)
+    warming.start()
     # The server is tied to this process (see flows.local_server); flows are imported inside,
     # after the API URL is set, because Prefect reads its settings once.
     with (
         err_console.status("retrain: starting the local Prefect API") as status,
         local_api_server(),
     ):
+        warming.join()
         from flows.retrain import retrain as run_retrain
         from flows.retrain import retrain_progress
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fontpipe.color.rule_cube import cube_aa, cube_labels
 from fontpipe.color.rules import get_rule
 from fontpipe.data.datasets import (
     Dataset,
@@ -22,6 +23,7 @@ from fontpipe.evaluation.report import (
     default_report_path,
     write_comparison,
 )
+from fontpipe.quiet import quiet_tensorflow
 from fontpipe.records import Headline
 from fontpipe.registry.champions import (
     PromotionOutcome,
@@ -175,6 +177,17 @@ def run_rule(
         dataset=str(dataset.path),
         seed=generate_config.seed,
     )
+
+
+def warm_up(rules: Iterable[str]) -> None:
+    """Load TensorFlow and compute what every round's evaluation reads (the cube's luminance,
+    AA verdicts and each rule's answers), e.g. in a thread while a Prefect API starts: on 2
+    cores the two overlap, and the first round no longer pays for them."""
+    quiet_tensorflow()
+    cube_aa(True)
+    cube_aa(False)
+    for rule in rules:
+        cube_labels(rule)
 
 
 def each_rule(rules: Iterable[str]) -> tuple[str, ...]:
