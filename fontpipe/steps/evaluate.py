@@ -17,6 +17,9 @@ from fontpipe.evaluation.evaluate_version import (
     compare_evaluation_with_champion,
     evaluate_version,
 )
+from fontpipe.evaluation.learning_curve import (
+    LEARNING_CURVE_FILE,
+)
 from fontpipe.evaluation.report import (
     check_report_target,
     default_report_path,
@@ -83,5 +86,6 @@ def run(request: EvaluateRequest, settings: Settings, *, status: Status = silent
     metrics_path = None
     if target is not None:
         status("writing the report")
-        metrics_path = write_report(evaluation, target, comparison)
+        learning_curve = settings.reports_dir / LEARNING_CURVE_FILE
+        metrics_path = write_report(evaluation, target, comparison, learning_curve)
     return EvaluatedModel(evaluation.metrics, target, metrics_path, comparison)
