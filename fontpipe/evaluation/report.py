@@ -28,7 +28,7 @@ from fontpipe.export import DECIDE_JS, model_weights, provenance
 from fontpipe.records import Headline
 from fontpipe.registry.promotion import ChampionComparison, PromotionPolicy, decide_promotion
 from fontpipe.registry.versions import ModelVersion, read_history
-from fontpipe.schema import WCAG_AA_RATIO
+from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO
 from fontpipe.training.recipes import RECIPE_TITLES
 
 METRICS_FILE = "metrics.json"
@@ -299,8 +299,10 @@ def _model_card(m: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (
             "metrics",
-            f"{m['cube']['errors']:,} disagreements with the {m['rule']} rule over all "
-            f"{m['cube']['colours']:,} colours; {100 * h['aa_share']:.2f}% of answers reach WCAG "
+            f"{m['cube']['errors']:,} disagreements with the {m['rule']} rule "
+            f"({m['cube']['far_errors']:,} far from the boundary) on "
+            + _measured_on(m["cube"])
+            + f"; {100 * h['aa_share']:.2f}% of answers reach WCAG "
             f"AA; minimum contrast {h['min_contrast']:.2f}:1."
             + (
                 f" Held-out human labels: {100 * human['test_accuracy']:.2f}% right."
@@ -310,7 +312,25 @@ def _model_card(m: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("model", f"{model}; {meta.get('device')}."),
     ]
+    fit = meta.get("fit") or {}
+    if fit:
+        card.append(
+            (
+                "how it was fitted",
+                f"{fit['chosen']}; it learned from {fit['train_colours']:,} distinct colours "
+                f"({100 * fit['train_colours'] / CUBE_SIZE:.2f}% of the cube). Why this family: "
+                f"{fit['why']}.",
+            )
+        )
     return card
+
+
+def _measured_on(cube: dict[str, Any]) -> str:
+    if cube["scope"] == "held-out":
+        return f"the {cube['colours']:,} colours it never saw in training or validation"
+    if cube["scope"] == "training fit":
+        return f"all {cube['colours']:,} colours, every one of which it trained on (a training fit)"
+    return f"all {cube['colours']:,} colours (its training colours unknown)"
 
 
 def _recipe_verdict(m: dict[str, Any]) -> str:
