@@ -368,7 +368,6 @@ def retrain(
     """Run the retrain pipeline once with defaults (what `make run` does): for each rule, data,
     a challenger, its evaluation and promotion only if it beats that rule's champion."""
     import os
-
     import threading
 
     from cli.tables import retrain_summary_table

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from fontpipe.evaluation.metrics import scope_phrases
+from fontpipe.evaluation.scope import scope_phrases
 from fontpipe.registry.promotion import RetrainReport
 from fontpipe.registry.versions import VersionMetadata
 from fontpipe.schema import SPLITS

@@ -73,7 +73,7 @@ def training_markdown(metadata: VersionMetadata) -> str:
 
 def evaluation_markdown(metrics: EvaluationMetrics) -> str:
     # Here, not at the top: a score's summary should not load the evaluation modules.
-    from fontpipe.evaluation.metrics import scope_phrases
+    from fontpipe.evaluation.scope import scope_phrases
 
     h = metrics.headline
     band = "-" if h.boundary_accuracy is None else f"{h.boundary_accuracy:.4%}"

@@ -22,8 +22,9 @@ from fontpipe.evaluation.learning_curve import (
     data_needed,
     read_learning_curve,
 )
-from fontpipe.evaluation.metrics import sample_colours, scope_phrases
+from fontpipe.evaluation.metrics import sample_colours
 from fontpipe.evaluation.questions import disagreement_planes, rule_questions
+from fontpipe.evaluation.scope import scope_phrases
 from fontpipe.export import DECIDE_JS, model_weights, provenance
 from fontpipe.records import Headline
 from fontpipe.registry.promotion import ChampionComparison, PromotionPolicy, decide_promotion

@@ -24,6 +24,7 @@ from typing import Any
 from fontpipe.atomic import write_json_atomic, write_text_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.records import Headline
+from fontpipe.registry.elsewhere import fetch_version, version_cache_dir
 from fontpipe.registry.lock import REGISTRY_LOCK_TIMEOUT
 from fontpipe.registry.lock import registry_lock as registry_lock  # where callers found it
 from fontpipe.registry.promotion import (
@@ -42,14 +43,12 @@ from fontpipe.registry.promotion_log import (
 from fontpipe.registry.versions import (
     ModelVersion,
     check_cube_table,
-    fetch_version,
     is_version_dir,
     list_versions,
     open_version,
     read_evaluation,
     read_metadata,
     store_location,
-    version_cache_dir,
     version_dir,
 )
 from fontpipe.schema import DEFAULT_RULE, HUMAN_PREFIX
@@ -128,7 +127,7 @@ def read_log(models_dir: Path) -> PromotionLog:
 def resolve_model(reference: str, models_dir: Path, rule: str | None = None) -> Path:
     """`champion` (of `rule`), a version name, or a path to a version directory -> that
     directory. A registry or a version on a store (a URL) is read into the local version cache,
-    verified, and that directory returned (fontpipe.registry.versions.fetch_version)."""
+    verified, and that directory returned (fontpipe.registry.elsewhere.fetch_version)."""
     version_url = store_location(reference)
     if version_url is not None:
         return fetch_version(version_url)

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from fontpipe.atomic import write_text_atomic
 from fontpipe.errors import FontpipeError
-from fontpipe.scoring.design import answers, wcag_level
+from fontpipe.scoring.answers import answers, wcag_level
 
 # Rows listed on the page at most; the summary counts every row. A page is for reading: past
 # this, filter the scored output itself.

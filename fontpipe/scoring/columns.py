@@ -20,12 +20,11 @@ from fontpipe.color.cube import lookup_p_black, probability_function
 from fontpipe.color.rules import relative_luminance, relative_luminance_float32, text_contrast
 from fontpipe.errors import FontpipeError
 from fontpipe.palettes.parse import ParsedColors
+from fontpipe.registry.elsewhere import ModelBundle, open_bundle
 from fontpipe.registry.versions import (
-    ModelBundle,
     ModelVersion,
     ensure_cube_table,
     load_keras_model,
-    open_bundle,
     open_version,
 )
 from fontpipe.schema import (

@@ -20,9 +20,7 @@ order, so the same input always gives the same names.
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -32,6 +30,7 @@ import pyarrow as pa
 from fontpipe.atomic import write_text_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import WCAG_AA_RATIO, WCAG_AAA_RATIO, WCAG_LARGE_RATIO
+from fontpipe.scoring.answers import Answer, answers, ratio_text, wcag_level
 
 ValueStyle = Literal["hex", "keyword"]
 VALUE_STYLES: Final[tuple[ValueStyle, ...]] = ("hex", "keyword")
@@ -42,67 +41,6 @@ _SCHEME: Final = re.compile(r"^(.*?)\s*\((light|dark)\)$", re.DOTALL)
 _CONDITION_WORDS: Final = {"and", "or", "not", "only", "screen", "print", "all", "to", ","}
 _CONDITIONAL: Final = ("@media", "@supports", "@container", "@document", "@scope", "@layer")
 _IDENT: Final = re.compile(r"^-?[A-Za-z_][\w-]*,?$")
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One scored row as these outputs need it."""
-
-    source: str
-    row: int
-    token: str | None
-    name: str | None
-    context: str | None
-    theme: str | None
-    hex: str  # the background as scored, #rrggbb
-    black: bool  # the chosen text colour
-    contrast_black: float
-    contrast_white: float
-
-    @property
-    def chosen(self) -> float:
-        return self.contrast_black if self.black else self.contrast_white
-
-    @property
-    def base_name(self) -> str:
-        """The name the output's entry is made from (not yet escaped or made unique)."""
-        if self.token:
-            base = self.token[2:] if self.token.startswith("--") else self.token.replace(".", "-")
-            if base:
-                return base
-        if self.name:
-            return self.name
-        return self.hex.lstrip("#")
-
-
-def answers(view: pa.Table) -> Iterator[Answer]:
-    """The view's rows, in order."""
-    for batch in view.to_batches():
-        columns = batch.to_pydict()
-        for i in range(batch.num_rows):
-            yield Answer(
-                source=columns["source"][i],
-                row=columns["row"][i],
-                token=columns["token"][i],
-                name=columns["name"][i],
-                context=columns["context"][i],
-                theme=columns["theme"][i],
-                hex=columns["hex"][i],
-                black=columns["black"][i],
-                contrast_black=columns["contrast_black"][i],
-                contrast_white=columns["contrast_white"][i],
-            )
-
-
-def ratio_text(contrast: float) -> str:
-    """A contrast to 2 places, cut rather than rounded: 4.499 reads 4.49:1, never the 4.50:1
-    its verdict missed."""
-    return f"{math.floor(contrast * 100 + 1e-9) / 100:.2f}:1"
-
-
-def wcag_level(contrast: float) -> int:
-    """0: under 3:1; 1: 3:1 (large text, non-text); 2: AA 4.5:1; 3: AAA 7:1."""
-    return sum(contrast >= t for t in (WCAG_LARGE_RATIO, WCAG_AA_RATIO, WCAG_AAA_RATIO))
 
 
 def css_escape(text: str) -> str:

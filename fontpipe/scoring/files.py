@@ -269,3 +269,24 @@ class OutputLock:
         self.path.unlink(missing_ok=True)
         self._held.release()
         self._held = None
+
+
+def common_columns(files: list[InputFile], out_format: str, delimiter: str | None) -> list[str]:
+    """The column names every input shares. Parquet output needs one schema, so there the column
+    types must agree too: refused here, before any part runs, rather than failing at assembly."""
+    first = file_schema(files[0], delimiter)
+    for file in files[1:]:
+        other = file_schema(file, delimiter)
+        if other.names != first.names:
+            raise FontpipeError(
+                f"{file}: columns {other.names} differ from {files[0]}'s {first.names}; "
+                "score them separately"
+            )
+        if out_format in ("parquet", "dataset") and not other.equals(first):
+            theirs = ", ".join(f"{f.name}: {f.type}" for f in other)
+            ours = ", ".join(f"{f.name}: {f.type}" for f in first)
+            raise FontpipeError(
+                f"{file}: column types ({theirs}) differ from {files[0]}'s ({ours}), and a "
+                "Parquet output holds one schema; score them separately, or write .csv"
+            )
+    return list(first.names)

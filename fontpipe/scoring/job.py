@@ -27,7 +27,8 @@ from fontpipe.color.css import parse_backdrop
 from fontpipe.errors import FontpipeError
 from fontpipe.palettes.formats import read_sample
 from fontpipe.palettes.parse import detect_color_spec
-from fontpipe.registry.versions import open_version, version_bundle
+from fontpipe.registry.elsewhere import version_bundle
+from fontpipe.registry.versions import open_version
 from fontpipe.scoring import remote
 from fontpipe.scoring.assemble import OutputAssembler, write_rejects_file
 from fontpipe.scoring.audit import check_report_target, write_audit_page
@@ -37,8 +38,8 @@ from fontpipe.scoring.files import (
     InputFile,
     OutputLock,
     check_output,
+    common_columns,
     expand_inputs,
-    file_schema,
     names_a_directory,
     output_format,
     running_job,
@@ -170,7 +171,7 @@ def _plan_job(
     out_format = output_format(local_out, config.partitioned)
     model = version_bundle(open_version(version_path))
     version = model.name
-    names = _common_columns(files, out_format, config.delimiter)
+    names = common_columns(files, out_format, config.delimiter)
     try:
         spec = detect_color_spec(
             names,
@@ -234,27 +235,6 @@ def _check_remote_output(files: list[InputFile], out_url: str, partitioned: bool
     for file in files:
         if isinstance(file, str) and (file == out_url or (partitioned and file.startswith(prefix))):
             raise FontpipeError(f"{out_url}: the output is also an input; choose another --out")
-
-
-def _common_columns(files: list[InputFile], out_format: str, delimiter: str | None) -> list[str]:
-    """The column names every input shares. Parquet output needs one schema, so there the column
-    types must agree too: refused here, before any part runs, rather than failing at assembly."""
-    first = file_schema(files[0], delimiter)
-    for file in files[1:]:
-        other = file_schema(file, delimiter)
-        if other.names != first.names:
-            raise FontpipeError(
-                f"{file}: columns {other.names} differ from {files[0]}'s {first.names}; "
-                "score them separately"
-            )
-        if out_format in ("parquet", "dataset") and not other.equals(first):
-            theirs = ", ".join(f"{f.name}: {f.type}" for f in other)
-            ours = ", ".join(f"{f.name}: {f.type}" for f in first)
-            raise FontpipeError(
-                f"{file}: column types ({theirs}) differ from {files[0]}'s ({ours}), and a "
-                "Parquet output holds one schema; score them separately, or write .csv"
-            )
-    return list(first.names)
 
 
 def _remove_stale_staging(out: Path) -> None:

@@ -21,7 +21,7 @@ from fontpipe.palettes.formats import (
     csv_columns,
 )
 from fontpipe.palettes.parse import ColorSpec, Scale
-from fontpipe.registry.versions import ModelBundle
+from fontpipe.registry.elsewhere import ModelBundle
 from fontpipe.scoring.columns import (
     OUTPUT_COLUMNS,
     OUTPUT_FIELDS,

@@ -22,14 +22,13 @@ from cli.app import app
 from fontpipe import storage
 from fontpipe.errors import FontpipeError
 from fontpipe.registry.champions import promote, resolve_model
+from fontpipe.registry.elsewhere import open_bundle, version_bundle
 from fontpipe.registry.lock import registry_lock
 from fontpipe.registry.versions import (
     CUBE_FILE,
     load_cube_table,
-    open_bundle,
     open_version,
     refuse_store_registry,
-    version_bundle,
 )
 from fontpipe.scoring import columns
 from fontpipe.scoring.job import prepare_job, score_files
