@@ -179,6 +179,19 @@ def _rank(step: FitStep) -> tuple[float, float]:
     return (step.val_errors, step.val_loss)
 
 
+def _clearly_better(step: FitStep, best: FitStep) -> bool:
+    """Fewer validation errors, or as many and a validation loss lower by more than 1 %. Once
+    no training or validation colour is wrong, a lower loss only means a wider margin, which is
+    no reason to go on (the mean rule otherwise ran all 60 steps)."""
+    if step.val_errors < 0:
+        return _rank(step) < _rank(best)
+    if step.val_errors == 0 and step.errors == 0:
+        return best.val_errors > 0
+    return step.val_errors < best.val_errors or (
+        step.val_errors == best.val_errors and step.val_loss < 0.99 * best.val_loss
+    )
+
+
 class _no_device:
     def __enter__(self) -> None:
         return None
@@ -204,6 +217,7 @@ def _newton_run(
     started = time.perf_counter()
     steps: list[FitStep] = []
     best: tuple[Any, FitStep] | None = None
+    improved = 1  # the last step that clearly improved on the best so far
     extra = EXTRA_STEPS
     for number in range(1, max_steps + 1):
         loss, errors, right, gradient, hessian = problem.pieces(params, strength)
@@ -225,9 +239,11 @@ def _newton_run(
         steps.append(step)
         if on_step is not None:
             on_step(step)
+        if best is not None and _clearly_better(step, best[1]):
+            improved = number
         if best is None or _rank(step) < _rank(best[1]):
             best = (params, step)
-        elif val is not None and number - best[1].step >= PATIENCE:
+        if val is not None and number - improved >= PATIENCE:
             break
         if val is None and step.errors == 0:
             if extra == 0:
