@@ -50,8 +50,9 @@ from fontpipe.evaluation.metrics import evaluate_cube
 from fontpipe.model import build_model
 from fontpipe.quiet import import_tensorflow
 from fontpipe.schema import CUBE_SIZE
+from fontpipe.training.colour_rows import gather_colour_rows
 from fontpipe.training.config import TrainConfig, compile_model
-from fontpipe.training.table_fit import fit_channel_tables, gather_colour_rows, table_scores
+from fontpipe.training.table_fit import fit_channel_tables, table_scores
 
 Family = Literal["channel-tables", "mlp"]
 CurveSampling = Literal["uniform", "boundary"]

@@ -33,6 +33,7 @@ from fontpipe.registry.versions import (
     weights_sha256,
 )
 from fontpipe.schema import SPLITS, Split
+from fontpipe.training.colour_rows import ColourRows, gather_colour_rows
 from fontpipe.training.config import TrainConfig, compile_model
 from fontpipe.training.devices import DevicePlan, multi_worker_requested, plan_devices
 from fontpipe.training.fit import fit_model, training_record, weights_not_finite
@@ -43,13 +44,7 @@ from fontpipe.training.multiworker import (
     save_and_discard,
     train_multi_worker,
 )
-from fontpipe.training.table_fit import (
-    ColourRows,
-    FitStep,
-    TableFit,
-    fit_channel_tables,
-    gather_colour_rows,
-)
+from fontpipe.training.table_fit import FitStep, TableFit, fit_channel_tables
 
 # Rows per batch when the table fit reads a split through tf.data: it only counts them.
 GATHER_BATCH = 65_536

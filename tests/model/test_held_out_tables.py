@@ -27,8 +27,8 @@ from fontpipe.model import ModelConfig
 from fontpipe.registry.versions import ensure_cube_table
 from fontpipe.schema import CUBE_SIZE
 from fontpipe.steps.retrain import teaching_sample
+from fontpipe.training.colour_rows import gather_colour_rows
 from fontpipe.training.config import TrainConfig
-from fontpipe.training.table_fit import gather_colour_rows
 from fontpipe.training.train import train_version
 
 TABLES = TrainConfig(model=ModelConfig(architecture="channel-tables"), device="cpu")

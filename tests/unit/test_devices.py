@@ -8,8 +8,9 @@ import pytest
 
 from fontpipe.errors import FontpipeError
 from fontpipe.quiet import import_tensorflow
+from fontpipe.training.colour_rows import gather_colour_rows
 from fontpipe.training.devices import plan_devices
-from fontpipe.training.table_fit import fit_channel_tables, gather_colour_rows
+from fontpipe.training.table_fit import fit_channel_tables
 
 
 def test_cpu_is_pinned_and_unknown_devices_are_refused():
