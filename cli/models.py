@@ -1,8 +1,10 @@
-"""`fontpipe models`: the registry's versions, champion, promotions."""
+"""`fontpipe models`: the registry's versions, champion, promotions and their history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,8 +14,14 @@ from cli.console import console, err_console
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from fontpipe.registry.listing import VersionSummary
+    from fontpipe.registry.promotion_log import HistoryEntry
+
 models_app = typer.Typer(
-    help="The model registry: versions, the champion, promotions.",
+    help="The model registry: versions, the champion, promotions, the history of decisions.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -24,16 +32,21 @@ def _models_dir(models_dir: Path | None) -> Path:
     return models_dir or Settings.from_env().models_dir
 
 
+# `models list` at a narrow terminal: these columns go first (in this order), so that a version
+# id is always printed whole, as `promote` and `show` need it.
+_OPTIONAL_COLUMNS = ("created", "boundary band", "test accuracy", "epochs", "measured on")
+_RIGHT = {"epochs", "test accuracy", "errors", "far", "boundary band"}
+_STAR_NOTE = "★ the champion of its rule: the version `champion` names and `predict` answers with"
+
+
 @models_app.command("list")
 @user_errors
 def models_list(
     models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
     as_json: bool = json_option(),
 ) -> None:
-    """Versions, newest first, with their metrics; each rule's champion is marked."""
+    """Versions, newest first, with their family, data and metrics; ★ marks each rule's champion."""
     from dataclasses import asdict
-
-    from rich.table import Table
 
     from fontpipe.registry.listing import version_summaries
 
@@ -46,39 +59,120 @@ def models_list(
     if not rows:
         console.print(f"no model versions in {_models_dir(models_dir)} yet")
         return
-    table = Table()
-    for column in (
-        "",
-        "version",
-        "created",
-        "rule",
-        "epochs",
-        "test accuracy",
-        "errors",
-        "far",
-        "measured on",
-        "boundary band",
-    ):
-        table.add_column(
-            column,
-            justify="right"
-            if column in {"epochs", "test accuracy", "errors", "far", "boundary band"}
-            else "left",
-        )
+    console.print(versions_table(rows, console.width))
+
+
+def versions_table(rows: list[VersionSummary], width: int) -> Table:
+    """The listing as a table that fits `width`: other columns are dropped, then folded, before
+    a version id is ever cut."""
+    from rich.console import Console
+
+    dropped: list[str] = []
+    while True:
+        table = _versions_table(rows, dropped)
+        natural = Console(width=100_000).measure(table).maximum  # unwrapped width
+        if natural <= width or len(dropped) == len(_OPTIONAL_COLUMNS):
+            return table
+        dropped.append(_OPTIONAL_COLUMNS[len(dropped)])
+
+
+def _versions_table(rows: list[VersionSummary], dropped: list[str]) -> Table:
+    from rich.table import Table
+
+    cells: dict[str, Callable[[VersionSummary], str]] = {
+        "": lambda r: "★" if r.champion else "",
+        "version": lambda r: r.version,
+        "rule": lambda r: r.rule,
+        "family": lambda r: r.architecture or "-",
+        "sampling": lambda r: r.sampling or "-",
+        "epochs": lambda r: str(r.epochs),
+        "test accuracy": lambda r: _share(r.test_accuracy),
+        "errors": lambda r: "-" if r.cube_errors is None else f"{r.cube_errors:,}",
+        "far": lambda r: "-" if r.far_errors is None else f"{r.far_errors:,}",
+        "measured on": lambda r: r.measured_on or "-",
+        "boundary band": lambda r: _share(r.boundary_accuracy),
+        "created": lambda r: r.created,
+    }
+    shown = [name for name in cells if name not in dropped]
+    table = Table(caption=_STAR_NOTE, caption_justify="left")
+    longest = max(len(r.version) for r in rows)
+    for name in shown:
+        if name == "version":
+            table.add_column(name, no_wrap=True, min_width=longest)
+        else:
+            table.add_column(name, justify="right" if name in _RIGHT else "left", overflow="fold")
     for row in rows:
-        table.add_row(
-            "★" if row.champion else "",
-            row.version,
-            row.created,
-            row.rule,
-            str(row.epochs),
-            "-" if row.test_accuracy is None else f"{row.test_accuracy:.4%}",
-            "-" if row.cube_errors is None else f"{row.cube_errors:,}",
-            "-" if row.far_errors is None else f"{row.far_errors:,}",
-            row.measured_on or "-",
-            "-" if row.boundary_accuracy is None else f"{row.boundary_accuracy:.4%}",
+        table.add_row(*(cells[name](row) for name in shown))
+    return table
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4%}"
+
+
+@models_app.command("history")
+@user_errors
+def models_history(
+    rule: str | None = family_option(
+        None, "Only this rule's decisions: wcag, mean, yiq or human:<name> [default: every rule]."
+    ),
+    models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+    as_json: bool = json_option(),
+) -> None:
+    """Every retrain and promotion decision, oldest first: promoted or not and why, both sides'
+    held-out figures, the data and its seed, and the challenger's report."""
+    from fontpipe.registry.listing import history
+
+    entries = history(_models_dir(models_dir), rule)
+    if as_json:
+        emit_json(
+            {
+                "models_dir": str(_models_dir(models_dir)),
+                "rule": rule,
+                "decisions": [entry.as_json() for entry in entries],
+            }
         )
-    console.print(table)
+        return
+    if not entries:
+        which = f" of the {rule} rule" if rule else ""
+        console.print(f"no decisions{which} in {_models_dir(models_dir)} yet")
+        return
+    for entry in entries:
+        console.print(decision_table(entry))
+
+
+def decision_table(entry: HistoryEntry) -> Table:
+    """One decision as a two-column table: the values fold, the version id never does."""
+    from rich.table import Table
+
+    from fontpipe.registry.promotion import error_figures
+
+    verdict = {
+        "retrain": "promoted" if entry.promoted else "not promoted",
+        "promotion": "promoted (not by a recorded retrain round)",
+        "rollback": "rolled back",
+    }[entry.kind]
+    table = Table(
+        title=f"{entry.at or 'before the log'}  {entry.rule}: {verdict}",
+        title_justify="left",
+        show_header=False,
+    )
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    stored = "" if entry.stored else " (identical to its champion: not stored)"
+    table.add_row("version", entry.version + stored)
+    table.add_row("reason", entry.reason)
+    if entry.version_metrics is not None:
+        table.add_row("its figures", error_figures(entry.version_metrics))
+    table.add_row("champion before", entry.previous_champion or "none")
+    if entry.champion_metrics is not None:
+        table.add_row("its figures", error_figures(entry.champion_metrics))
+    if entry.dataset is not None:
+        seed = "" if entry.seed is None else f" (seed {entry.seed})"
+        table.add_row("data", entry.dataset + seed)
+    if entry.report is not None:
+        table.add_row("report", entry.report)
+    return table
 
 
 @models_app.command("show")
@@ -91,8 +185,8 @@ def models_show(
     models_dir: Path | None = typer.Option(None),
     as_json: bool = json_option(),
 ) -> None:
-    """Everything recorded about one version."""
-    import json
+    """Everything recorded about one version, as a table (JSON with --json)."""
+    from rich.table import Table
 
     from fontpipe.registry.champions import champions, resolve_model
     from fontpipe.registry.versions import read_evaluation, read_metadata
@@ -104,7 +198,26 @@ def models_show(
     if as_json:
         emit_json(shown)
         return
-    console.print_json(json.dumps(shown, default=str))
+    table = Table(title=path.name, title_justify="left", show_header=False)
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for field, value in _flattened(shown):
+        table.add_row(field, value)
+    console.print(table)
+
+
+def _flattened(record: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """A nested record as (dotted field, value) rows; lists and scalars as JSON."""
+    import json
+
+    rows: list[tuple[str, str]] = []
+    for key, value in record.items():
+        if isinstance(value, dict) and value:
+            rows += _flattened(value, f"{prefix}{key}.")
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            rows.append((f"{prefix}{key}", text))
+    return rows
 
 
 @models_app.command("promote")

@@ -1,8 +1,8 @@
 """The model registry: which version is the champion, and the log of promotions.
 
 Version directories belong to `fontpipe.registry.versions`; this module only moves the champion pointer
-and appends to `promotions.jsonl` (read, and its damaged lines judged, by
-`fontpipe.registry.promotion_log`). `champion` is a small JSON file replaced atomically (write
+and appends to `promotions.jsonl` and to `decisions.jsonl`, the record of every retrain round
+(both read, and their damaged lines judged, by `fontpipe.registry.promotion_log`). `champion` is a small JSON file replaced atomically (write
 beside, then rename), so readers see the old champion or the new one, never a torn write.
 Promotions take the registry lock (`fontpipe.registry.lock`), so concurrent retrain runs cannot
 interleave their read-compare-write.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,15 +30,19 @@ from fontpipe.registry.promotion import (
     ChampionComparison,
     Decision,
     PromotionPolicy,
+    RetrainOutcome,
     decide_promotion,
 )
-from fontpipe.registry.promotion_log import PROMOTIONS_FILE as PROMOTIONS_FILE
 from fontpipe.registry.promotion_log import (
+    DECISIONS_FILE,
     PromotionLog,
+    append_line,
     champion_chain,
+    parse_decision,
     parse_entry,
     read_promotion_log,
 )
+from fontpipe.registry.promotion_log import PROMOTIONS_FILE as PROMOTIONS_FILE
 from fontpipe.registry.versions import (
     ModelVersion,
     check_cube_table,
@@ -234,12 +237,7 @@ def set_champion(
     }
     # The log entry first, flushed to disk: it is the promotion. A crash before the pointer is
     # replaced leaves a stale pointer that `champion()` never trusts over the log.
-    log_path = models_dir / PROMOTIONS_FILE
-    _end_torn_line(log_path)
-    with log_path.open("a", encoding="utf-8") as log:
-        log.write(json.dumps(entry) + "\n")
-        log.flush()
-        os.fsync(log.fileno())
+    append_line(models_dir / PROMOTIONS_FILE, entry, parse_entry)
     write_json_atomic(
         models_dir / f"{CHAMPION_FILE}-{rule}", {"version": version, "since": entry["at"]}
     )
@@ -269,22 +267,6 @@ def _migrate(models_dir: Path) -> None:
             write_text_atomic(log_path, json.dumps(entry) + "\n")
     if legacy.exists():
         legacy.unlink()
-
-
-def _end_torn_line(log_path: Path) -> None:
-    """Drop a last line cut short by a crash, so the next entry starts on a line of its own; a
-    last line complete but for its newline is a promotion, as readers take it, and is kept."""
-    if not log_path.exists():
-        return
-    data = log_path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        start = data.rfind(b"\n") + 1
-        with log_path.open("r+b") as log:
-            if parse_entry(data[start:])[0] is not None:
-                log.seek(len(data))
-                log.write(b"\n")
-            else:
-                log.truncate(start)
 
 
 def check_promotable(version: ModelVersion, headline: Headline | None = None) -> None:
@@ -445,3 +427,22 @@ def compare_with_champion(
         reason=decision.reason,
         acted=False,
     )
+
+
+def record_decision(
+    models_dir: Path,
+    outcome: RetrainOutcome,
+    *,
+    stored: bool = True,
+    lock_timeout: float = REGISTRY_LOCK_TIMEOUT,
+) -> dict[str, Any]:
+    """Append a retrain round's decision, promoted or not, to `decisions.jsonl`. `stored` is
+    False for a challenger identical to its champion (its version was not kept)."""
+    entry = {
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **outcome.model_dump(mode="json"),
+        "stored": stored,
+    }
+    with registry_lock(models_dir, lock_timeout):
+        append_line(models_dir / DECISIONS_FILE, entry, parse_decision)
+    return entry

@@ -1,11 +1,14 @@
-"""The registry as a listing: one row per version with its rule, headline figures and champion mark."""
+"""The registry as a listing: one row per version with its rule, headline figures and champion
+mark; and the history of every decision, retrain rounds and promotions alike."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from fontpipe.registry.champions import champions
+from fontpipe.registry.champions import champions, read_log
+from fontpipe.registry.promotion_log import HistoryEntry, decision_history, read_decisions
 from fontpipe.registry.versions import (
     list_versions,
     read_evaluation,
@@ -30,6 +33,8 @@ class VersionSummary:
     # "whole cube"; None before an evaluation.
     measured_on: str | None = None
     far_errors: int | None = None
+    architecture: str | None = None  # the model family ("mlp", "channel-tables")
+    sampling: str | None = None  # how its dataset was drawn ("boundary", "uniform", "cube", ...)
 
 
 def version_summaries(models_dir: Path) -> list[VersionSummary]:
@@ -51,6 +56,18 @@ def version_summaries(models_dir: Path) -> list[VersionSummary]:
                 boundary_accuracy=evaluation.get("boundary_accuracy"),
                 measured_on=evaluation.get("scope", "whole cube") if evaluation else None,
                 far_errors=evaluation.get("far_errors"),
+                architecture=_architecture(meta.config),
+                sampling=meta.dataset.sampling,
             )
         )
     return rows
+
+
+def _architecture(config: dict[str, Any]) -> str | None:
+    model = config.get("model")
+    return str(model.get("architecture")) if isinstance(model, dict) else None
+
+
+def history(models_dir: Path, rule: str | None = None) -> list[HistoryEntry]:
+    """Every retrain and promotion decision of `rule` (default: every rule), oldest first."""
+    return decision_history(read_log(models_dir).entries, read_decisions(models_dir), rule)

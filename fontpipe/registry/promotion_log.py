@@ -11,21 +11,33 @@ entries a rollback wrote. What a line that is not such an object means:
   promotion, and a promotion, rollback or prune built on a guess would make the log lie;
 - a line naming a version of another rule as a rule's champion is refused whenever the log is
   read: serving it would answer one rule's question with another rule's model.
+
+`decisions.jsonl` beside it records every retrain round's decision, promoted or not: a
+`RetrainOutcome` as JSON with `at` and `stored` (False for a challenger identical to its
+champion, which was not kept). It decides nothing (the champion is the promotion log's), so its
+damaged lines are only skipped, with a warning. The history (`decision_history`) is both logs in
+one: each retrain round once, and the promotions and rollbacks no round wrote (by hand, or
+before decisions were recorded).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from fontpipe.errors import FontpipeError
+from fontpipe.records import Headline
 from fontpipe.schema import DEFAULT_RULE
 
 PROMOTIONS_FILE = "promotions.jsonl"
+DECISIONS_FILE = "decisions.jsonl"
 ROLLBACK_REASON = "rollback from "  # how rollbacks were told apart before they were marked
 logger = logging.getLogger("fontpipe")
 # Damaged lines already reported by this process: one command reads the log several times.
@@ -61,28 +73,57 @@ def read_promotion_log(models_dir: Path, rule_of: Callable[[str], str | None]) -
     its metadata, or None for a version no longer in the registry; it fills in the rule of
     entries written before promotions recorded it, and checks the rule of those that do."""
     path = models_dir / PROMOTIONS_FILE
+    numbered, damaged = _read_lines(path, parse_entry)
+    entries = [_with_rule(entry, rule_of, path, number) for number, entry in numbered]
+    log = PromotionLog(path, entries, damaged)
+    _warn(log)
+    return log
+
+
+def _read_lines(
+    path: Path, parse: Callable[[bytes], tuple[dict[str, Any] | None, str]]
+) -> tuple[list[tuple[int, dict[str, Any]]], list[DamagedLine]]:
+    """A JSON-lines log's valid entries with their line numbers, and its damaged lines. A last
+    line cut short by a crash mid-append is neither: it was never written."""
     if not path.exists():
-        return PromotionLog(path, [], [])
-    data = path.read_bytes()
-    lines = data.split(b"\n")
+        return [], []
+    lines = path.read_bytes().split(b"\n")
     torn = lines.pop()  # b"" when the file ends with a newline, as a complete append leaves it
-    entries: list[dict[str, Any]] = []
+    entries: list[tuple[int, dict[str, Any]]] = []
     damaged: list[DamagedLine] = []
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        entry, problem = parse_entry(raw)
+        entry, problem = parse(raw)
         if entry is None:
             damaged.append(DamagedLine(number, problem))
-            continue
-        entries.append(_with_rule(entry, rule_of, path, number))
+        else:
+            entries.append((number, entry))
     if torn.strip():
-        entry, _ = parse_entry(torn)
-        if entry is not None:  # complete but for its newline: a promotion all the same
-            entries.append(_with_rule(entry, rule_of, path, len(lines) + 1))
-    log = PromotionLog(path, entries, damaged)
-    _warn(log)
-    return log
+        entry, _ = parse(torn)
+        if entry is not None:  # complete but for its newline: an entry all the same
+            entries.append((len(lines) + 1, entry))
+    return entries, damaged
+
+
+def append_line(path: Path, entry: dict[str, Any], parse: Callable[[bytes], Any]) -> None:
+    """Append `entry` as one line, flushed to disk. A last line cut short by a crash is dropped
+    first, so the entry starts on a line of its own; a last line complete but for its newline
+    is an entry, as readers take it, and is kept. Caller holds the registry lock."""
+    if path.exists():
+        data = path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            start = data.rfind(b"\n") + 1
+            with path.open("r+b") as log:
+                if parse(data[start:])[0] is not None:
+                    log.seek(len(data))
+                    log.write(b"\n")
+                else:
+                    log.truncate(start)
+    with path.open("a", encoding="utf-8") as log:
+        log.write(json.dumps(entry) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
 
 
 def parse_entry(raw: bytes) -> tuple[dict[str, Any] | None, str]:
@@ -119,16 +160,17 @@ def _with_rule(
     return entry
 
 
-def _warn(log: PromotionLog) -> None:
+def _warn(log: PromotionLog, consequence: str = "each rule keeps its last valid champion") -> None:
     for line in log.damaged:
         key = (str(log.path), line.number, line.problem)
         if key not in _reported:
             _reported.add(key)
             logger.warning(
-                "%s: line %d %s; skipped it (each rule keeps its last valid champion)",
+                "%s: line %d %s; skipped it (%s)",
                 log.path,
                 line.number,
                 line.problem,
+                consequence,
             )
 
 
@@ -157,3 +199,136 @@ def champion_chain(entries: list[dict[str, Any]], rule: str) -> list[str]:
         else:
             chain.append(version)  # an older log's rollback that did not walk back
     return chain
+
+
+def parse_decision(raw: bytes) -> tuple[dict[str, Any] | None, str]:
+    """One line of `decisions.jsonl` as a retrain decision, or None and what is wrong with it."""
+    try:
+        entry = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None, "is not JSON text"
+    if not isinstance(entry, dict):
+        return None, f"is a JSON {type(entry).__name__}, not a decision object"
+    if not all(isinstance(entry.get(key), str) for key in ("rule", "challenger", "reason")):
+        return None, "names no `rule`, `challenger` or `reason`"
+    if not isinstance(entry.get("promoted"), bool):
+        return None, "says not whether it `promoted`"
+    return entry, ""
+
+
+HistoryKind = Literal["retrain", "promotion", "rollback"]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One decision of the registry's history: a retrain round (promoted or not), or a
+    promotion or rollback that no round wrote (by hand, or before decisions were recorded)."""
+
+    at: str | None  # ISO 8601, UTC; None for a champion migrated from before the log
+    rule: str
+    kind: HistoryKind
+    # The challenger a round trained (the id its command printed, stored or not), or the
+    # version a promotion or rollback made champion.
+    version: str
+    promoted: bool
+    reason: str
+    previous_champion: str | None
+    champion: str | None  # after the decision
+    stored: bool  # False: identical to its champion, so never kept as a version of its own
+    version_metrics: Headline | None  # held-out figures, as promotion compared them
+    champion_metrics: Headline | None  # the champion before, on the challenger's terms
+    dataset: str | None
+    seed: int | None  # the seed the round's dataset was drawn from
+    report: str | None  # the challenger's report
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **{key: getattr(self, key) for key in self.__dataclass_fields__},
+            "version_metrics": _dumped(self.version_metrics),
+            "champion_metrics": _dumped(self.champion_metrics),
+        }
+
+
+def _dumped(headline: Headline | None) -> dict[str, Any] | None:
+    return None if headline is None else headline.model_dump()
+
+
+def read_decisions(models_dir: Path) -> list[dict[str, Any]]:
+    """`decisions.jsonl`'s valid entries, oldest first; damaged lines are warned about and
+    skipped (they decide nothing)."""
+    path = models_dir / DECISIONS_FILE
+    numbered, damaged = _read_lines(path, parse_decision)
+    _warn(PromotionLog(path, [], damaged), "the history leaves it out")
+    return [entry for _, entry in numbered]
+
+
+def decision_history(
+    promotions: list[dict[str, Any]], decisions: list[dict[str, Any]], rule: str | None = None
+) -> list[HistoryEntry]:
+    """Both logs as one history, oldest first (by time; a migrated champion first): each
+    retrain round once, with the promotions and rollbacks that no round wrote."""
+    written = [_from_decision(d) for d in decisions]
+    # The promotion a round made carries the round's reason; it is told once, by the round.
+    unclaimed = [(e.rule, e.version, e.reason) for e in written if e.promoted]
+    found = list(written)
+    for entry in promotions:
+        key = (entry["rule"], entry["to"], entry.get("reason"))
+        if not is_rollback(entry) and key in unclaimed:
+            unclaimed.remove(key)
+            continue
+        found.append(_from_promotion(entry))
+    found.sort(key=lambda e: e.at or "")  # stable: each log's own order within a second
+    return [e for e in found if rule is None or e.rule == rule]
+
+
+def _from_decision(d: dict[str, Any]) -> HistoryEntry:
+    return HistoryEntry(
+        at=_text(d.get("at")),
+        rule=d["rule"],
+        kind="retrain",
+        version=d["challenger"],
+        promoted=d["promoted"],
+        reason=d["reason"],
+        previous_champion=_text(d.get("previous_champion")),
+        champion=_text(d.get("champion")),
+        stored=bool(d.get("stored", True)),
+        version_metrics=_headline(d.get("challenger_metrics")),
+        champion_metrics=_headline(d.get("champion_metrics")),
+        dataset=_text(d.get("dataset")),
+        seed=d.get("seed") if isinstance(d.get("seed"), int) else None,
+        report=_text(d.get("report")),
+    )
+
+
+def _from_promotion(e: dict[str, Any]) -> HistoryEntry:
+    return HistoryEntry(
+        at=_text(e.get("at")),
+        rule=e["rule"],
+        kind="rollback" if is_rollback(e) else "promotion",
+        version=e["to"],
+        promoted=True,
+        reason=str(e.get("reason") or ""),
+        previous_champion=_text(e.get("from")),
+        champion=e["to"],
+        stored=True,
+        version_metrics=_headline(e.get("metrics")),
+        champion_metrics=None,
+        dataset=None,
+        seed=None,
+        report=None,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _headline(raw: Any) -> Headline | None:
+    """Recorded figures as a `Headline`; fields of another release are left out, and figures
+    that no longer make one are told as unknown rather than refusing the history."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return Headline.model_validate({k: v for k, v in raw.items() if k in Headline.model_fields})
+    except ValidationError:
+        return None

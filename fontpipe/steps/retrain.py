@@ -30,6 +30,7 @@ from fontpipe.registry.champions import (
     champion,
     identical_to_champion,
     promote_if_better,
+    record_decision,
 )
 from fontpipe.registry.promotion import ChampionComparison, PromotionPolicy, RetrainOutcome
 from fontpipe.registry.versions import ModelVersion, remove_version
@@ -116,7 +117,8 @@ def run_rule(
     status: Status = silent,
 ) -> RetrainOutcome:
     """One rule's champion/challenger round: data, a challenger, its evaluation over the cube,
-    the comparison with that rule's champion, promotion only if it is better."""
+    the comparison with that rule's champion, promotion only if it is better; the decision,
+    promoted or not, is recorded in the registry's history (`record_decision`)."""
     rule, models_dir = generate_config.rule, settings.models_dir
     status("generating data")
     dataset = runners.make_dataset(
@@ -125,21 +127,6 @@ def run_rule(
     status("training")
     challenger = runners.train(str(dataset.path), train_config, models_dir)
     twin = identical_to_champion(models_dir, challenger)
-    if twin is not None:
-        remove_version(models_dir, challenger.name)
-        return RetrainOutcome(
-            rule=rule,
-            challenger=challenger.name,
-            promoted=False,
-            reason=f"identical to the champion {twin} (same weights); not stored twice",
-            previous_champion=twin,
-            champion=twin,
-            challenger_metrics=cube_headline(models_dir / twin, rule),
-            champion_metrics=None,
-            report=str(default_report_path(settings.reports_dir, twin)),
-            dataset=str(dataset.path),
-            seed=generate_config.seed,
-        )
     status("evaluating over the cube")
     request = EvaluateRequest(
         model=str(challenger.path),
@@ -148,35 +135,54 @@ def run_rule(
         recipe=recipe,
         compare=False,  # the decision below is the comparison
     )
-    evaluated = runners.evaluate(request, settings)
+    # A twin is evaluated too, before it goes: its report is the round's record, and the
+    # history links to it.
+    try:
+        evaluated = runners.evaluate(request, settings)
+    finally:
+        if twin is not None:
+            remove_version(models_dir, challenger.name)
     headline = evaluated.metrics.headline
-    status("comparing with the champion")
-    promotion = runners.promote(models_dir, challenger, headline, rule, policy)
+    previous: str | None
+    previous_headline: Headline | None
+    if twin is not None:
+        previous, previous_headline = twin, cube_headline(models_dir / twin, rule)
+        promoted, reason = (
+            False,
+            f"identical to the champion {twin} (same weights); not stored twice",
+        )
+    else:
+        status("comparing with the champion")
+        promotion = runners.promote(models_dir, challenger, headline, rule, policy)
+        previous, previous_headline = promotion.previous_champion, promotion.previous_headline
+        promoted, reason = promotion.decision.promote, promotion.decision.reason
     decision = ChampionComparison(
         rule=rule,
         challenger=challenger.name,
-        champion=promotion.previous_champion,
+        champion=previous,
         challenger_metrics=headline,
-        champion_metrics=promotion.previous_headline,
-        promote=promotion.decision.promote,
-        reason=promotion.decision.reason,
+        champion_metrics=previous_headline,
+        promote=promoted,
+        reason=reason,
         acted=True,
     )
     if evaluated.report is not None:
         write_comparison(evaluated.report, decision)
-    return RetrainOutcome(
+    outcome = RetrainOutcome(
         rule=rule,
         challenger=challenger.name,
-        promoted=promotion.decision.promote,
-        reason=promotion.decision.reason,
-        previous_champion=promotion.previous_champion,
+        promoted=promoted,
+        reason=reason,
+        previous_champion=previous,
         champion=champion(models_dir, rule),
         challenger_metrics=headline,
-        champion_metrics=promotion.previous_headline,
-        report=str(evaluated.report),
+        champion_metrics=previous_headline,
+        report=str(evaluated.report or default_report_path(settings.reports_dir, challenger.name)),
         dataset=str(dataset.path),
         seed=generate_config.seed,
     )
+    record_decision(models_dir, outcome, stored=twin is None)
+    return outcome
 
 
 def warm_up(rules: Iterable[str]) -> None:

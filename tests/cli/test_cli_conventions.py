@@ -101,6 +101,11 @@ def test_json_outputs_match_their_schemas(registry, tmp_path):
         "models-show.json",
     )
     assert shown["version"] == names[1] and shown["is_champion"]
+    decided = check_json(
+        run("models", "history", "--json", "--models-dir", str(models)).stdout,
+        "models-history.json",
+    )
+    assert [(d["kind"], d["version"]) for d in decided["decisions"]] == [("promotion", names[1])]
     predicted = check_json(
         run("predict", "#00ff7e", "#000", "--json", "--model", str(models / names[0])).stdout,
         "predict.json",
