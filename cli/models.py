@@ -17,8 +17,8 @@ from fontpipe.settings import Settings
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from fontpipe.registry.history import HistoryEntry
     from fontpipe.registry.listing import VersionSummary
-    from fontpipe.registry.promotion_log import HistoryEntry
 
 models_app = typer.Typer(
     help="The model registry: versions, the champion, promotions, the history of decisions.",

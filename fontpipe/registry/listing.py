@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fontpipe.registry.champions import champions, read_log
-from fontpipe.registry.promotion_log import HistoryEntry, decision_history, read_decisions
+from fontpipe.registry.history import HistoryEntry, decision_history, read_decisions
 from fontpipe.registry.versions import (
     list_versions,
     read_evaluation,
