@@ -103,7 +103,8 @@ def test_models_cli(registry):
     listed = runner.invoke(app, ["models", "list", "--models-dir", str(models)])
     assert listed.exit_code == 0 and "★" in listed.output
     shown = runner.invoke(
-        app, ["models", "show", "champion", "--rule", "mean", "--models-dir", str(models)]
+        app,
+        ["models", "show", "champion", "--rule", "mean", "--models-dir", str(models), "--json"],
     )
     assert shown.exit_code == 0 and b in shown.output and '"is_champion": true' in shown.output
     back = runner.invoke(app, ["models", "rollback", "--models-dir", str(models)])

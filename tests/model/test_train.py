@@ -66,7 +66,8 @@ def test_train_saves_a_complete_version_and_it_behaves(tiny_dataset, tmp_path):
     )
     logits = np.asarray(model(colours))
     np.testing.assert_array_equal(logits.argmax(axis=1), [1, 0, 1, 0, 1, 0, 1, 0])
-    assert meta["metrics"]["test"]["accuracy"] > 0.97
+    # The test colours are never training colours (and half lie near the boundary).
+    assert meta["metrics"]["test"]["accuracy"] > 0.95
 
 
 def test_tampered_or_truncated_model_is_refused(tiny_dataset, tmp_path):

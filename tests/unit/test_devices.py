@@ -37,6 +37,12 @@ def test_the_table_fit_runs_on_the_device_it_is_given():
     rows = gather_colour_rows([(rgb, label)])
     fit = fit_channel_tables(rows, rows, max_steps=5, device="/cpu:0")
     assert fit.tables.shape == (3, 256)
-    # A device that does not exist fails: the fit really is placed where it is told.
-    with pytest.raises((RuntimeError, ValueError, tf.errors.InvalidArgumentError)):
-        fit_channel_tables(rows, rows, max_steps=1, device="/device:TPU:9")
+    # A device that does not exist fails (without soft placement, which would quietly fall
+    # back): the fit really is placed where it is told.
+    soft = tf.config.get_soft_device_placement()
+    tf.config.set_soft_device_placement(False)
+    try:
+        with pytest.raises((RuntimeError, ValueError, tf.errors.InvalidArgumentError)):
+            fit_channel_tables(rows, rows, max_steps=1, device="/device:TPU:9")
+    finally:
+        tf.config.set_soft_device_placement(soft)
