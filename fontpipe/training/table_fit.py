@@ -239,18 +239,15 @@ def table_scores(params: npt.NDArray[np.float64], index: npt.NDArray[np.int64]) 
 
 
 class _Problem:
-    """The penalised objective over the training colours, and the pieces of a Newton step."""
+    """The penalised objective over the training colours, and the pieces of a Newton step;
+    sums over the colours present. `_DenseProblem` keeps the same steps over the whole grid."""
+
+    # XLA for the dense grid only: over the colours present, segment sums are the work.
+    jit_compile: bool | None = None
 
     def __init__(self, tf: Any, train: ColourRows) -> None:
         self.tf = tf
-        self.rows = float(train.weight.sum())
-        self.r = tf.constant(train.index >> 16)
-        self.g = tf.constant((train.index >> 8) & 255)
-        self.b = tf.constant(train.index & 255)
-        self.weight = tf.constant(train.weight / self.rows)  # mean loss per row
-        self.target = tf.constant(train.target)
-        self.decided = tf.constant(train.target != 0.5)
-        self.wants_black = tf.constant(train.target > 0.5)
+        self._hold_rows(train)
         second = np.diff(np.eye(TABLE_KNOTS), n=2, axis=0)  # (254, 256) second differences
         self.smooth = tf.constant(second.T @ second)  # (256, 256), times the penalty
         self.smooth_blocks = tf.linalg.LinearOperatorBlockDiag(
@@ -259,8 +256,18 @@ class _Problem:
         ).to_dense()
         # Graph functions: a Newton step is some thirty small operations, and eager dispatch
         # of each would cost more than the arithmetic.
-        self.objective = tf.function(self._objective)
-        self.pieces = tf.function(self._pieces)
+        self.objective = tf.function(self._objective, jit_compile=self.jit_compile)
+        self.pieces = tf.function(self._pieces, jit_compile=self.jit_compile)
+
+    def _hold_rows(self, train: ColourRows) -> None:
+        tf = self.tf
+        self.r = tf.constant(train.index >> 16)
+        self.g = tf.constant((train.index >> 8) & 255)
+        self.b = tf.constant(train.index & 255)
+        self.weight = tf.constant(train.weight / train.weight.sum())  # mean loss per row
+        self.target = tf.constant(train.target)
+        self.decided = tf.constant(train.target != 0.5)
+        self.wants_black = tf.constant(train.target > 0.5)
 
     def _score(self, params: Any) -> Any:
         tf = self.tf
@@ -270,81 +277,84 @@ class _Problem:
             + tf.gather(tables[2], self.b)
         ) + params[-1]
 
-    def _penalty(self, params: Any, penalty: Any) -> Any:
-        tf = self.tf
-        tables = tf.reshape(params[:-1], (3, TABLE_KNOTS))
-        smooth = tf.transpose(self.smooth @ tf.transpose(tables))
-        return 0.5 * penalty * tf.reduce_sum(tables * smooth)
+    def _channel_sums(self, values: Any) -> list[Any]:
+        """`values` summed per level of r, of g and of b: three (256,) vectors."""
+        return [
+            self.tf.math.unsorted_segment_sum(values, c, TABLE_KNOTS)
+            for c in (self.r, self.g, self.b)
+        ]
 
-    def _objective(self, params: Any, penalty: Any) -> Any:
+    def _pair_sums(self, values: Any) -> tuple[Any, Any, Any]:
+        """`values` summed per pair of levels: (r, g), (r, b) and (g, b), each (256, 256)."""
         tf = self.tf
-        score = self._score(params)
-        loss = tf.reduce_sum(
+
+        def pair(a: Any, b: Any) -> Any:
+            flat = tf.math.unsorted_segment_sum(values, a * TABLE_KNOTS + b, TABLE_KNOTS**2)
+            return tf.reshape(flat, (TABLE_KNOTS, TABLE_KNOTS))
+
+        return pair(self.r, self.g), pair(self.r, self.b), pair(self.g, self.b)
+
+    def _loss(self, score: Any) -> Any:
+        tf = self.tf
+        return tf.reduce_sum(
             self.weight
             * (self.target * tf.nn.softplus(-score) + (1 - self.target) * tf.nn.softplus(score))
         )
-        return loss + self._penalty(params, penalty)
+
+    def _smooth_gradient(self, params: Any, penalty: Any) -> Any:
+        """The penalty's gradient per table, (3, 256)."""
+        tf = self.tf
+        tables = tf.reshape(params[:-1], (3, TABLE_KNOTS))
+        return penalty * tf.transpose(self.smooth @ tf.transpose(tables))
+
+    def _objective(self, params: Any, penalty: Any) -> Any:
+        tables = self.tf.reshape(params[:-1], (3, TABLE_KNOTS))
+        smooth = self._smooth_gradient(params, penalty)
+        return self._loss(self._score(params)) + 0.5 * self.tf.reduce_sum(tables * smooth)
 
     def _pieces(self, params: Any, penalty: Any) -> tuple[Any, Any, Any, Any, Any]:
         """Mean loss, training errors, accuracy, gradient and Hessian of the objective."""
         tf = self.tf
         score = self._score(params)
-        loss = tf.reduce_sum(
-            self.weight
-            * (self.target * tf.nn.softplus(-score) + (1 - self.target) * tf.nn.softplus(score))
-        )
         p = tf.sigmoid(score)
         residual = self.weight * (p - self.target)
         curvature = self.weight * p * (1 - p)
         wrong = self.decided & ((score > 0) != self.wants_black)
         right = tf.reduce_sum(self.weight * tf.where(score > 0, self.target, 1 - self.target))
-        tables = tf.reshape(params[:-1], (3, TABLE_KNOTS))
-        smooth_grad = penalty * tf.transpose(self.smooth @ tf.transpose(tables))
-        channels = (self.r, self.g, self.b)
+        smooth_grad = self._smooth_gradient(params, penalty)
         gradient = tf.concat(
-            [
-                tf.math.unsorted_segment_sum(residual, c, TABLE_KNOTS) + smooth_grad[i]
-                for i, c in enumerate(channels)
-            ]
+            [total + smooth_grad[i] for i, total in enumerate(self._channel_sums(residual))]
             + [tf.reduce_sum(residual)[None]],
             0,
         )
-
-        def pair(a: Any, b: Any) -> Any:
-            flat = tf.math.unsorted_segment_sum(curvature, a * TABLE_KNOTS + b, TABLE_KNOTS**2)
-            return tf.reshape(flat, (TABLE_KNOTS, TABLE_KNOTS))
-
-        hessian = _hessian(tf, pair(self.r, self.g), pair(self.r, self.b), pair(self.g, self.b))
+        hessian = _hessian(tf, *self._pair_sums(curvature))
         errors = tf.reduce_sum(tf.cast(wrong, tf.int64))
-        return loss, errors, right, gradient, hessian + penalty * self.smooth_blocks
+        return (
+            self._loss(score),
+            errors,
+            right,
+            gradient,
+            hessian + penalty * self.smooth_blocks,
+        )
 
 
 class _DenseProblem(_Problem):
     """The same objective and pieces over the whole cube as a 256^3 grid, for training sets
     that cover much of it (a colour absent from training has weight 0)."""
 
-    def __init__(self, tf: Any, train: ColourRows) -> None:
+    jit_compile = True
+
+    def _hold_rows(self, train: ColourRows) -> None:
+        tf = self.tf
         shape = (TABLE_KNOTS,) * 3
         weight = np.zeros(TABLE_KNOTS**3)
         target = np.zeros(TABLE_KNOTS**3)
-        weight[train.index] = train.weight
+        weight[train.index] = train.weight / train.weight.sum()
         target[train.index] = train.target
-        rows = float(train.weight.sum())
-        self.tf = tf
-        self.weight = tf.constant((weight / rows).reshape(shape))
+        self.weight = tf.constant(weight.reshape(shape))
         self.target = tf.constant(target.reshape(shape))
-        self.decided = tf.constant((weight > 0).reshape(shape)) & tf.constant(
-            (target != 0.5).reshape(shape)
-        )
+        self.decided = tf.constant(((weight > 0) & (target != 0.5)).reshape(shape))
         self.wants_black = tf.constant((target > 0.5).reshape(shape))
-        second = np.diff(np.eye(TABLE_KNOTS), n=2, axis=0)
-        self.smooth = tf.constant(second.T @ second)
-        self.smooth_blocks = tf.linalg.LinearOperatorBlockDiag(
-            [tf.linalg.LinearOperatorFullMatrix(self.smooth)] * 3
-            + [tf.linalg.LinearOperatorFullMatrix(tf.zeros((1, 1), tf.float64))]
-        ).to_dense()
-        self.objective = tf.function(self._objective, jit_compile=True)
-        self.pieces = tf.function(self._pieces, jit_compile=True)
 
     def _score(self, params: Any) -> Any:
         tables = self.tf.reshape(params[:-1], (3, TABLE_KNOTS))
@@ -353,37 +363,13 @@ class _DenseProblem(_Problem):
             (tables[0][:, None, None] + tables[1][None, :, None]) + tables[2][None, None, :]
         ) + params[-1]
 
-    def _pieces(self, params: Any, penalty: Any) -> tuple[Any, Any, Any, Any, Any]:
+    def _channel_sums(self, values: Any) -> list[Any]:
         tf = self.tf
-        score = self._score(params)
-        loss = tf.reduce_sum(
-            self.weight
-            * (self.target * tf.nn.softplus(-score) + (1 - self.target) * tf.nn.softplus(score))
-        )
-        p = tf.sigmoid(score)
-        residual = self.weight * (p - self.target)
-        curvature = self.weight * p * (1 - p)
-        wrong = self.decided & ((score > 0) != self.wants_black)
-        right = tf.reduce_sum(self.weight * tf.where(score > 0, self.target, 1 - self.target))
-        tables = tf.reshape(params[:-1], (3, TABLE_KNOTS))
-        smooth_grad = penalty * tf.transpose(self.smooth @ tf.transpose(tables))
-        gradient = tf.concat(
-            [
-                tf.reduce_sum(residual, [1, 2]) + smooth_grad[0],
-                tf.reduce_sum(residual, [0, 2]) + smooth_grad[1],
-                tf.reduce_sum(residual, [0, 1]) + smooth_grad[2],
-                tf.reduce_sum(residual)[None],
-            ],
-            0,
-        )
-        hessian = _hessian(
-            tf,
-            tf.reduce_sum(curvature, 2),  # (r, g)
-            tf.reduce_sum(curvature, 1),  # (r, b)
-            tf.reduce_sum(curvature, 0),  # (g, b)
-        )
-        errors = tf.reduce_sum(tf.cast(wrong, tf.int64))
-        return loss, errors, right, gradient, hessian + penalty * self.smooth_blocks
+        return [tf.reduce_sum(values, axes) for axes in ([1, 2], [0, 2], [0, 1])]
+
+    def _pair_sums(self, values: Any) -> tuple[Any, Any, Any]:
+        tf = self.tf
+        return tf.reduce_sum(values, 2), tf.reduce_sum(values, 1), tf.reduce_sum(values, 0)
 
 
 def _solve(tf: Any, hessian: Any, gradient: Any) -> Any:
