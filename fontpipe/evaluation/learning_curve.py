@@ -21,6 +21,7 @@ The two families, each as the pipeline fits it:
 from __future__ import annotations
 
 # TensorFlow and Keras load on first use (the mlp family only): they cost seconds at start-up.
+import contextlib
 import math
 import os
 import platform
@@ -38,9 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from fontpipe.atomic import write_text_atomic
 from fontpipe.color.cube import (
     CubeTable,
+    channel_tables_cube,
     compute_cube_table,
-    iter_cube_chunks,
-    to_float16_keeping_decision,
 )
 from fontpipe.color.rules import get_rule
 from fontpipe.data.generation import Chunk, GenerateConfig, band_width_holding, generate_chunk
@@ -52,7 +52,7 @@ from fontpipe.quiet import import_tensorflow
 from fontpipe.schema import CUBE_SIZE
 from fontpipe.training.colour_rows import gather_colour_rows
 from fontpipe.training.config import TrainConfig, compile_model
-from fontpipe.training.table_fit import fit_channel_tables, table_scores
+from fontpipe.training.table_fit import fit_channel_tables
 
 Family = Literal["channel-tables", "mlp"]
 CurveSampling = Literal["uniform", "boundary"]
@@ -174,26 +174,12 @@ def draw_sample(rule: str, sampling: CurveSampling, share: float, seed: int) -> 
     )
 
 
-def _cube_table_of_tables(tables: npt.NDArray[np.float64], bias: float) -> CubeTable:
-    """P(black) of every colour from fitted channel tables, in float64 then float16 keeping
-    each decision (the WCAG boundary passes within 6e-9 luminance of some colours)."""
-    params = np.concatenate([tables.ravel(), [bias]])
-    table = np.empty(CUBE_SIZE, dtype=np.float16)
-    above_half = np.nextafter(np.float32(0.5), np.float32(1.0))
-    for start, rgb in iter_cube_chunks():
-        index = np.arange(start, start + len(rgb), dtype=np.int64)
-        score = np.asarray(table_scores(params, index), dtype=np.float64)
-        p = np.exp(-np.logaddexp(0.0, -score)).astype(np.float32)
-        p[(score > 0) & (p <= 0.5)] = above_half
-        table[start : start + len(rgb)] = to_float16_keeping_decision(p)
-    return table
-
-
 def _fit_tables(sample: CurveSample, device: str | None) -> tuple[CubeTable, str]:
     train = gather_colour_rows([(sample.train.rgb, sample.train.label)])
     val = gather_colour_rows([(sample.val.rgb, sample.val.label)])
     fit = fit_channel_tables(train, val, max_steps=MAX_NEWTON_STEPS, device=device)
-    return _cube_table_of_tables(fit.tables, fit.bias), fit.summary()
+    # The very table a saved model of these tables would have (`color.cube`).
+    return channel_tables_cube(fit.tables, fit.bias), fit.summary()
 
 
 def mlp_epochs(train_rows: int, max_epochs: int | None = None) -> tuple[int, bool]:
@@ -219,7 +205,7 @@ def _fit_mlp(
     y = sample.train.label.astype(np.int32)
     validation = (sample.val.rgb.astype(np.float32), sample.val.label.astype(np.int32))
     batch = config.inputs.batch_size
-    with tf.device(device) if device else _anywhere():
+    with tf.device(device) if device else contextlib.nullcontext():
         model = build_model(config.model, seed=seed)
         compile_model(model, config, math.ceil(len(y) / batch) * epochs, jit_compile=False)
         stopper = keras.callbacks.EarlyStopping(
@@ -240,14 +226,6 @@ def _fit_mlp(
     best = stopper.best_epoch + 1
     limit = f"a cap of {epochs}" if capped else f"at most {epochs}"
     return table, f"{ran} epochs of {limit}; epoch {best} kept (lowest validation loss)", capped
-
-
-class _anywhere:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
 
 
 def curve_point(

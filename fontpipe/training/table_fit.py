@@ -22,6 +22,7 @@ the device the run was given.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -106,7 +107,7 @@ def fit_channel_tables(
     trials = penalties if usable_val is not None else (0.0,)
     runs: list[tuple[npt.NDArray[np.float64], FitStep, list[FitStep]]] = []
     start = np.zeros(3 * TABLE_KNOTS + 1)
-    with tf.device(device) if device else _no_device():
+    with tf.device(device) if device else contextlib.nullcontext():
         problem = _DenseProblem(tf, train) if train.colours > DENSE_FROM else _Problem(tf, train)
         for penalty in trials:
             # Each weaker penalty starts from the stronger one's optimum (a continuation):
@@ -143,14 +144,6 @@ def _clearly_better(step: FitStep, best: FitStep) -> bool:
     return step.val_errors < best.val_errors or (
         step.val_errors == best.val_errors and step.val_loss < 0.99 * best.val_loss
     )
-
-
-class _no_device:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
 
 
 def _newton_run(
