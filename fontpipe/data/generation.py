@@ -183,25 +183,24 @@ def generate_chunk(config: GenerateConfig, split: Split, index: int, n: int) -> 
         near = round(n * config.boundary_share)
         width = config.boundary_width or rule.boundary_width
 
-        def near_and_ours(colours: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-            # The band first: it is the rarer test, and the split's hash costs more than most
-            # rules' margins.
-            mask = np.abs(rule.margin(colours)) < width
-            mask[mask] = ours(colours[mask])
-            return mask
+        def ours_and(inside: bool) -> Callable[[npt.NDArray[Any]], npt.NDArray[np.bool_]]:
+            """Colours of this split inside (or outside) the band. The band first: the
+            split's hash costs more than most rules' margins."""
 
-        def outside_and_ours(colours: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-            mask = np.abs(rule.margin(colours)) >= width
-            mask[mask] = ours(colours[mask])
-            return mask
+            def keep(colours: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+                mask: npt.NDArray[np.bool_] = (np.abs(rule.margin(colours)) < width) == inside
+                mask[mask] = ours(colours[mask])
+                return mask
+
+            return keep
 
         what = f"boundary width {width} is too narrow for rule {rule.name!r}"
         # The rest uniform outside the band: exactly `boundary_share` of the rows lie in it,
         # and the two parts never draw the same colour.
         mixed = np.concatenate(
             [
-                _draw(rng, near, _uniform_int, near_and_ours, what),
-                _draw(rng, n - near, _uniform_int, outside_and_ours, f"the {split} split"),
+                _draw(rng, near, _uniform_int, ours_and(inside=True), what),
+                _draw(rng, n - near, _uniform_int, ours_and(inside=False), f"the {split} split"),
             ]
         )
         rgb = mixed[rng.permutation(n)]

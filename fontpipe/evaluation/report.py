@@ -174,7 +174,7 @@ def render_report(
             samples=[_with_contrasts(s.model_dump()) for s in sample_colours(evaluation.table)],
             worst=[_with_contrasts(s) for s in cube["worst_errors"]],
             rule_limits=RULE_LIMITS.get(evaluation.rule.name, ""),
-            model_card=_model_card(m),
+            model_card=_model_card(m, scope_phrases(evaluation.metrics.cube)["scope_text"]),
             rule_agreement=cube["rule_agreement"],
             wcag=cube["wcag"],
             test_split=m["test_split"],
@@ -276,7 +276,7 @@ def _with_contrasts(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _model_card(m: dict[str, Any]) -> list[tuple[str, str]]:
+def _model_card(m: dict[str, Any], measured_on: str) -> list[tuple[str, str]]:
     meta, h = m["model_metadata"], m["headline"]
     rows = meta["dataset"]["rows"]
     human = m.get("human")
@@ -302,7 +302,7 @@ def _model_card(m: dict[str, Any]) -> list[tuple[str, str]]:
             "metrics",
             f"{m['cube']['errors']:,} disagreements with the {m['rule']} rule "
             f"({m['cube']['far_errors']:,} far from the boundary) on "
-            + _measured_on(m["cube"])
+            + measured_on
             + f"; {100 * h['aa_share']:.2f}% of answers reach WCAG "
             f"AA; minimum contrast {h['min_contrast']:.2f}:1."
             + (
@@ -324,14 +324,6 @@ def _model_card(m: dict[str, Any]) -> list[tuple[str, str]]:
             )
         )
     return card
-
-
-def _measured_on(cube: dict[str, Any]) -> str:
-    if cube["scope"] == "held-out":
-        return f"the {cube['colours']:,} colours it never saw in training or validation"
-    if cube["scope"] == "training fit":
-        return f"all {cube['colours']:,} colours, every one of which it trained on (a training fit)"
-    return f"all {cube['colours']:,} colours (its training colours unknown)"
 
 
 def _recipe_verdict(m: dict[str, Any]) -> str:
