@@ -48,6 +48,8 @@ def text_color_name(black: bool) -> str:
 
 Split = Literal["train", "val", "test"]
 SPLITS: Final[tuple[Split, ...]] = ("train", "val", "test")
+# A dataset's record of its files, written last (fontpipe.data.datasets).
+MANIFEST: Final = "manifest.json"
 
 Sampling = Literal["uniform-int", "uniform-float", "boundary", "cube"]
 SAMPLINGS: Final[tuple[Sampling, ...]] = ("uniform-int", "uniform-float", "boundary", "cube")

@@ -98,14 +98,21 @@ def join(base: str, relative: str) -> str:
     """`relative` (a /-separated path) under the URL `base`, keeping base's query string."""
     parts = urlsplit(base)
     path = parts.path.rstrip("/") + "/" + relative.lstrip("/")
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+    return _unsplit(parts.scheme, parts.netloc, path, parts.query, parts.fragment)
 
 
 def without_trailing_slash(url: str) -> str:
     parts = urlsplit(url)
-    return urlunsplit(
-        (parts.scheme, parts.netloc, parts.path.rstrip("/"), parts.query, parts.fragment)
-    )
+    return _unsplit(parts.scheme, parts.netloc, parts.path.rstrip("/"), parts.query, parts.fragment)
+
+
+def _unsplit(scheme: str, netloc: str, path: str, query: str, fragment: str) -> str:
+    """urlunsplit, except that a URL with no host keeps its `//` (`memory:///x`, not
+    `memory:/x`, which would read as a local path)."""
+    url = urlunsplit((scheme, netloc, path, query, fragment))
+    if scheme and not netloc and not url.startswith(f"{scheme}://"):
+        url = f"{scheme}://{url[len(scheme) + 1 :]}"
+    return url
 
 
 _filesystems_lock = threading.Lock()

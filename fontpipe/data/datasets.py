@@ -27,21 +27,22 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fontpipe import storage
 from fontpipe.arrays import to_numpy
 from fontpipe.atomic import atomic_directory
+from fontpipe.data.fetch import fetch_dataset
 from fontpipe.data.generation import GenerateConfig, default_dataset_name, iter_chunks
 from fontpipe.data.splits import SplitColourCheck
 from fontpipe.data.target_lock import target_lock
 from fontpipe.errors import FontpipeError
 from fontpipe.records import DatasetInfo, package_version
-from fontpipe.schema import CHANNELS, LABEL, SPLIT, SPLITS, Sampling, Split
+from fontpipe.schema import CHANNELS, LABEL, MANIFEST, SPLIT, SPLITS, Sampling, Split
 
 if TYPE_CHECKING:
     # pyarrow.dataset costs ~60 MB of RSS at import; writers never need it, so readers import it
     # where they use it.
     import pyarrow.dataset as pads
 
-MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "fontpipe-dataset/1"
 
 ProgressCallback = Callable[[int], None]  # called with the rows just written
@@ -70,10 +71,17 @@ class DatasetRef(DatasetInfo):
 
 @dataclass(frozen=True)
 class Dataset:
-    """An opened, manifest-checked dataset."""
+    """An opened, manifest-checked dataset: `path` is where its files are read, `source` the
+    store URL they were copied from (None for a local dataset)."""
 
     path: Path
     manifest: dict[str, Any]
+    source: str | None = None
+
+    @property
+    def location(self) -> str:
+        """Where the dataset lives for its users: the store URL, or the local directory."""
+        return self.source or str(self.path)
 
     @property
     def fingerprint(self) -> str:
@@ -95,7 +103,7 @@ class Dataset:
 
     def info(self) -> DatasetInfo:
         return DatasetInfo(
-            path=str(self.path),
+            path=self.location,
             fingerprint=self.fingerprint,
             rule=self.rule,
             sampling=self.sampling,
@@ -131,6 +139,12 @@ def default_dataset_path(datasets_dir: Path, config: GenerateConfig) -> Path:
 
 def check_dataset_target(out: Path | str) -> Path:
     """Refuse an output path that can never hold a dataset, before any work starts."""
+    if storage.store_url(out) is not None:
+        raise FontpipeError(
+            f"{storage.store_url(out)}: datasets are written to a local directory only (one must "
+            "appear whole, which a rename gives and a store lacks); write it here and copy the "
+            "directory to the store, where --dataset reads it"
+        )
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise FontpipeError(f"{out}: output path exists and is a file, not a dataset directory")
@@ -348,8 +362,24 @@ def reusable_dataset(config: GenerateConfig, out: Path) -> Dataset | None:
 
 
 def open_dataset(path: Path | str) -> Dataset:
-    """Open a dataset written by `write_dataset`, checking its manifest against its files."""
-    path = Path(path)
+    """Open a dataset written by `write_dataset`, checking its manifest against its files. A
+    store URL is copied into the local dataset cache first and checked there; a cached copy that
+    fails the checks (damaged on disk) is fetched once more before the dataset is refused."""
+    url = storage.store_url(path)
+    if url is None:
+        return _open_local(Path(path))
+    local = fetch_dataset(url)
+    try:
+        return _open_local(local, source=url)
+    except FontpipeError:
+        local = fetch_dataset(url, refresh=True)
+        try:
+            return _open_local(local, source=url)
+        except FontpipeError as exc:
+            raise FontpipeError(str(exc).replace(str(local), url)) from None
+
+
+def _open_local(path: Path, source: str | None = None) -> Dataset:
     if not path.exists():
         raise FontpipeError(f"{path}: no such dataset directory")
     if not path.is_dir():
@@ -385,7 +415,7 @@ def open_dataset(path: Path | str) -> Dataset:
             raise FontpipeError(
                 f"{path}: split {split!r} has {rows} rows on disk but {entry['rows']} in the manifest"
             )
-    return Dataset(path=path, manifest=manifest)
+    return Dataset(path=path, manifest=manifest, source=source)
 
 
 def read_split_arrays(

@@ -239,7 +239,7 @@ def evaluate_test_split(
     else:
         p_black = lookup_p_black(table, rgb.astype(np.uint8))
     return TestSplitEvaluation(
-        dataset=str(dataset.path),
+        dataset=dataset.location,
         fingerprint=dataset.fingerprint,
         **evaluate_split(p_black, rgb, rule).model_dump(),
     )
@@ -263,13 +263,13 @@ def evaluate_human_labels(
     dataset = open_dataset(dataset_path or version.metadata.dataset.path)
     rgb, label = read_split_arrays(dataset, "test")
     if not len(label):
-        raise FontpipeError(f"{dataset.path}: the test split is empty")
+        raise FontpipeError(f"{dataset.location}: the test split is empty")
     predicted = black_text(lookup_p_black(table, rgb.astype(np.uint8)))
     errors = int(np.count_nonzero(predicted != (label == 1)))
     accuracy = 1 - errors / len(label)
     cube = against_prior.headline()
     return HumanEvaluation(
-        dataset=str(dataset.path),
+        dataset=dataset.location,
         prior_rule=against_prior.rule,
         test_rows=len(label),
         test_accuracy=accuracy,

@@ -1,0 +1,87 @@
+"""Datasets on a store (`s3://bucket/datasets/<name>`, any fsspec protocol), read, never written:
+the manifest and the files it lists are copied into a local cache of datasets under the system's
+temporary directory (never the data directory or home), where `open_dataset` checks them as it
+checks any dataset. Writing a dataset to a store is not supported: a dataset must appear whole,
+which a local directory gets from a rename and a store has none.
+"""
+
+from __future__ import annotations
+
+# fontpipe.storage (pyarrow's filesystems) loads on first use: only a store needs it.
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from fontpipe.atomic import atomic_directory
+from fontpipe.errors import FontpipeError
+from fontpipe.schema import MANIFEST, SPLITS
+
+
+def dataset_cache_dir() -> Path:
+    """This user's local cache of datasets read from a store, private to the user."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"fontpipe-datasets-{uid}"
+
+
+def fetch_dataset(url: str, *, refresh: bool = False) -> Path:
+    """The local copy of the dataset at `url`: its manifest and every file the manifest lists,
+    copied whole (manifest last) into a directory keyed by the URL and the manifest's bytes, so
+    a dataset replaced on the store is fetched again. `refresh` drops a copy that failed its
+    checks. The caller checks the copy's files against the manifest, as for a local dataset."""
+    from fontpipe import storage
+
+    url = storage.without_trailing_slash(url)
+    try:
+        raw = storage.read_bytes(storage.join(url, MANIFEST))
+    except (FontpipeError, OSError):
+        raise FontpipeError(f"{url}: no {MANIFEST} there; not a fontpipe dataset") from None
+    files = _listed_files(raw, storage.join(url, MANIFEST))
+    key = hashlib.sha256(url.encode() + b"\0" + raw).hexdigest()[:32]
+    cache = dataset_cache_dir()
+    cache.mkdir(mode=0o700, exist_ok=True)
+    if hasattr(os, "getuid") and cache.stat().st_uid != os.getuid():
+        raise FontpipeError(f"{cache}: the dataset cache belongs to another user")
+    path = cache / key
+    with _cache_lock(path):
+        if refresh:
+            shutil.rmtree(path, ignore_errors=True)
+        if (path / MANIFEST).exists():
+            return path
+        with atomic_directory(path) as staging:
+            for name in files:
+                target = staging / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    storage.get_file(storage.join(url, name), target)
+                except (FontpipeError, OSError):
+                    raise FontpipeError(
+                        f"{storage.join(url, name)}: listed in the manifest but missing"
+                    ) from None
+            (staging / MANIFEST).write_bytes(raw)
+    return path
+
+
+def _listed_files(raw: bytes, where: str) -> list[str]:
+    """The manifest's files, each a relative path inside the dataset (a name that climbs out,
+    `../x` or `/x`, would write outside the cache)."""
+    try:
+        manifest: Any = json.loads(raw)
+        names = [name for split in SPLITS for name in manifest["splits"][split]["files"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FontpipeError(f"{where}: not a fontpipe dataset manifest ({exc})") from None
+    for name in names:
+        parts = PurePosixPath(str(name)).parts
+        if not parts or PurePosixPath(str(name)).is_absolute() or ".." in parts:
+            raise FontpipeError(f"{where}: file {name!r} is not inside the dataset")
+    return [str(name) for name in names]
+
+
+def _cache_lock(path: Path) -> Any:
+    """One process at a time copies a dataset (two workers asked for it at once)."""
+    from filelock import FileLock
+
+    return FileLock(str(path.parent / f".{path.name}.lock"))
