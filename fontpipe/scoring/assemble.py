@@ -146,7 +146,7 @@ class OutputAssembler:
             schema = pa.schema(
                 [(n, pa.string()) for n in self.job.names] + list(self.job.output_fields)
             )
-            pq.write_table(schema.empty_table(), str(self.staging))
+            pq.write_table(pa.Table.from_batches([], schema), str(self.staging))
         elif isinstance(self._writer, JoinedParquetFile):
             self._writer.finish()
         elif self._writer != "moved":
