@@ -11,6 +11,7 @@ import numpy as np
 
 from fontpipe.color.cube import CubeTable
 from fontpipe.color.rules import Rule
+from fontpipe.schema import CUBE_SIZE
 
 
 def _pyplot() -> Any:
@@ -54,25 +55,58 @@ def accuracy_by_band_png(evaluations: dict[str, dict[str, Any]]) -> str:
     return _png(fig)
 
 
-def reliability_png(evaluations: dict[str, dict[str, Any]]) -> str:
+# A calibration point from fewer colours than this is noise (a share from 100 colours is
+# uncertain by about five points either way): such bins are counted below, not plotted.
+CALIBRATION_MIN_COLOURS = 100
+
+
+def plotted_bin(reliability_bin: dict[str, Any]) -> bool:
+    """Whether a P(black) bin holds enough colours to stand as a point of the diagram."""
+    return int(reliability_bin["count"]) >= CALIBRATION_MIN_COLOURS
+
+
+def reliability_figure(evaluations: dict[str, dict[str, Any]]) -> Any:
+    """The reliability diagram (bins with too few colours left out) over the colours each bin
+    holds, one bar per model and bin on a log scale; the first model's bars say their count."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    fig, (ax, counts_ax) = plt.subplots(
+        2, 1, figsize=(5.2, 6.0), sharex=True, gridspec_kw={"height_ratios": (3, 1.6)}
+    )
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
-    for name, evaluation in evaluations.items():
-        points = [
-            (r["mean_p_black"], r["black_share"]) for r in evaluation["reliability"] if r["count"]
-        ]
+    width = 0.1 / (len(evaluations) + 1)
+    for position, (name, evaluation) in enumerate(evaluations.items()):
+        bins = evaluation["reliability"]
+        points = [(r["mean_p_black"], r["black_share"]) for r in bins if plotted_bin(r)]
         ax.plot(
             [p for p, _ in points],
             [s for _, s in points],
             marker="o",
             label=f"{name} (ECE {evaluation['ece']:.4f})",
         )
-    ax.set_xlabel("predicted P(black)")
+        lefts = [i / len(bins) + width * (position + 0.5) for i in range(len(bins))]
+        bars = counts_ax.bar(lefts, [r["count"] for r in bins], width, align="edge", label=name)
+        if position == 0:
+            labels = [f"{r['count']:,}" if r["count"] else "0" for r in bins]
+            counts_ax.bar_label(bars, labels=labels, fontsize=6, rotation=90, padding=2)
     ax.set_ylabel("share that really needs black text")
+    ax.set_title(
+        f"bins with fewer than {CALIBRATION_MIN_COLOURS} colours are not plotted", fontsize=8
+    )
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    counts_ax.set_yscale("symlog", linthresh=1)
+    counts_ax.set_ylim(0, CUBE_SIZE * 40)  # room for the count labels above the tallest bar
+    counts_ax.axhline(CALIBRATION_MIN_COLOURS, color="grey", linewidth=0.8, linestyle=":")
+    counts_ax.set_xlabel("predicted P(black)")
+    counts_ax.set_ylabel("colours in the bin")
+    counts_ax.set_xticks([i / 10 for i in range(11)])
+    counts_ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def reliability_png(evaluations: dict[str, dict[str, Any]]) -> str:
+    return _png(reliability_figure(evaluations))
 
 
 def decision_maps_png(

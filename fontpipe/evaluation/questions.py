@@ -12,13 +12,14 @@ import numpy as np
 import numpy.typing as npt
 
 from fontpipe.color import apca
-from fontpipe.color.cube import cube_colours
+from fontpipe.color.cube import cube_colours, cube_colours_of
 from fontpipe.color.rules import (
     apca_margin_from_lc,
     get_rule,
     relative_luminance,
     text_contrast,
 )
+from fontpipe.evaluation.metrics import HUE_BUCKETS, PER_HUE, hue_buckets
 from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO
 
 _CHUNK = 1 << 22
@@ -45,7 +46,8 @@ class RuleQuestions:
     apca_loses_aa: int  # of those, where the apca answer misses AA (the other would pass)
     wcag_under_lc_60: int  # the browser's answer reads under APCA |Lc| 60
     no_lc_60: int  # neither text colour reaches |Lc| 60
-    swatches: tuple[QuestionSwatch, ...]  # colours where readable and the browser differ
+    # Colours where readable and the browser differ, at most PER_HUE per hue bucket.
+    swatches: tuple[QuestionSwatch, ...]
 
 
 def _labels(rgb: npt.NDArray[np.uint8]) -> dict[str, npt.NDArray[np.bool_]]:
@@ -55,7 +57,7 @@ def _labels(rgb: npt.NDArray[np.uint8]) -> dict[str, npt.NDArray[np.bool_]]:
 @functools.cache
 def rule_questions() -> RuleQuestions:
     counts = dict.fromkeys(("both", "readable", "apca", "apca_aa", "wcag_lc", "no_lc"), 0)
-    differing: list[npt.NDArray[np.uint8]] = []
+    differing: list[npt.NDArray[np.int64]] = []
     rng = np.random.default_rng(0)
     for start in range(0, CUBE_SIZE, _CHUNK):
         rgb = cube_colours(start, start + _CHUNK)
@@ -78,10 +80,10 @@ def rule_questions() -> RuleQuestions:
         counts["no_lc"] += int(
             np.count_nonzero((lc_black < apca.LARGE_TEXT_LC) & (lc_white < apca.LARGE_TEXT_LC))
         )
-        picks = np.flatnonzero(readable_differs)
-        if len(picks):
-            differing.append(rgb[rng.choice(picks, min(len(picks), 2), replace=False)])
-    chosen = np.concatenate(differing)[:: max(1, len(differing) * 2 // SWATCHES)][:SWATCHES]
+        differing.append(
+            hue_spread(start + np.flatnonzero(readable_differs), PER_HUE * HUE_BUCKETS, rng)
+        )
+    chosen = cube_colours_of(hue_spread(np.concatenate(differing), SWATCHES, rng))
     return RuleQuestions(
         colours=CUBE_SIZE,
         both_pass_aa=counts["both"],
@@ -92,6 +94,20 @@ def rule_questions() -> RuleQuestions:
         no_lc_60=counts["no_lc"],
         swatches=tuple(_swatch(colour) for colour in chosen),
     )
+
+
+def hue_spread(
+    indices: npt.NDArray[np.int64], limit: int, rng: np.random.Generator
+) -> npt.NDArray[np.int64]:
+    """Up to `limit` of the cube colours `indices`, drawn at random within each hue bucket and at
+    most PER_HUE from one: each hue's first, in hue order, then each hue's second."""
+    buckets = hue_buckets(indices)
+    drawn = []
+    for bucket in range(HUE_BUCKETS):
+        members = indices[buckets == bucket]
+        drawn.append(rng.choice(members, min(len(members), PER_HUE), replace=False))
+    rounds = [colours[turn : turn + 1] for turn in range(PER_HUE) for colours in drawn]
+    return np.concatenate(rounds)[:limit].astype(np.int64)
 
 
 def _swatch(colour: npt.NDArray[np.uint8]) -> QuestionSwatch:

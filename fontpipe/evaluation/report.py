@@ -4,18 +4,31 @@ atomically with `metrics.json` beside it."""
 from __future__ import annotations
 
 import contextlib
+import html as markup
 import itertools
 import json
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fontpipe.atomic import staging_path, write_files_atomic
 from fontpipe.color.rules import Rule, text_contrast_ratio
+from fontpipe.data.datasets import open_dataset, read_split_arrays
 from fontpipe.errors import FontpipeError
 from fontpipe.evaluation import plots
+from fontpipe.evaluation.card import (
+    RULE_LIMITS,
+    LabelledColours,
+    labelled_colours,
+    metadata_rows,
+    model_card,
+)
 from fontpipe.evaluation.evaluate_version import Evaluation
 from fontpipe.evaluation.learning_curve import (
     LEARNING_CURVE_FILE,
@@ -29,7 +42,7 @@ from fontpipe.export import DECIDE_JS, model_weights, provenance
 from fontpipe.records import Headline
 from fontpipe.registry.promotion import ChampionComparison, PromotionPolicy, decide_promotion
 from fontpipe.registry.versions import ModelVersion, read_history
-from fontpipe.schema import CUBE_SIZE, WCAG_AA_RATIO
+from fontpipe.schema import SPLITS, WCAG_AA_RATIO
 from fontpipe.training.recipes import RECIPE_TITLES
 
 METRICS_FILE = "metrics.json"
@@ -72,14 +85,36 @@ def _templates() -> Any:
     )
 
 
-def champion_section(comparison: ChampionComparison | None) -> str:
-    """The report's champion-against-challenger section body."""
-    return str(_templates().get_template("champion.html").render(comparison=comparison))
+def champion_section(
+    comparison: ChampionComparison | None, family: str, written_at: str | None = None
+) -> str:
+    """The report's champion-against-challenger section body: a record of `written_at` (when
+    the report was written), which names the command that tells every later decision."""
+    return str(
+        _templates()
+        .get_template("champion.html")
+        .render(
+            comparison=comparison,
+            written_at=_readable_time(written_at),
+            history_command=f"fontpipe models history --rule {shlex.quote(family)}",
+        )
+    )
+
+
+def _readable_time(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
 # The champion section sits between these markers, so a decision taken after the report was
 # written (the retrain flow promotes after evaluating) is filled in without redrawing figures.
 _CHAMPION_START, _CHAMPION_END = "<!--champion-->", "<!--/champion-->"
+_WRITTEN_AT = re.compile(r'<section id="champion" data-written="([^"]*)"')
 
 
 def write_comparison(report: Path, comparison: ChampionComparison) -> bool:
@@ -89,7 +124,12 @@ def write_comparison(report: Path, comparison: ChampionComparison) -> bool:
     start, end = html.find(_CHAMPION_START), html.find(_CHAMPION_END)
     if start < 0 or end < start:
         return False
-    section = _CHAMPION_START + "\n" + champion_section(comparison) + "\n"
+    # The decision follows the evaluation at once: the report's own time dates it, so writing
+    # the same decision again gives the same page.
+    written = _WRITTEN_AT.search(html)
+    written_at = markup.unescape(written.group(1)) if written else None
+    body = champion_section(comparison, comparison.rule, written_at)
+    section = _CHAMPION_START + "\n" + body + "\n"
     write_files_atomic({Path(report): html[:start] + section + html[end:]})
     return True
 
@@ -127,28 +167,14 @@ def render_report(
     comparison: ChampionComparison | None = None,
     learning_curve: Path | None = None,
 ) -> str:
-
     # The template reads plain JSON values, the same ones metrics.json holds.
     m: dict[str, Any] = evaluation.metrics.model_dump(mode="json")
     cube = m["cube"]
     curves = {"model": cube} | {
         name.replace("_", " "): b for name, b in m["baselines"].items() if name != "rule"
     }
-    # Against the rule over the cube (for a human-label model, its prior rule; its held-out
-    # accuracy has its own section).
-    cube_headline = evaluation.metrics.cube.headline().model_dump(mode="json")
-    headline_rows = [{"name": f"model {evaluation.version.name}", **cube_headline}]
-    names = {
-        "rule": f"the {evaluation.rule.name} rule itself",
-        "answer_recipe": RECIPE_TITLES["answer"],
-        "question_recipe": RECIPE_TITLES["question"],
-    }
-    headline_rows += [
-        {"name": names.get(name, name), **b["headline"]} for name, b in m["baselines"].items()
-    ]
-    recipe = m["baselines"].get("answer_recipe")
-    verdict = _recipe_verdict({**m, "cube_headline": cube_headline})
-    metadata_rows = _metadata_rows(m)
+    recipe = evaluation.metrics.baselines.get("answer_recipe")
+    scope = scope_phrases(evaluation.metrics.cube)
     return str(
         _templates()
         .get_template("report.html")
@@ -157,44 +183,97 @@ def render_report(
             rule=evaluation.rule.name,
             rule_description=evaluation.rule.description,
             colours=cube["colours"],
-            **scope_phrases(evaluation.metrics.cube),
+            **scope,
             generated=m["generated"],
-            headline=headline_rows,
+            headline=_headline_rows(evaluation),
             boundary_band_label=f"|m| < {cube['boundary_band']['max_abs_margin']:g}",
-            beats_recipe=m.get("beats_answer_recipe"),
-            verdict=verdict,
+            verdict=recipe_verdict(
+                evaluation.metrics.cube.headline(),
+                None if recipe is None else recipe.headline,
+                _question_spread(m),
+            ),
             bands=cube["bands"],
-            recipe_bands=recipe["bands"] if recipe else None,
+            recipe_bands=m["baselines"]["answer_recipe"]["bands"] if recipe else None,
             margin_unit=cube["margin_unit"],
             confusion=cube["confusion"],
-            reliability=cube["reliability"],
+            reliability=[r | {"plotted": plots.plotted_bin(r)} for r in cube["reliability"]],
+            calibration_min_colours=plots.CALIBRATION_MIN_COLOURS,
             ece=cube["ece"],
             grey_flip=cube["grey_ramp"]["flip_at"],
             grey_flips=cube["grey_ramp"]["flips"],
             samples=[_with_contrasts(s.model_dump()) for s in sample_colours(evaluation.table)],
             worst=[_with_contrasts(s) for s in cube["worst_errors"]],
             rule_limits=RULE_LIMITS.get(evaluation.rule.name, ""),
-            model_card=_model_card(m, scope_phrases(evaluation.metrics.cube)["scope_text"]),
+            model_card=model_card(m, scope["scope_text"]),
             rule_agreement=cube["rule_agreement"],
             wcag=cube["wcag"],
             test_split=m["test_split"],
-            metadata_rows=metadata_rows,
-            champion_html=champion_section(comparison),
+            metadata_rows=metadata_rows(m),
+            champion_html=champion_section(
+                comparison, m.get("family") or m["rule"], m["generated"]
+            ),
             learning_curve_html=learning_curve_section(learning_curve, evaluation.rule),
             human=m.get("human"),
+            labelled=_labelled(evaluation) if m.get("human") else None,
             family=m.get("family"),
             model_js=_model_javascript(evaluation.version, evaluation.model),
-            plots={
-                "bands": plots.accuracy_by_band_png(curves),
-                "reliability": plots.reliability_png(curves),
-                "decision_maps": plots.decision_maps_png(evaluation.table, evaluation.rule),
-                "grey_ramp": plots.grey_ramp_png(curves),
-                "training": plots.training_curves_png(read_history(evaluation.version)),
-                "questions": plots.question_maps_png(disagreement_planes((0, 85, 170, 255))),
-            },
+            plots=_plots(evaluation, curves),
             questions=rule_questions(),
         )
     )
+
+
+def _headline_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """The model and its baselines, against the rule over the cube (for a human-label model,
+    its prior rule; its held-out accuracy has its own section)."""
+    names = {
+        "rule": f"the {evaluation.rule.name} rule itself",
+        "answer_recipe": RECIPE_TITLES["answer"],
+        "question_recipe": RECIPE_TITLES["question"],
+    }
+    rows = [
+        {
+            "name": f"model {evaluation.version.name}",
+            **evaluation.metrics.cube.headline().model_dump(mode="json"),
+        }
+    ]
+    return rows + [
+        {"name": names.get(name, name), **baseline.headline.model_dump(mode="json")}
+        for name, baseline in evaluation.metrics.baselines.items()
+    ]
+
+
+def _plots(evaluation: Evaluation, curves: dict[str, dict[str, Any]]) -> dict[str, str | None]:
+    return {
+        "bands": plots.accuracy_by_band_png(curves),
+        "reliability": plots.reliability_png(curves),
+        "decision_maps": plots.decision_maps_png(evaluation.table, evaluation.rule),
+        "grey_ramp": plots.grey_ramp_png(curves),
+        "training": plots.training_curves_png(read_history(evaluation.version)),
+        "questions": plots.question_maps_png(disagreement_planes((0, 85, 170, 255))),
+    }
+
+
+@dataclass(frozen=True)
+class LabelledSection:
+    """A human-label model's labelled colours for its page, or why they could not be read."""
+
+    dataset: str
+    colours: LabelledColours | None
+    problem: str | None = None
+
+
+def _labelled(evaluation: Evaluation) -> LabelledSection:
+    """The colours of the dataset the model's held-out labels came from, every split, each
+    with the model's answer. A dataset that is gone or damaged is said on the page."""
+    human = evaluation.metrics.human
+    assert human is not None
+    try:
+        dataset = open_dataset(human.dataset)
+        splits = {str(split): read_split_arrays(dataset, split) for split in SPLITS}
+    except (FontpipeError, OSError) as exc:
+        return LabelledSection(human.dataset, None, str(exc))
+    return LabelledSection(human.dataset, labelled_colours(splits, evaluation.table))
 
 
 def script_json(value: Any) -> str:
@@ -242,25 +321,6 @@ def write_report(
     return metrics_path
 
 
-# What each rule is, and is not, for the model card.
-RULE_LIMITS = {
-    "mean": (
-        "The original question's rule: black text when the mean of r, g and b is above half. "
-        "It is not an accessibility rule: for about a fifth of all colours the text it picks "
-        "fails WCAG AA (4.5:1) where the other colour would pass. Use it as a baseline."
-    ),
-    "wcag": (
-        "WCAG 2.x: the text colour (black or white) with the higher contrast ratio. The better "
-        "of the two always reaches about 4.58:1, so a model that follows this rule keeps every "
-        "background at AA for normal text. Use this one to choose readable text."
-    ),
-    "yiq": (
-        "YIQ luma, a common web heuristic (luma >= 128 means black text). Close to perceived "
-        "brightness but not a contrast guarantee: some answers fail AA."
-    ),
-}
-
-
 def _with_contrasts(entry: dict[str, Any]) -> dict[str, Any]:
     """A swatch entry with both text colours' contrast and AA verdicts, for the badges."""
 
@@ -276,93 +336,75 @@ def _with_contrasts(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _model_card(m: dict[str, Any], measured_on: str) -> list[tuple[str, str]]:
-    meta, h = m["model_metadata"], m["headline"]
-    rows = meta["dataset"]["rows"]
-    human = m.get("human")
-    model_config = meta["config"]["model"]
-    if model_config.get("architecture") == "channel-tables":
-        model = (
-            "a learned 256-knot table per channel, summed with a bias (float64), fitted by "
-            "Newton's method"
+@dataclass(frozen=True)
+class RecipeVerdict:
+    """The model against the answer's recipe: its words, and the colour of its box."""
+
+    tone: Literal["good", "note", "bad"]
+    text: str
+
+
+def policy_text(policy: PromotionPolicy) -> str:
+    """What the promotion policy counts as better, in one sentence, from its own settings."""
+    never = ["more errors far from the boundary"]
+    if policy.never_drop_accuracy:
+        never.append("a lower accuracy")
+    if policy.never_drop_readability:
+        never.append("a lower WCAG AA share or minimum contrast")
+    fewer = (
+        "fewer errors"
+        if policy.min_error_improvement == 1
+        else f"at least {policy.min_error_improvement:,} fewer errors"
+    )
+    tie = {
+        "boundary_accuracy": "; equal errors go to the higher boundary-band accuracy",
+        "ece": "; equal errors go to the lower ECE",
+        "none": "",
+    }[policy.tie_breaker]
+    listed = ", ".join(never[:-1]) + (" or " if len(never) > 1 else "") + never[-1]
+    return f"Promotion never counts a model with {listed} as better; otherwise {fewer} win{tie}."
+
+
+def recipe_verdict(
+    model: Headline,
+    recipe: Headline | None,
+    question_spread: str = "",
+    policy: PromotionPolicy | None = None,
+) -> RecipeVerdict:
+    """The model against the answer's recipe, decided by promotion's own rule (the one
+    definition of better) and told with its reason. Red only when the model also makes no
+    fewer errors: fewer errors held back by a guard is a note, not a failure."""
+    if recipe is None:
+        return RecipeVerdict(
+            "note", "No recipe baseline was trained for this report (it is optional)."
+        )
+    policy = policy or PromotionPolicy()
+    decision = decide_promotion(model, recipe, policy)
+    rule = policy_text(policy)
+    if decision.promote:
+        tone: Literal["good", "note", "bad"] = "good"
+        text = f"This model beats the answer's recipe: {decision.reason}."
+    elif model.errors < recipe.errors:
+        tone = "note"
+        text = (
+            f"This model makes fewer errors than the answer's recipe ({model.errors:,} against "
+            f"{recipe.errors:,}), yet by the promotion policy it does not beat it: "
+            f"{decision.reason}."
         )
     else:
-        model = f"a {'-'.join(str(w) for w in model_config['hidden'])} ReLU network (Adam)"
-    source = "human-labelled" if human else "generated"
-    card = [
-        ("intended use", "Choosing black or white text for a background colour (8-bit sRGB)."),
-        ("rule learned", f"{meta['rule']}: {RULE_LIMITS.get(meta['rule'], '')}"),
-        (
-            "data",
-            f"{sum(rows.values()):,} {source} colours ({meta['dataset']['sampling']} sampling), "
-            f"labelled by {meta['dataset']['rule']}; train/val/test "
-            f"{rows.get('train', 0):,} / {rows.get('val', 0):,} / {rows.get('test', 0):,}.",
-        ),
-        (
-            "metrics",
-            f"{m['cube']['errors']:,} disagreements with the {m['rule']} rule "
-            f"({m['cube']['far_errors']:,} far from the boundary) on "
-            + measured_on
-            + f"; {100 * h['aa_share']:.2f}% of answers reach WCAG "
-            f"AA; minimum contrast {h['min_contrast']:.2f}:1."
-            + (
-                f" Held-out human labels: {100 * human['test_accuracy']:.2f}% right."
-                if human
-                else ""
-            ),
-        ),
-        ("model", f"{model}; {meta.get('device')}."),
-    ]
-    fit = meta.get("fit") or {}
-    if fit:
-        card.append(
-            (
-                "how it was fitted",
-                f"{fit['chosen']}; it learned from {fit['train_colours']:,} distinct colours "
-                f"({100 * fit['train_colours'] / CUBE_SIZE:.2f}% of the cube). Why this family: "
-                f"{fit['why']}.",
-            )
-        )
-    return card
+        tone = "bad"
+        text = f"This model does not beat the answer's recipe: {decision.reason}."
+    return RecipeVerdict(tone, " ".join(part for part in (text, rule, question_spread) if part))
 
 
-def _recipe_verdict(m: dict[str, Any]) -> str:
-    """The model against the answer's recipe, decided and worded as promotion decides (the
-    one definition of better), and what the question's recipe did."""
-    recipe = m["baselines"].get("answer_recipe")
-    if recipe is None:
-        return "No recipe baseline was trained for this report (it is optional)."
-    decision = decide_promotion(
-        Headline(**m["cube_headline"]), Headline(**recipe["headline"]), PromotionPolicy()
-    )
-    verdict = (
-        f"This model {'beats' if decision.promote else 'does NOT beat'} the answer's recipe: "
-        f"{decision.reason}."
-    )
+def _question_spread(m: dict[str, Any]) -> str:
+    """What the question's recipe did: the near-constant output the question asked about."""
     question = m["baselines"].get("question_recipe")
-    if question is not None and question.get("p_black_spread"):
-        spread = question["p_black_spread"]
-        verdict += (
-            f" The question's recipe, as written, answers P(black) between {spread['min']:.3f} "
-            f"and {spread['max']:.3f} for every colour (standard deviation {spread['std']:.3f}): "
-            "the constant output the question asked about."
-        )
-    return verdict
-
-
-def _metadata_rows(m: dict[str, Any]) -> list[tuple[str, Any]]:
-    meta = m["model_metadata"]
-    metadata_rows = [
-        ("model version", meta["version"]),
-        ("trained", meta.get("created")),
-        ("dataset", meta["dataset"]["path"]),
-        ("dataset fingerprint", meta["dataset"]["fingerprint"]),
-        ("dataset rule / sampling", f"{meta['dataset']['rule']} / {meta['dataset']['sampling']}"),
-        ("training config", meta["config"]),
-        ("device", meta.get("device")),
-        ("epochs run", meta.get("epochs_run")),
-        ("model sha256", meta.get("model_sha256")),
-        ("versions", meta.get("versions")),
-        ("evaluation timings (s)", {k: round(v, 2) for k, v in m["timings"].items()}),
-    ]
-    return metadata_rows
+    if question is None or not question.get("p_black_spread"):
+        return ""
+    spread = question["p_black_spread"]
+    return (
+        f"The question's recipe, as written, answers P(black) between {spread['min']:.3f} "
+        f"and {spread['max']:.3f} for every colour (standard deviation {spread['std']:.3f}): "
+        "the constant output the question asked about."
+    )
