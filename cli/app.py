@@ -2,14 +2,15 @@
 the Prefect routes, one flow) and prints a summary. Imports are inside the commands, so a quick
 look-up loads only what it uses.
 
-The commands live in `cli.pipeline`, `cli.scoring` and `cli.models`; importing them registers them
-on `app`.
+The commands live in `cli.pipeline`, `cli.labels`, `cli.evaluate`, `cli.scoring` and
+`cli.models`; importing them registers them on `app`.
 
 A look-up in its plain forms (`fontpipe predict COLOR...|- [--model M] [--rule R] [--models-dir D]
 [--backdrop B] [--json]`) is parsed here without typer: typer, click and the commands' modules
 cost a look-up more time than its answer. Both routes call `cli.predict.run_predict` and report
 its errors alike, so they print the same bytes and exit with the same codes; anything else (help,
-an unknown or malformed option, shell completion) goes to typer.
+an unknown or malformed option, shell completion) goes to typer. A plain `score` is parsed
+without typer too (`cli.quick_score`), for the same reason: start-up decides small jobs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import errno
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -48,7 +50,16 @@ def main() -> None:
     try:
         options = quick_predict_options(sys.argv[1:])
         if options is not None:
-            sys.exit(run_quick_predict(options))
+            from cli.predict import run_predict
+
+            sys.exit(run_quick(run_predict, **options))
+        from cli.quick_score import quick_score_request
+
+        request = quick_score_request(sys.argv[1:])
+        if request is not None:
+            from cli.score_run import run_score
+
+            sys.exit(run_quick(run_score, request))
         _typer_app()()
     except KeyboardInterrupt:
         from cli.console import err_console
@@ -65,7 +76,7 @@ def __getattr__(name: str) -> Any:
 
 
 def _typer_app() -> typer.Typer:
-    from cli import about, models, pipeline, scoring  # noqa: F401  (registers the commands)
+    from cli import about, evaluate, labels, models, pipeline, scoring  # noqa: F401  (registers the commands)
     from cli.base import app
 
     return app
@@ -76,7 +87,7 @@ def quick_predict_options(args: list[str]) -> dict[str, Any] | None:
     (options among the colours, `--opt value` or `--opt=value`, the last one counts); None for
     anything typer should see: another command, help, an option that is not `predict`'s, a value
     typer would refuse or that reads like an option, `--`, or a shell asking for completions."""
-    if not args or args[0] != "predict" or any(_is_completion(name) for name in os.environ):
+    if not args or args[0] != "predict" or any(is_completion(name) for name in os.environ):
         return None
     from fontpipe.schema import DEFAULT_ANSWER_RULE
 
@@ -106,7 +117,7 @@ def quick_predict_options(args: list[str]) -> dict[str, Any] | None:
         if not value or value.startswith("-") or "\0" in value:
             return None
         options[_PREDICT_VALUES[name]] = value
-    if not _is_answering_rule(options["rule"]):
+    if not is_answering_rule(options["rule"]):
         return None
     if options["models_dir"] is not None:
         models_dir = Path(options["models_dir"])
@@ -118,14 +129,13 @@ def quick_predict_options(args: list[str]) -> dict[str, Any] | None:
     return options
 
 
-def run_quick_predict(options: dict[str, Any]) -> int:
-    """`run_predict`, its outcome reported as typer and `cli.base.user_errors` report it; the
-    exit code."""
-    from cli.predict import run_predict
+def run_quick(command: Callable[..., int], *args: Any, **options: Any) -> int:
+    """A command's work called without typer (`run_predict`, `run_score`), its outcome reported
+    as typer and `cli.base.user_errors` report it; the exit code."""
     from fontpipe.errors import FontpipeError
 
     try:
-        code = run_predict(**options)
+        code = command(*args, **options)
     except FontpipeError as exc:
         from cli.console import err_console, error_line
 
@@ -143,7 +153,7 @@ def run_quick_predict(options: dict[str, Any]) -> int:
     return code
 
 
-def _is_answering_rule(value: str) -> bool:
+def is_answering_rule(value: str) -> bool:
     """What `cli.choices.champion_family` accepts for `--rule`."""
     from fontpipe.schema import HUMAN_PREFIX, RULE_NAMES
 
@@ -152,7 +162,7 @@ def _is_answering_rule(value: str) -> bool:
     return value.startswith(HUMAN_PREFIX) and bool(value[len(HUMAN_PREFIX) :].strip())
 
 
-def _is_completion(variable: str) -> bool:
+def is_completion(variable: str) -> bool:
     return variable.startswith("_") and variable.endswith("_COMPLETE")
 
 

@@ -1,5 +1,5 @@
-"""The shared parts of the `fontpipe` command: the typer app, and turning a FontpipeError into one
-line on stderr with exit code 2."""
+"""The shared parts of the `fontpipe` command: the typer app, turning a FontpipeError into one
+line on stderr with exit code 2, and the wording of defaults in `--help`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from fontpipe.errors import FontpipeError
 app = typer.Typer(
     name="fontpipe",
     help="Learn whether black or white text reads best on any background colour.",
-    no_args_is_help=True,
+    # Bare `fontpipe` prints its help and exits 0 (`_group`): click's no_args_is_help exits 2,
+    # which reads as a failure to a script that only asked what the command does.
+    no_args_is_help=False,
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -35,8 +37,9 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _group(
+    context: typer.Context,
     version: bool = typer.Option(
         False,
         "--version",
@@ -46,6 +49,14 @@ def _group(
     ),
 ) -> None:
     """Learn whether black or white text reads best on any background colour."""
+    help_when_bare(context)
+
+
+def help_when_bare(context: typer.Context) -> None:
+    """A group called without a command: its help on stdout, exit 0."""
+    if context.invoked_subcommand is None:
+        print(context.get_help())
+        raise typer.Exit()
 
 
 def user_errors(command: F) -> F:
@@ -75,3 +86,26 @@ def json_option() -> Any:
         "--json",
         help="Print one JSON document on stdout instead of tables (schemas in schemas/).",
     )
+
+
+# Every default that is not a plain value is written in help as typer writes the others, two
+# spaces after the sentence: `Labelling rule.  [default: mean]`.
+DATA_ROOT_ENV = "FONTPIPE_DATA"
+
+
+def with_default(text: str, default: str) -> str:
+    """`text`, then its default in typer's own form."""
+    return f"{text}  [default: {default}]"
+
+
+def under_data_root(text: str, below: str) -> str:
+    """`text`, then a default under the data root, which the FONTPIPE_DATA environment variable
+    moves: help names the variable, so a default that is not where `data/` suggests is found."""
+    return with_default(
+        text, f"${DATA_ROOT_ENV}/{below}, or data/{below} when {DATA_ROOT_ENV} is unset"
+    )
+
+
+def models_dir_option() -> Any:
+    """`--models-dir`: a registry other than the one under the data root."""
+    return typer.Option(None, help=under_data_root("Model registry.", "models"))

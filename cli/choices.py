@@ -3,6 +3,7 @@ by the parser with the list, and shells complete them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
@@ -83,13 +84,22 @@ ANSWERING_RULE_HELP = (
 )
 
 
+# Every choice in help is listed one way, as typer lists an Enum's: `<a|b|c>`.
+def choice_metavar(values: Iterable[str]) -> str:
+    return "<" + "|".join(values) + ">"
+
+
+RULE_METAVAR = choice_metavar(member.value for member in Rule)
+FAMILY_METAVAR = choice_metavar([*(member.value for member in Rule), "human:<name>"])
+
+
 def family_option(default: str | None, help: str) -> Any:
     """A `--rule` option naming whose champion answers (see `champion_family`)."""
     import typer
 
     return typer.Option(
         default,
-        metavar="RULE",
+        metavar=FAMILY_METAVAR,
         callback=champion_family,
         autocompletion=family_names,
         help=help,

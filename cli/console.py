@@ -46,9 +46,12 @@ def _literal_status() -> type[Status]:
 
 
 # Piped or redirected output is read by programs and people alike: never cut a field to fit an
-# 80-column guess (a version name cut to `20261128…` cannot be passed to `promote`).
-console = LiteralConsole(width=None if sys.stdout.isatty() else 1_000)
-err_console = LiteralConsole(stderr=True)
+# 80-column guess (a version name cut to `20261128…` cannot be passed to `promote`). The same
+# for stderr: a log file gets each progress line whole (rich prints a bar's last state there once,
+# when it stops, as one line per task), never cut or folded at a width.
+UNCUT_WIDTH = 1_000
+console = LiteralConsole(width=None if sys.stdout.isatty() else UNCUT_WIDTH)
+err_console = LiteralConsole(stderr=True, width=None if sys.stderr.isatty() else UNCUT_WIDTH)
 
 
 def styled(text: str, style: str) -> Text:

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from cli.base import app, emit_json, json_option, user_errors
+from cli.base import (
+    app,
+    emit_json,
+    help_when_bare,
+    json_option,
+    models_dir_option,
+    user_errors,
+    with_default,
+)
 from cli.choices import ExportFormat, family_option
 from cli.console import console, err_console
 from fontpipe.schema import DEFAULT_ANSWER_RULE
@@ -22,10 +30,15 @@ if TYPE_CHECKING:
 
 models_app = typer.Typer(
     help="The model registry: versions, the champion, promotions, the history of decisions.",
-    no_args_is_help=True,
     rich_markup_mode=None,
 )
 app.add_typer(models_app, name="models")
+
+
+@models_app.callback(invoke_without_command=True)
+def _models(context: typer.Context) -> None:
+    """The model registry: versions, the champion, promotions, the history of decisions."""
+    help_when_bare(context)
 
 
 def _models_dir(models_dir: Path | None) -> Path:
@@ -37,29 +50,51 @@ def _models_dir(models_dir: Path | None) -> Path:
 _OPTIONAL_COLUMNS = ("created", "boundary band", "test accuracy", "epochs", "measured on")
 _RIGHT = {"epochs", "test accuracy", "errors", "far", "boundary band"}
 _STAR_NOTE = "★ the champion of its rule: the version `champion` names and `predict` answers with"
+_ROLLBACK_NOTE = (
+    "↩ the rollback target of its rule: the champion before the current one, which "
+    "`models rollback` makes champion (each rollback walks one champion further back)"
+)
 
 
 @models_app.command("list")
 @user_errors
 def models_list(
-    models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+    models_dir: Path | None = models_dir_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """Versions, newest first, with their family, data and metrics; ★ marks each rule's champion."""
+    """Versions, newest first, with their family, data and metrics; ★ marks each rule's champion,
+    ↩ the version `models rollback` would make its champion."""
     from dataclasses import asdict
 
-    from fontpipe.registry.listing import version_summaries
+    from fontpipe.registry.listing import rollback_targets, version_summaries
 
-    rows = version_summaries(_models_dir(models_dir))
+    registry = _models_dir(models_dir)
+    rows = version_summaries(registry)
+    targets = rollback_targets(registry)
     if as_json:
         emit_json(
-            {"models_dir": str(_models_dir(models_dir)), "versions": [asdict(r) for r in rows]}
+            {
+                "models_dir": str(registry),
+                "versions": [asdict(r) for r in rows],
+                "rollback_targets": targets,
+            }
         )
         return
     if not rows:
-        console.print(f"no model versions in {_models_dir(models_dir)} yet")
+        console.print(f"no model versions in {registry} yet")
         return
     console.print(versions_table(rows, console.width))
+    for line in rollback_lines(targets):
+        console.print(line, soft_wrap=True)
+
+
+def rollback_lines(targets: dict[str, str | None]) -> list[str]:
+    """Where `models rollback` would go, one line per rule with a champion."""
+    return [
+        f"models rollback --rule {rule}: "
+        + (f"{target} becomes champion again" if target else "no earlier champion to go back to")
+        for rule, target in targets.items()
+    ]
 
 
 def versions_table(rows: list[VersionSummary], width: int) -> Table:
@@ -80,7 +115,7 @@ def _versions_table(rows: list[VersionSummary], dropped: list[str]) -> Table:
     from rich.table import Table
 
     cells: dict[str, Callable[[VersionSummary], str]] = {
-        "": lambda r: "★" if r.champion else "",
+        "": lambda r: "★" if r.champion else "↩" if r.rollback_target else "",
         "version": lambda r: r.version,
         "rule": lambda r: r.rule,
         "family": lambda r: r.architecture or "-",
@@ -94,7 +129,8 @@ def _versions_table(rows: list[VersionSummary], dropped: list[str]) -> Table:
         "created": lambda r: r.created,
     }
     shown = [name for name in cells if name not in dropped]
-    table = Table(caption=_STAR_NOTE, caption_justify="left")
+    notes = [_STAR_NOTE, *([_ROLLBACK_NOTE] if any(r.rollback_target for r in rows) else [])]
+    table = Table(caption="\n".join(notes), caption_justify="left")
     longest = max(len(r.version) for r in rows)
     for name in shown:
         if name == "version":
@@ -114,9 +150,9 @@ def _share(value: float | None) -> str:
 @user_errors
 def models_history(
     rule: str | None = family_option(
-        None, "Only this rule's decisions: wcag, mean, yiq or human:<name> [default: every rule]."
+        None, with_default("Only this rule's decisions.", "every rule")
     ),
-    models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+    models_dir: Path | None = models_dir_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Every retrain and promotion decision, oldest first: promoted or not and why, both sides'
@@ -178,11 +214,9 @@ def decision_table(entry: HistoryEntry) -> Table:
 @models_app.command("show")
 @user_errors
 def models_show(
-    version: str = typer.Argument(..., help="A version name or champion."),
-    rule: str = family_option(
-        DEFAULT_ANSWER_RULE, "Whose champion `champion` names: wcag, mean, yiq or human:<name>."
-    ),
-    models_dir: Path | None = typer.Option(None),
+    version: str = typer.Argument(..., metavar="VERSION", help="A version name or champion."),
+    rule: str = family_option(DEFAULT_ANSWER_RULE, "Whose champion `champion` names."),
+    models_dir: Path | None = models_dir_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Everything recorded about one version, as a table (JSON with --json)."""
@@ -223,13 +257,35 @@ def _flattened(record: dict[str, Any], prefix: str = "") -> list[tuple[str, str]
 @models_app.command("promote")
 @user_errors
 def models_promote(
-    version: str = typer.Argument(...), models_dir: Path | None = typer.Option(None)
+    version: str = typer.Argument(
+        ..., metavar="VERSION", help="A version name, or a version directory of the registry."
+    ),
+    evaluate: bool = typer.Option(
+        True,
+        "--evaluate/--no-evaluate",
+        help="A version never evaluated is evaluated first (over the cube, or on its held-out "
+        "human labels), and its figures recorded with the promotion; --no-evaluate refuses it "
+        "instead and says how to evaluate it.",
+    ),
+    models_dir: Path | None = models_dir_option(),
 ) -> None:
-    """Make a version the champion of its own rule (its model and cube table verified first)."""
-    from fontpipe.registry.champions import promote, resolve_model
+    """Make a version the champion of its own rule (its model and cube table verified first, and
+    evaluated first if it never was)."""
+    from fontpipe.registry.promotion import error_figures
+    from fontpipe.steps.evaluate import promote_by_hand
 
-    path = resolve_model(version, _models_dir(models_dir))
-    entry = promote(path.parent, path.name)
+    settings = Settings.from_env(models_dir=models_dir)
+    with err_console.status(f"promoting {version}") as status:
+        done = promote_by_hand(version, settings, evaluate=evaluate, status=status.update)
+    entry = done.entry
+    if done.evaluated is not None:
+        human = done.evaluated.metrics.human
+        figures = (
+            f"{human.test_accuracy:.2%} right on {human.test_rows:,} held-out human labels"
+            if human is not None
+            else error_figures(done.headline)
+        )
+        console.print(f"{entry['to']} was never evaluated; evaluated first: {figures}")
     console.print(f"{entry['rule']} champion: {entry['to']} (was {entry['from'] or 'none'})")
 
 
@@ -238,10 +294,9 @@ def models_promote(
 def models_rollback(
     rule: str | None = family_option(
         None,
-        "Whose champion to roll back: wcag, mean, yiq or human:<name> [default: the rule "
-        "promoted last].",
+        with_default("Whose champion to roll back.", "the rule promoted last"),
     ),
-    models_dir: Path | None = typer.Option(None),
+    models_dir: Path | None = models_dir_option(),
 ) -> None:
     """Make a rule's previous champion its champion again."""
     from fontpipe.registry.champions import rollback
@@ -262,7 +317,7 @@ def models_prune(
         "--drop-cube-tables",
         help="Also drop the cube tables (32 MiB each) of kept versions; rebuilt on next use.",
     ),
-    models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+    models_dir: Path | None = models_dir_option(),
 ) -> None:
     """Delete old versions. The champion and the rollback target are never deleted."""
     from fontpipe.registry.retention import RetentionPolicy, prune_versions
@@ -289,7 +344,9 @@ def models_prune(
 @app.command("export")
 @user_errors
 def export(
-    model: str = typer.Argument(..., help="champion, a version name, or a version directory."),
+    model: str = typer.Argument(
+        ..., metavar="MODEL", help="champion, a version name, or a version directory."
+    ),
     export_format: ExportFormat = typer.Option(
         ...,
         "--format",
@@ -300,10 +357,8 @@ def export(
     out: Path = typer.Option(
         ..., "--out", help="Where the export goes (a directory for savedmodel)."
     ),
-    rule: str = family_option(
-        DEFAULT_ANSWER_RULE, "Whose champion `champion` names: wcag, mean, yiq or human:<name>."
-    ),
-    models_dir: Path | None = typer.Option(None, help="Registry [default: data/models]."),
+    rule: str = family_option(DEFAULT_ANSWER_RULE, "Whose champion `champion` names."),
+    models_dir: Path | None = models_dir_option(),
     force: bool = typer.Option(
         False, "--force", help="Replace what is already at --out (a file or a non-empty directory)."
     ),

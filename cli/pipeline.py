@@ -1,4 +1,5 @@
-"""Commands for the pipeline's steps: generate, train, evaluate, retrain, serve."""
+"""Commands for the pipeline's steps: generate, train, retrain, serve (import-labels and evaluate
+have modules of their own)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,47 @@ from typing import Any
 
 import typer
 
-from cli.base import app, emit_json, json_option, parse_floats, user_errors
-from cli.choices import Architecture, RecipeChoice, Rule, Sampling, Schedule
-from cli.console import console, err_console, progress_bar, styled
+from cli.base import (
+    app,
+    emit_json,
+    json_option,
+    models_dir_option,
+    parse_floats,
+    under_data_root,
+    user_errors,
+    with_default,
+)
+from cli.choices import RULE_METAVAR, Architecture, RecipeChoice, Rule, Sampling, Schedule
+from cli.console import console, err_console, progress_bar
 from fontpipe.errors import FontpipeError, build_config
 from fontpipe.schema import DEFAULT_RULE
 from fontpipe.settings import Settings
+
+# GenerateConfig's default (a test keeps them equal), written here so that `--help` loads no
+# data module.
+DEFAULT_ROWS = 1_000_000
 
 
 @app.command()
 @user_errors
 def generate(
-    rows: int = typer.Option(1_000_000, help="Total rows over all splits (10_000_000 works)."),
+    rows: int | None = typer.Option(
+        None,
+        help=with_default(
+            "Total rows over all splits (10_000_000 works); refused with --sampling cube, which "
+            "always writes the whole cube.",
+            str(DEFAULT_ROWS),
+        ),
+    ),
     rule: Rule = typer.Option(Rule(DEFAULT_RULE), help="Labelling rule."),
     sampling: Sampling = typer.Option(
         Sampling.uniform_int,
-        help="How colours are drawn; cube: the train split is every colour once, val and test "
-        "are uniform.",
+        help="How colours are drawn; cube: the train split is every colour once (16,777,216 "
+        "rows) and there is no val or test split.",
     ),
     seed: int = typer.Option(0, help="Seed; the same seed gives the same bytes."),
     out: Path | None = typer.Option(
-        None, help="Dataset directory [default: data/datasets/<name>]."
+        None, help=under_data_root("Dataset directory.", "datasets/<name>")
     ),
     splits: str = typer.Option("0.8,0.1,0.1", help="train,val,test fractions summing to 1."),
     boundary_share: float = typer.Option(
@@ -49,8 +70,13 @@ def generate(
     from fontpipe.data.generation import parse_generate_config
     from fontpipe.steps import generate as generate_step
 
+    if sampling is Sampling.cube and rows is not None:
+        raise FontpipeError(
+            "--rows: --sampling cube always writes the whole cube (16,777,216 colours, all of "
+            "them train); leave --rows out, or choose another --sampling"
+        )
     config = parse_generate_config(
-        rows=rows,
+        rows=DEFAULT_ROWS if rows is None else rows,
         rule=rule.value,
         sampling=sampling.value,
         seed=seed,
@@ -59,8 +85,11 @@ def generate(
         boundary_width=boundary_width,
         rows_per_file=rows_per_file,
     )
+    # What is written, which is not --rows for cube sampling: the bar's total is never below
+    # what it counts.
+    total = sum(config.split_rows().values())
     with progress_bar() as progress:
-        task = progress.add_task("generate", total=config.rows)
+        task = progress.add_task("generate", total=total)
         made = generate_step.run(
             config,
             Settings.from_env(),
@@ -70,7 +99,7 @@ def generate(
             rows_done=lambda n: progress.advance(task, n),
         )
         if made.reused:
-            progress.update(task, completed=config.rows)
+            progress.update(task, completed=total)
     from cli.tables import dataset_summary_table
 
     console.print(dataset_summary_table(made.dataset))
@@ -79,7 +108,7 @@ def generate(
             f"reused existing dataset (same parameters; --force rebuilds) {made.dataset.path}"
         )
     else:
-        rate = config.rows / max(made.seconds, 1e-9) / 1e6
+        rate = total / max(made.seconds, 1e-9) / 1e6
         console.print(f"wrote {made.dataset.path} in {made.seconds:.1f}s ({rate:.1f} M rows/s)")
 
 
@@ -140,7 +169,7 @@ def train(
         0.3, min=0.0, max=0.99, help="With --prior: the rule's share of the training signal."
     ),
     prior_rows: int = typer.Option(200_000, min=1, help="With --prior: uniform colours drawn."),
-    models_dir: Path | None = typer.Option(None, help="Where versions go [default: data/models]."),
+    models_dir: Path | None = models_dir_option(),
 ) -> None:
     """Train a model on a dataset's train split and save it as a new model version, or run a
     recipe of the question (--recipe)."""
@@ -171,7 +200,9 @@ def train(
         seed=seed,
         deterministic=deterministic,
     )
-    _train_and_print(open_dataset(dataset), config, Settings.from_env(models_dir=models_dir))
+    _train_and_print(
+        open_dataset(dataset), config, Settings.from_env(models_dir=models_dir), as_json
+    )
 
 
 def _run_recipe(name: str, rule: str, seed: int, as_json: bool) -> None:
@@ -193,8 +224,9 @@ def _run_recipe(name: str, rule: str, seed: int, as_json: bool) -> None:
     )
 
 
-def _train_and_print(dataset: Any, config: Any, settings: Settings) -> None:
-    """Train with a progress bar (Newton steps, or epochs of steps), then the summary table."""
+def _train_and_print(dataset: Any, config: Any, settings: Settings, as_json: bool) -> None:
+    """Train with a progress bar (Newton steps, or epochs of steps), then the summary table (or
+    the version's record, with the epoch or step kept, as JSON)."""
     from cli.progress import training_progress
     from fontpipe.steps import train as train_step
     from fontpipe.training.multiworker import WorkerFinished
@@ -220,148 +252,43 @@ def _train_and_print(dataset: Any, config: Any, settings: Settings) -> None:
         # A worker other than the chief in multi-worker training: done, and nothing to save.
         console.print(str(finished), soft_wrap=True)
         return
+    if as_json:
+        emit_json(training_json(version))
+        return
     from cli.tables import training_summary_table
 
     console.print(training_summary_table(version.metadata))
     console.print(f"saved model version {version.name} to {version.path}")
 
 
-@app.command("import-labels")
-@user_errors
-def import_labels(
-    file: Path = typer.Argument(
-        ..., help="CSV/TSV (optionally .gz/.bz2/.zst), Parquet or JSON Lines of labelled colours."
-    ),
-    text_column: str = typer.Option(
-        ..., help="The label column: black/white, 1/0 or #000/#fff (any case)."
-    ),
-    out: Path = typer.Option(
-        ...,
-        help="Dataset directory, e.g. data/datasets/brand; its name becomes the rule human:<name>.",
-    ),
-    color_column: str | None = typer.Option(
-        None, help="The colour column (any CSS colour) [default: found by name, or r,g,b]."
-    ),
-    seed: int = typer.Option(0, help="Seed of the train/val/test assignment."),
-    splits: str = typer.Option("0.8,0.1,0.1", help="train,val,test fractions summing to 1."),
-    force: bool = typer.Option(False, "--force", help="Replace a dataset already at --out."),
-    as_json: bool = json_option(),
-) -> None:
-    """Turn a labelled palette (human judgements) into a dataset to train on."""
-    from fontpipe.data.labels import LabelImportConfig
-    from fontpipe.steps import labels as labels_step
+def training_json(version: Any) -> dict[str, Any]:
+    """`train --dataset ... --json` (schemas/train.json): the version's record, and which epoch
+    or Newton step gave its weights."""
+    from fontpipe.summaries import kept_weights
 
-    fractions = parse_splits(splits)
-    config = build_config(
-        LabelImportConfig,
-        text_column=text_column,
-        color_column=color_column,
-        seed=seed,
-        split_fractions=fractions,
-    )
-    result = labels_step.run(file, out, config, force=force)
-    labelled, dataset = result.labelled, result.dataset
-    split_rows = {split: dataset.split_rows(split) for split in ("train", "val", "test")}
-    summary = {
-        "dataset": str(dataset.path),
-        "rule": dataset.rule,
-        "rows_read": labelled.rows_read,
-        "rows_rejected": len(labelled.rejects),
-        "rows_merged": labelled.merged_rows,
-        "colours": len(labelled.label),
-        "conflicting_colours": labelled.conflicts,
-        "ties": labelled.ties,
-        "splits": split_rows,
-        "rejects": str(result.rejects_path) if result.rejects_path else None,
+    kept = kept_weights(version.metadata)
+    return {
+        "version": version.name,
+        "path": str(version.path),
+        "kept": None if kept is None else {"unit": kept.unit, "kept": kept.kept, "of": kept.of},
+        "metadata": version.metadata.model_dump(mode="json"),
     }
-    if as_json:
-        emit_json(summary)
-        return
-    console.print(
-        f"{dataset.path}: {summary['colours']:,} colours (rule {dataset.rule}) from "
-        f"{labelled.rows_read:,} rows; {labelled.merged_rows:,} repeated rows merged, "
-        f"{labelled.conflicts:,} colours labelled both ways resolved by majority "
-        f"({labelled.ties:,} ties went to the higher WCAG contrast); splits "
-        + ", ".join(f"{k} {v:,}" for k, v in split_rows.items()),
-        soft_wrap=True,
-    )
-    if result.rejects_path:
-        console.print(
-            styled(
-                f"{len(labelled.rejects):,} rejected rows, with reasons, in {result.rejects_path}",
-                "yellow",
-            ),
-            soft_wrap=True,
-        )
-
-
-@app.command()
-@user_errors
-def evaluate(
-    model: str = typer.Option("champion", help="champion, a version name, or a version directory."),
-    rule: Rule | None = typer.Option(
-        None, help="Rule to score against [default: the model's own]."
-    ),
-    dataset: Path | None = typer.Option(
-        None, help="Also score this dataset's held-out test split."
-    ),
-    report: Path | None = typer.Option(
-        None, help="HTML report path [default: data/reports/<version>/report.html]."
-    ),
-    baseline: bool = typer.Option(
-        True, help="Train the original recipe in the same run as a reference."
-    ),
-    models_dir: Path | None = typer.Option(None, help="Model registry [default: data/models]."),
-    as_json: bool = json_option(),
-) -> None:
-    """Evaluate a model on all 16,777,216 colours and write an HTML report plus metrics.json."""
-    from fontpipe.steps import evaluate as evaluate_step
-    from fontpipe.training.recipes import Recipe
-
-    request = evaluate_step.EvaluateRequest(
-        model=model,
-        rule=rule.value if rule else None,
-        dataset=dataset,
-        report=report,
-        recipe=Recipe() if baseline else None,
-    )
-    with err_console.status("evaluating") as status:
-        evaluated = evaluate_step.run(
-            request, Settings.from_env(models_dir=models_dir), status=status.update
-        )
-    metrics = evaluated.metrics
-    if as_json:
-        emit_json(
-            {
-                "version": metrics.version,
-                "rule": metrics.rule,
-                "headline": metrics.headline.model_dump(),
-                "bands": [band.model_dump() for band in metrics.cube.bands],
-                "beats_answer_recipe": metrics.beats_answer_recipe,
-                "champion": evaluated.comparison.model_dump(mode="json")
-                if evaluated.comparison
-                else None,
-                "report": str(evaluated.report),
-                "metrics": str(evaluated.metrics_path),
-            }
-        )
-        return
-    from cli.tables import evaluation_summary_table
-
-    console.print(evaluation_summary_table(metrics))
-    console.print(f"report: {evaluated.report}\nmetrics: {evaluated.metrics_path}")
 
 
 @app.command()
 @user_errors
 def retrain(
     rule: list[Rule] | None = typer.Option(
-        None, help="Retrain only this rule's champion (repeat for more) [default: every rule]."
+        None,
+        metavar=RULE_METAVAR,
+        help=with_default("Retrain only this rule's champion (repeat for more).", "every rule"),
     ),
     seed: int | None = typer.Option(
         None,
-        help="Seed of the 1 % sample each rule learns from [default: a new one each run, "
-        "recorded in the dataset and the summary].",
+        help=with_default(
+            "Seed of the 1 % sample each rule learns from.",
+            "a new one each run, recorded in the dataset and the summary",
+        ),
     ),
     as_json: bool = json_option(),
 ) -> None:
@@ -407,12 +334,30 @@ def retrain(
             retrain_progress.reset(token)
     from fontpipe.registry.promotion import outcome_line
 
+    kept = challengers_kept(report, Settings.from_env().models_dir)
     if as_json:
-        emit_json(report.model_dump(mode="json"))
+        emit_json({**report.model_dump(mode="json"), "kept": kept})
         return
     console.print(retrain_summary_table(report))
     for outcome in report.outcomes:
-        console.print(outcome_line(outcome), soft_wrap=True)
+        line = outcome_line(outcome)
+        if kept.get(outcome.rule):
+            line += f"; challenger's weights: {kept[outcome.rule]}"
+        console.print(line, soft_wrap=True)
+
+
+def challengers_kept(report: Any, models_dir: Path) -> dict[str, str | None]:
+    """Each rule -> which Newton step or epoch gave its challenger's weights, from the version's
+    record (None when it was not stored: identical to its champion)."""
+    from fontpipe.registry.versions import is_version_dir, read_metadata, version_dir
+    from fontpipe.summaries import kept_weights
+
+    kept: dict[str, str | None] = {}
+    for outcome in report.outcomes:
+        path = version_dir(models_dir, outcome.challenger)
+        found = kept_weights(read_metadata(path)) if is_version_dir(path) else None
+        kept[outcome.rule] = found.phrase() if found else None
+    return kept
 
 
 @app.command()

@@ -16,7 +16,7 @@ from fontpipe.registry.promotion import RetrainReport
 from fontpipe.registry.versions import VersionMetadata
 from fontpipe.schema import SPLITS
 from fontpipe.scoring.job import ScoreSummary
-from fontpipe.summaries import dataset_split_rows
+from fontpipe.summaries import dataset_split_rows, kept_weights
 
 if TYPE_CHECKING:
     # Types only: a score's summary should not import the training and evaluation modules.
@@ -50,11 +50,17 @@ def dataset_summary_table(dataset: Dataset) -> Table:
 
 
 def training_summary_table(metadata: VersionMetadata) -> Table:
+    kept = kept_weights(metadata)
     table = Table(
         title=Text(
             f"model {metadata.version} ({metadata.epochs_run} epochs, "
-            f"{metadata.train_seconds:.1f}s, {metadata.device})"
-        )
+            + (f"{kept.phrase()}, " if kept else "")
+            + f"{metadata.train_seconds:.1f}s, {metadata.device})"
+        ),
+        caption=None
+        if kept is None
+        else f"train and val: the {kept.unit} kept, whose weights were saved",
+        caption_justify="left",
     )
     for column in ("split", "loss", "accuracy"):
         table.add_column(column, justify="right")
@@ -68,15 +74,18 @@ def training_summary_table(metadata: VersionMetadata) -> Table:
 
 
 def evaluation_summary_table(metrics: EvaluationMetrics) -> Table:
+    """The model against its rule over the cube, beside the baselines: the report's headline
+    table (for a human-label model, against its prior rule; `human_labels_table` has the rest)."""
+    over = "over the cube " if metrics.human is not None else ""
     table = Table(
         title=Text(
-            f"model {metrics.version} against the {metrics.rule} rule, on "
+            f"model {metrics.version} {over}against the {metrics.rule} rule, on "
             + scope_phrases(metrics.cube)["scope_text"]
         )
     )
     for column in ("model", "accuracy", "errors", "far", "boundary band", "ECE", "AA share"):
         table.add_column(column, justify="right")
-    rows = [("this model", metrics.headline)]
+    rows = [("this model", metrics.cube.headline())]
     rows += [
         (name.replace("_", " "), b.headline)
         for name, b in metrics.baselines.items()
@@ -92,6 +101,36 @@ def evaluation_summary_table(metrics: EvaluationMetrics) -> Table:
             f"{h.ece:.5f}",
             f"{h.aa_share:.2%}",
         )
+    return table
+
+
+def human_labels_table(metrics: EvaluationMetrics) -> Table:
+    """A human-label model on its held-out human labels (what its family promotes on), as the
+    report's Human labels section, with the 95 % Wilson interval of so few colours."""
+    from fontpipe.data.labels import held_out_accuracy
+
+    human = metrics.human
+    assert human is not None
+    interval = held_out_accuracy(
+        metrics.version, human.test_rows - human.test_errors, human.test_rows
+    )
+    table = Table(
+        title=Text(f"model {metrics.version} on held-out human labels ({metrics.family})"),
+        show_header=False,
+    )
+    table.add_column("", justify="left")
+    table.add_column("", justify="right")
+    rows = [
+        ("held-out human labels", f"{human.test_rows:,} colours ({human.dataset})"),
+        ("accuracy on them", f"{human.test_accuracy:.2%} ({human.test_errors:,} wrong)"),
+        (
+            "95 % Wilson interval",
+            f"{100 * interval.low:.1f}% to {100 * interval.high:.1f}%",
+        ),
+        (f"departs from {human.prior_rule} on", f"{human.departure_share:.3%} of all colours"),
+    ]
+    for name, value in rows:
+        table.add_row(Text(name), Text(value))
     return table
 
 

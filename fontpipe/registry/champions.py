@@ -292,16 +292,17 @@ def promote(
     version: str,
     reason: str = "promoted by hand",
     *,
+    metrics: Headline | None = None,
     lock_timeout: float = REGISTRY_LOCK_TIMEOUT,
 ) -> dict[str, Any]:
-    """Make `version` the champion of its own rule."""
+    """Make `version` the champion of its own rule; `metrics`, its evaluation, go in the log."""
     with registry_lock(models_dir, lock_timeout):
         if not is_version_dir(version_dir(models_dir, version)):
             raise FontpipeError(f"model version {version!r} does not exist in {models_dir}")
         rule = read_metadata(version_dir(models_dir, version)).rule
         if champion(models_dir, rule) == version:
             raise FontpipeError(f"{version} is already the {rule} champion")
-        return set_champion(models_dir, version, reason)
+        return set_champion(models_dir, version, reason, metrics=metrics)
 
 
 def _rule_or_latest(models_dir: Path, rule: str | None) -> str | None:

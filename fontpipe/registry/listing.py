@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fontpipe.registry.champions import champions, read_log
+from fontpipe.registry.champions import champions, read_log, rollback_target
 from fontpipe.registry.history import HistoryEntry, decision_history, read_decisions
 from fontpipe.registry.versions import (
     list_versions,
@@ -35,11 +35,21 @@ class VersionSummary:
     far_errors: int | None = None
     architecture: str | None = None  # the model family ("mlp", "channel-tables")
     sampling: str | None = None  # how its dataset was drawn ("boundary", "uniform", "cube", ...)
+    # The version `models rollback --rule <its rule>` would make champion now: the champion
+    # before the current one, walking back past versions rolled back from and deleted since.
+    rollback_target: bool = False
+
+
+def rollback_targets(models_dir: Path) -> dict[str, str | None]:
+    """Each rule with a champion -> the version `rollback` would make its champion (None: no
+    earlier champion is left to go back to)."""
+    return {rule: rollback_target(models_dir, rule) for rule in sorted(champions(models_dir))}
 
 
 def version_summaries(models_dir: Path) -> list[VersionSummary]:
-    """One row per version: newest first, champion marked."""
+    """One row per version: newest first, each rule's champion and rollback target marked."""
     current = set(champions(models_dir).values())
+    targets = {target for target in rollback_targets(models_dir).values() if target}
     rows = []
     for version in reversed(list_versions(models_dir)):
         meta = read_metadata(version_dir(models_dir, version))
@@ -58,6 +68,7 @@ def version_summaries(models_dir: Path) -> list[VersionSummary]:
                 far_errors=evaluation.get("far_errors"),
                 architecture=_architecture(meta.config),
                 sampling=meta.dataset.sampling,
+                rollback_target=version in targets,
             )
         )
     return rows

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from fontpipe.data.datasets import (
     open_dataset,
 )
+from fontpipe.errors import FontpipeError
 from fontpipe.evaluation.evaluate_version import (
     EvaluationMetrics,
     compare_evaluation_with_champion,
@@ -26,10 +28,13 @@ from fontpipe.evaluation.report import (
     write_report,
 )
 from fontpipe.quiet import quiet_tensorflow
+from fontpipe.records import Headline
 from fontpipe.registry.champions import (
+    promote,
     resolve_model,
 )
 from fontpipe.registry.promotion import ChampionComparison
+from fontpipe.registry.versions import read_evaluation, read_metadata
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 from fontpipe.settings import Settings
 from fontpipe.steps import Status, silent
@@ -89,3 +94,54 @@ def run(request: EvaluateRequest, settings: Settings, *, status: Status = silent
         learning_curve = settings.reports_dir / LEARNING_CURVE_FILE
         metrics_path = write_report(evaluation, target, comparison, learning_curve)
     return EvaluatedModel(evaluation.metrics, target, metrics_path, comparison)
+
+
+@dataclass(frozen=True)
+class HandPromotion:
+    """A promotion by hand: the log's entry, and the evaluation it took when there was none."""
+
+    entry: dict[str, Any]
+    headline: Headline  # the figures recorded with the promotion
+    evaluated: EvaluatedModel | None  # None: the version's own evaluation was on record
+
+
+def recorded_headline(version_path: Path) -> Headline | None:
+    """The headline of the version's last evaluation against its own rule (or family), or None
+    when it was never evaluated so."""
+    recorded = read_evaluation(version_path)
+    if recorded is None or recorded.get("rule") != read_metadata(version_path).rule:
+        return None
+    try:
+        return Headline.model_validate({k: v for k, v in recorded.items() if k != "rule"})
+    except ValidationError:
+        return None  # written by another release: evaluated again, not trusted
+
+
+def promote_by_hand(
+    reference: str, settings: Settings, *, evaluate: bool = True, status: Status = silent
+) -> HandPromotion:
+    """Make a version the champion of its own rule. A version never evaluated is evaluated
+    first (over the cube, or on its held-out human labels; no recipe, no report), so that the
+    promotion records figures and a diverged model is refused; with `evaluate` False it is
+    refused instead, saying how to evaluate it."""
+    path = resolve_model(reference, settings.models_dir)
+    headline = recorded_headline(path)
+    evaluated = None
+    if headline is None:
+        how = f"`fontpipe evaluate --model {path}` evaluates it"
+        if not evaluate:
+            raise FontpipeError(
+                f"{path.name} was never evaluated, so there is nothing to promote it on: {how} "
+                "(or promote it without --no-evaluate, which evaluates it first)"
+            )
+        request = EvaluateRequest(model=str(path), recipe=None, write_report=False, compare=False)
+        try:
+            evaluated = run(request, settings, status=status)
+        except FontpipeError as exc:
+            raise FontpipeError(
+                f"{path.name} was never evaluated and could not be ({exc}); nothing was promoted. "
+                f"{how} once what it needs is back"
+            ) from None
+        headline = evaluated.metrics.headline
+    entry = promote(path.parent, path.name, metrics=headline)
+    return HandPromotion(entry, headline, evaluated)

@@ -206,7 +206,10 @@ def test_max_reject_rate_exits_3_with_everything_written(registry, tmp_path):
 
 def test_help_lists_choices_keeps_defaults_and_shows_flags_as_flags():
     generate = " ".join(run("generate", "--help").stdout.split())  # unwrapped
-    assert "[default: data/datasets/<name>]" in generate
+    assert (
+        "[default: $FONTPIPE_DATA/datasets/<name>, or data/datasets/<name> when FONTPIPE_DATA "
+        "is unset]" in generate
+    )
     assert "<mean|wcag|yiq|apca|readable>" in generate
     assert "uniform-int|uniform-float|boundary|cube" in generate
     assert "--force " in generate and "<bool>" not in generate
@@ -215,6 +218,61 @@ def test_help_lists_choices_keeps_defaults_and_shows_flags_as_flags():
     assert "--install-completion" in run("--help").stdout
     wrong = run("predict", "#fff", "--rule", "wcga")
     assert wrong.returncode == 2 and "wcga" in wrong.stderr and "wcag" in wrong.stderr
+
+
+# `score` and `predict` (cli/scoring.py) are to follow: their `--models-dir` becomes
+# `cli.base.models_dir_option()` and `--delimiter` writes its default with `with_default`.
+COMMANDS = [
+    ["generate"],
+    ["train"],
+    ["import-labels"],
+    ["evaluate"],
+    ["retrain"],
+    ["export"],
+    ["models", "list"],
+    ["models", "show"],
+    ["models", "history"],
+    ["models", "promote"],
+    ["models", "rollback"],
+    ["models", "prune"],
+]
+
+
+def test_every_help_lists_choices_and_defaults_one_way():
+    """Choices as `<a|b|c>` (an Enum's, and the rule families' too), every default in typer's
+    own `  [default: ...]` after its sentence, and a default under the data root names
+    FONTPIPE_DATA."""
+    from cli.app import app
+    from typer.main import get_command
+
+    group = get_command(app)
+    for path in COMMANDS:
+        command = group
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        for param in command.params:
+            text = param.help or ""
+            assert "RULE" != param.metavar, (path, param.name)
+            # A default written by hand reads as typer's: two spaces, then the brackets.
+            if "[default:" in text:
+                assert "  [default: " in text and text.endswith("]"), (path, param.name, text)
+            if param.name == "models_dir":
+                assert "$FONTPIPE_DATA/models" in text and "data/models" in text, path
+            if param.name == "rule" and path[0] not in ("generate", "train", "evaluate"):
+                assert param.metavar.startswith("<mean|wcag|yiq|apca|readable"), path
+    rollback = " ".join(run("models", "rollback", "--help").stdout.split())
+    assert "--rule <mean|wcag|yiq|apca|readable|human:<name>>" in rollback
+    retrain = " ".join(run("retrain", "--help").stdout.split())
+    assert "--rule <mean|wcag|yiq|apca|readable>" in retrain and "list[" not in retrain
+
+
+def test_a_bare_command_prints_its_help_and_exits_0():
+    bare = run()
+    assert bare.returncode == 0, bare.stderr
+    assert bare.stdout.startswith("Usage: fontpipe") and "Commands:" in bare.stdout
+    assert "generate" in bare.stdout and bare.stderr == ""
+    models = run("models")
+    assert models.returncode == 0 and "rollback" in models.stdout
 
 
 def test_tour_uses_the_installed_command_and_files_that_exist():

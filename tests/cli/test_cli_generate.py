@@ -106,3 +106,44 @@ def test_a_terminated_generate_unwinds_and_leaves_nothing(tmp_path):
     assert "Traceback" not in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]
     assert list(private.iterdir()) == []
+
+
+def test_rows_with_cube_sampling_is_refused_in_one_line(tmp_path):
+    out = tmp_path / "ds"
+    result = runner.invoke(
+        app, ["generate", "--sampling", "cube", "--rows", "200000", "--out", str(out)]
+    )
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "--rows" in result.output
+    assert "whole cube" in result.output
+    assert not out.exists()
+
+
+def test_defaults_written_once_agree_with_the_library():
+    from cli.pipeline import DEFAULT_ROWS
+    from fontpipe.data.generation import GenerateConfig
+
+    assert GenerateConfig.model_fields["rows"].default == DEFAULT_ROWS
+
+
+def test_cube_progress_counts_what_is_written_in_whole_lines(tmp_path):
+    """Piped stderr at 40 columns (a log file): the bar's last state is one whole line, and its
+    total is the cube, not the --rows default."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    fontpipe = str(Path(sys.executable).with_name("fontpipe"))
+    done = subprocess.run(
+        [fontpipe, "generate", "--sampling", "cube", "--out", str(tmp_path / "cube")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "40"},
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("generate")]
+    assert "16777216/16777216" in line and "100%" in line and "…" not in line
+    manifest = json.loads((tmp_path / "cube" / "manifest.json").read_text())
+    assert manifest["splits"]["train"]["rows"] == 16_777_216

@@ -182,3 +182,66 @@ def test_models_prune_cli(registry):
     done = runner.invoke(app, ["models", "prune", "--keep", "0", "--models-dir", str(models)])
     assert done.exit_code == 0, done.output
     assert list_versions(models) == [a] and "champion" in done.output
+
+
+def test_models_list_shows_where_rollback_would_go(registry):
+    """The listing marks each rule's rollback target and says in a line where `models rollback`
+    goes; as it walks back, so does the mark, until no earlier champion is left."""
+    models, (a, b, c) = registry
+    for name in (a, b, c):
+        promote(models, name)
+
+    def listed() -> dict:
+        result = runner.invoke(app, ["models", "list", "--json", "--models-dir", str(models)])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    document = listed()
+    assert document["rollback_targets"] == {"mean": b}
+    assert [v["version"] for v in document["versions"] if v["rollback_target"]] == [b]
+    text = runner.invoke(app, ["models", "list", "--models-dir", str(models)]).output
+    (marked,) = [line for line in text.splitlines() if "↩" in line and b in line]
+    assert c not in marked
+    assert f"models rollback --rule mean: {b} becomes champion again" in text
+    assert "↩ the rollback target of its rule" in text
+    rollback(models, "mean")
+    assert listed()["rollback_targets"] == {"mean": a}
+    rollback(models, "mean")
+    assert champion(models, "mean") == a
+    document = listed()
+    assert document["rollback_targets"] == {"mean": None}
+    assert not any(v["rollback_target"] for v in document["versions"])
+    text = runner.invoke(app, ["models", "list", "--models-dir", str(models)]).output
+    assert "models rollback --rule mean: no earlier champion to go back to" in text
+    assert "↩" not in text
+
+
+def test_promoting_a_version_never_evaluated_evaluates_it_first(registry):
+    models, (a, b, _) = registry
+    for name in (a, b):
+        (models / name / "evaluation.json").unlink(missing_ok=True)
+    refused = runner.invoke(
+        app, ["models", "promote", a, "--no-evaluate", "--models-dir", str(models)]
+    )
+    assert refused.exit_code == 2
+    assert refused.output.count("\n") == 1
+    assert "never evaluated" in refused.output and "fontpipe evaluate --model" in refused.output
+    assert champion(models, "mean") is None and not (models / a / "evaluation.json").exists()
+
+    promoted = runner.invoke(app, ["models", "promote", a, "--models-dir", str(models)])
+    assert promoted.exit_code == 0, promoted.output
+    assert "never evaluated; evaluated first" in promoted.output
+    assert champion(models, "mean") == a
+    evaluation = json.loads((models / a / "evaluation.json").read_text())
+    (entry,) = promotion_history(models)
+    assert entry["metrics"]["errors"] == evaluation["errors"]
+    assert entry["metrics"]["scope"] == "held-out"
+
+    # Evaluated once, it is not evaluated again: its recorded figures go with the promotion.
+    shutil.copy(models / a / "evaluation.json", models / b / "evaluation.json")
+    again = runner.invoke(
+        app, ["models", "promote", b, "--no-evaluate", "--models-dir", str(models)]
+    )
+    assert again.exit_code == 0, again.output
+    assert "evaluated first" not in again.output and champion(models, "mean") == b
+    assert promotion_history(models)[-1]["metrics"] == entry["metrics"]
