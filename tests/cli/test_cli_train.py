@@ -64,3 +64,77 @@ def test_missing_dataset_exits_2(tmp_path):
     )
     assert result.exit_code == 2 and "no such dataset" in result.output
     assert not (tmp_path / "m").exists()
+
+
+def _history(version_dir):
+    lines = (version_dir / "history.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    return [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+
+
+def test_train_says_which_epoch_was_kept_and_json_carries_it(dataset_dir, tmp_path):
+    """Early stopping restores the weights of the lowest validation loss: the summary and the
+    JSON name that epoch, and the recorded train and val figures are that epoch's."""
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    models = tmp_path / "models"
+    args = ["train", "--dataset", str(dataset_dir), "--models-dir", str(models)]
+    result = runner.invoke(app, [*args, "--epochs", "4", "--batch-size", "128", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    schema = Path(__file__).resolve().parents[2] / "schemas" / "train.json"
+    jsonschema.validate(document, json.loads(schema.read_text()))
+    history = _history(Path(document["path"]))
+    val_losses = [float(row["val_loss"]) for row in history]
+    best = val_losses.index(min(val_losses)) + 1
+    assert document["kept"] == {"unit": "epoch", "kept": best, "of": len(history)}
+    metadata = document["metadata"]
+    assert metadata["fit"]["epoch"] == best and metadata["fit"]["family"] == "mlp"
+    assert metadata["metrics"]["val"]["loss"] == pytest.approx(val_losses[best - 1])
+    assert 0 < metadata["fit"]["train_colours"] <= 6_000
+
+    table = runner.invoke(app, [*args, "--epochs", "2", "--batch-size", "256"])
+    assert table.exit_code == 0, table.output
+    assert "epoch " in table.output and " of 2 kept" in table.output
+
+
+def test_a_table_fit_summary_names_its_newton_step(dataset_dir, tmp_path):
+    import json
+
+    models = tmp_path / "models"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--dataset",
+            str(dataset_dir),
+            "--architecture",
+            "channel-tables",
+            "--models-dir",
+            str(models),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    kept = document["kept"]
+    assert kept["unit"] == "Newton step" and kept["kept"] == document["metadata"]["fit"]["step"]
+    assert 1 <= kept["kept"] <= kept["of"] == document["metadata"]["epochs_run"]
+
+
+def test_the_epoch_bar_never_reads_more_done_than_its_total():
+    """Keras may run more steps than the estimate (a last partial batch, --prior's rows): the
+    bar's total grows with them, and an epoch ends whole."""
+    from cli.progress import training_progress
+
+    progress, callback = training_progress(epochs=1, steps_per_epoch=3)
+    callback.on_epoch_begin(0)
+    (task,) = progress.tasks
+    for batch in range(5):
+        callback.on_train_batch_end(batch, {"loss": 0.5})
+        assert task.completed <= task.total
+    callback.on_epoch_end(0, {"loss": 0.4})
+    assert task.completed == task.total == 5
