@@ -54,14 +54,40 @@ def dataset_markdown(dataset: Dataset) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class KeptWeights:
+    """Which of a run's epochs (an mlp's) or Newton steps (a channel-table model's) gave the
+    saved weights: not always the last, as early stopping and the validation split choose."""
+
+    unit: str  # "epoch" or "Newton step"
+    kept: int  # 1-based
+    of: int  # epochs or steps run
+
+    def phrase(self) -> str:
+        return f"{self.unit} {self.kept} of {self.of} kept"
+
+
+def kept_weights(metadata: VersionMetadata) -> KeptWeights | None:
+    """What the version's `fit` records of the epoch or step kept; None for a version from
+    before it was recorded."""
+    fit = metadata.fit
+    if fit.get("family") == "channel-tables" and isinstance(fit.get("step"), int):
+        return KeptWeights("Newton step", fit["step"], metadata.epochs_run)
+    if fit.get("family") == "mlp" and isinstance(fit.get("epoch"), int):
+        return KeptWeights("epoch", fit["epoch"], metadata.epochs_run)
+    return None
+
+
 def training_markdown(metadata: VersionMetadata) -> str:
     m = metadata.metrics
     config = metadata.config
+    kept = kept_weights(metadata)
     return (
         f"# Model `{metadata.version}`\n\n"
         f"- dataset `{metadata.dataset.path}` (rule `{metadata.rule}`, fingerprint `{metadata.dataset.fingerprint}`)\n"
         f"- {metadata.epochs_run} epochs in {metadata.train_seconds:.1f}s; {metadata.device}\n"
-        f"- hidden layers {config['model']['hidden']}, lr {config['learning_rate']} ({config['schedule']})\n\n"
+        + (f"- weights: {kept.phrase()}\n" if kept else "")
+        + f"- hidden layers {config['model']['hidden']}, lr {config['learning_rate']} ({config['schedule']})\n\n"
         "| split | loss | accuracy |\n|---|---:|---:|\n"
         + "".join(
             f"| {s} | {m[s]['loss']:.5f} | {m[s]['accuracy']:.4%} |\n"

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from fontpipe.atomic import check_writable, write_files_atomic
 from fontpipe.color.css import WHITE
 from fontpipe.color.cube import cube_colours_of, cube_index
-from fontpipe.color.rules import get_rule
+from fontpipe.color.rules import RULES, get_rule
 from fontpipe.data.datasets import Dataset, write_labelled_dataset
 from fontpipe.data.generation import check_split_fractions
 from fontpipe.errors import FontpipeError
@@ -39,6 +39,11 @@ from fontpipe.palettes.formats import csv_columns, input_format
 from fontpipe.palettes.parse import detect_color_spec, parse_colors
 from fontpipe.records import sha256_file
 from fontpipe.schema import SPLITS, human_rule
+
+# Below this many colours, a held-out split's accuracy is too uncertain to choose between models
+# by: its 95 % interval is wider than about +-15 points at 80 % accuracy.
+SMALL_SPLIT_COLOURS = 30
+Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile: a two-sided 95 % interval
 
 BLACK_WORDS = frozenset({"black", "1", "#000", "#000000", "true"})
 WHITE_WORDS = frozenset({"white", "0", "#fff", "#ffffff", "false"})
@@ -188,12 +193,64 @@ def split_assignment(n: int, config: LabelImportConfig) -> dict[str, npt.NDArray
 
 
 @dataclass(frozen=True)
+class HeldOutAccuracy:
+    """A share of held-out colours answered right, with its 95 % Wilson interval."""
+
+    name: str  # what answered: a labelling rule, or a model
+    colours: int
+    right: int
+    accuracy: float
+    low: float
+    high: float
+
+
+def wilson_interval(right: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion right/n. Unlike the normal approximation it
+    stays inside [0, 1] and keeps a sensible width at 0 or n right and for small n, which is
+    what a small split of human labels gives (Wilson 1927; Brown, Cai & DasGupta 2001)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = right / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * float(np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def held_out_accuracy(name: str, right: int, colours: int) -> HeldOutAccuracy:
+    low, high = wilson_interval(right, colours)
+    return HeldOutAccuracy(name, colours, right, right / colours if colours else 0.0, low, high)
+
+
+def rule_agreement(
+    rgb: npt.NDArray[np.uint8], label: npt.NDArray[np.int8]
+) -> list[HeldOutAccuracy]:
+    """Each labelling rule's accuracy on labelled colours: what a model must beat to have
+    learned something of these labels, with how uncertain so few colours leave it."""
+    return [
+        held_out_accuracy(name, int(np.count_nonzero(rule.label(rgb) == label)), len(label))
+        for name, rule in RULES.items()
+    ]
+
+
+def small_splits(split_colours: dict[str, int]) -> dict[str, int]:
+    """The held-out splits (val, test) with fewer than SMALL_SPLIT_COLOURS colours."""
+    return {
+        split: n
+        for split, n in split_colours.items()
+        if split != "train" and n < SMALL_SPLIT_COLOURS
+    }
+
+
+@dataclass(frozen=True)
 class LabelImport:
     """What `import_labels` did."""
 
     dataset: Dataset
     rejects_path: Path | None
     labelled: LabelledColours
+    # Each rule's accuracy on the test split's labels, held out from training.
+    held_out: tuple[HeldOutAccuracy, ...] = ()
+    small_splits: dict[str, int] | None = None  # val or test below SMALL_SPLIT_COLOURS
 
 
 def import_labels(
@@ -232,15 +289,18 @@ def import_labels(
         source=source,
         force=force,
     )
+    test = splits["test"]
+    held_out = tuple(rule_agreement(labelled.rgb[test], labelled.label[test])) if len(test) else ()
+    small = small_splits({split: len(positions) for split, positions in splits.items()})
     if labelled.rejects:
         lines = ["source_file,row,column,value,reason"]
         for row, column, value, reason in labelled.rejects:
             cells = [str(path), str(row), column, value, reason]
             lines.append(",".join(_csv_cell(c) for c in cells))
         write_files_atomic({rejects_path: "\n".join(lines) + "\n"})
-        return LabelImport(dataset, rejects_path, labelled)
+        return LabelImport(dataset, rejects_path, labelled, held_out, small)
     rejects_path.unlink(missing_ok=True)  # a stale one from an earlier import would mislead
-    return LabelImport(dataset, None, labelled)
+    return LabelImport(dataset, None, labelled, held_out, small)
 
 
 @contextlib.contextmanager

@@ -10,20 +10,39 @@ import platform
 import shutil
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fontpipe.data.datasets import Dataset
+from fontpipe.color.cube import cube_index
+from fontpipe.data.datasets import Dataset, read_file_arrays
 from fontpipe.errors import FontpipeError
 from fontpipe.records import TrainingRecord, package_version
+from fontpipe.schema import CUBE_SIZE, Split
 from fontpipe.training.checkpoints import resumable_backup
 from fontpipe.training.config import TrainConfig
 from fontpipe.training.devices import DevicePlan
 
 if TYPE_CHECKING:
     import keras
+
+
+MLP_WHY = (
+    "the question's own network (--architecture mlp): it can learn a region where human labels "
+    "depart from a rule, with the rule's colours mixed in (--prior)"
+)
+
+
+@dataclass(frozen=True)
+class KerasFit:
+    """What one Keras fit left: its per-epoch record, its wall time, and which epoch's weights the
+    model holds (early stopping restores those of the lowest validation loss)."""
+
+    history: list[dict[str, float]]
+    seconds: float
+    kept_epoch: int  # 1-based, as history's "epoch"
 
 
 def fit_model(
@@ -36,9 +55,9 @@ def fit_model(
     callbacks: Sequence[keras.callbacks.Callback],
     steps_per_epoch: int | None = None,
     validation: keras.callbacks.Callback | None = None,
-) -> tuple[list[dict[str, float]], float]:
-    """Run Keras' fit with backups, early stopping and a per-epoch record; returns the record and
-    the wall time.
+) -> KerasFit:
+    """Run Keras' fit with backups, early stopping and a per-epoch record; returns the record, the
+    wall time and the epoch whose weights were kept.
 
     `val_data` is validated by Keras after each epoch; or, with `val_data` None, `validation` is a
     callback that adds val_loss and val_accuracy to each epoch's logs itself (it runs first, so
@@ -47,6 +66,9 @@ def fit_model(
     import keras
 
     history_rows: list[dict[str, float]] = []
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
+    )
     # The recorder comes first: each epoch's row is in the checkpoint the backup then commits.
     backup = resumable_backup(backup_dir, history_rows) if backup_dir is not None else None
     started = time.perf_counter()
@@ -66,11 +88,7 @@ def fit_model(
             # Stops at the first non-finite batch loss; checked below, so a diverged run raises
             # instead of saving a model that answers NaN.
             keras.callbacks.TerminateOnNaN(),
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss",
-                patience=config.early_stopping_patience,
-                restore_best_weights=True,
-            ),
+            early_stopping,
             *callbacks,
         ],
     )
@@ -85,7 +103,16 @@ def fit_model(
             f"training diverged: the loss became NaN or infinite{where}; nothing was saved. "
             "Lower --lr (or check the data) and run again"
         )
-    return history_rows, train_seconds
+    return KerasFit(history_rows, train_seconds, kept_epoch(early_stopping, history_rows))
+
+
+def kept_epoch(early_stopping: Any, history: list[dict[str, float]]) -> int:
+    """The 1-based epoch whose weights Keras' EarlyStopping restored at the end of training (its
+    epochs count from the start of the whole run, a resumed one too, as `initial_epoch` is set);
+    the last epoch when it restored none (no validation loss was seen)."""
+    if early_stopping.best_weights is None:
+        return len(history)
+    return int(early_stopping.best_epoch) + 1
 
 
 def weights_not_finite(model: keras.Model) -> bool:
@@ -99,11 +126,14 @@ def training_record(
     history_rows: list[dict[str, float]],
     train_seconds: float,
     test_metrics: dict[str, Any],
+    kept: int | None = None,
 ) -> TrainingRecord:
+    """The record of a run; with `kept` (a Keras fit's kept epoch), its train and val figures are
+    that epoch's, whose weights are saved, and `fit` says which epoch it was."""
     import keras
     import tensorflow as tf
 
-    last = history_rows[-1] if history_rows else {}
+    last = history_rows[kept - 1] if kept else history_rows[-1] if history_rows else {}
     return TrainingRecord(
         config=config.model_dump(mode="json"),
         dataset=dataset.info(),
@@ -123,7 +153,39 @@ def training_record(
             "keras": keras.__version__,
             "python": platform.python_version(),
         },
+        fit={} if kept is None else mlp_fit(dataset, config, kept, len(history_rows)),
     )
+
+
+def mlp_fit(dataset: Dataset, config: TrainConfig, kept: int, epochs_run: int) -> dict[str, Any]:
+    """The model card's `fit` for an mlp: the epoch kept and why, as a table fit records its
+    Newton step."""
+    prior = (
+        f", with {config.prior_rows:,} colours of the {config.prior} rule mixed in "
+        f"({config.prior_weight:.0%} of the signal)"
+        if config.prior
+        else ""
+    )
+    return {
+        "family": "mlp",
+        "why": MLP_WHY,
+        "chosen": f"Adam ({config.schedule} schedule from {config.learning_rate:g}){prior}; "
+        f"epoch {kept} of {epochs_run} kept, the lowest validation loss (early stopping "
+        "restores its weights)",
+        "epoch": kept,
+        "epochs_run": epochs_run,
+        "train_colours": distinct_colours(dataset, "train"),
+    }
+
+
+def distinct_colours(dataset: Dataset, split: Split) -> int:
+    """Distinct colours of the 24-bit cube in a split (a float colour counts as the cube colour
+    it rounds to), read a file at a time."""
+    seen = np.zeros(CUBE_SIZE, dtype=bool)
+    for path in dataset.split_files(split):
+        rgb, _ = read_file_arrays([path])
+        seen[cube_index(np.clip(np.rint(rgb), 0, 255).astype(np.uint8))] = True
+    return int(np.count_nonzero(seen))
 
 
 def history_recorder(rows: list[dict[str, float]]) -> keras.callbacks.Callback:

@@ -117,7 +117,7 @@ def train_multi_worker(
         metrics = evaluator.evaluate(data, verbose=0, return_dict=True)
         return {name: float(value) for name, value in metrics.items()}
 
-    history_rows, train_seconds = fit_model(
+    run = fit_model(
         model,
         train_data,
         None,
@@ -128,11 +128,13 @@ def train_multi_worker(
         validation=_validation_callback(evaluate, val_data, plan),
     )
     test_metrics = evaluate(test_data)
-    record = training_record(dataset, config, plan, history_rows, train_seconds, test_metrics)
+    record = training_record(
+        dataset, config, plan, run.history, run.seconds, test_metrics, kept=run.kept_epoch
+    )
     return TrainedModel(
         model=model,
         record=record,
-        history=history_rows,
+        history=run.history,
         worker=plan.worker,
         workers=plan.workers,
     )

@@ -124,15 +124,15 @@ def train_model(
         model = build_model(config.model, seed=config.seed)
         compile_model(model, config, steps_per_epoch * config.epochs, plan.jit_compile)
 
-    history_rows, train_seconds = fit_model(
-        model, train_data, val_data, config, backup_dir=backup_dir, callbacks=callbacks
-    )
+    run = fit_model(model, train_data, val_data, config, backup_dir=backup_dir, callbacks=callbacks)
     test_metrics = model.evaluate(test_data, verbose=0, return_dict=True)
     if backup_dir is not None:
         shutil.rmtree(backup_dir, ignore_errors=True)
 
-    record = training_record(dataset, config, plan, history_rows, train_seconds, test_metrics)
-    return TrainedModel(model=model, record=record, history=history_rows)
+    record = training_record(
+        dataset, config, plan, run.history, run.seconds, test_metrics, kept=run.kept_epoch
+    )
+    return TrainedModel(model=model, record=record, history=run.history)
 
 
 def _train_with_prior(dataset: Dataset, config: TrainConfig) -> tuple[Any, int]:

@@ -242,8 +242,9 @@ def test_every_help_lists_choices_and_defaults_one_way():
     """Choices as `<a|b|c>` (an Enum's, and the rule families' too), every default in typer's
     own `  [default: ...]` after its sentence, and a default under the data root names
     FONTPIPE_DATA."""
-    from cli.app import app
     from typer.main import get_command
+
+    from cli.app import app
 
     group = get_command(app)
     for path in COMMANDS:
@@ -252,7 +253,7 @@ def test_every_help_lists_choices_and_defaults_one_way():
             command = command.commands[name]  # type: ignore[attr-defined]
         for param in command.params:
             text = param.help or ""
-            assert "RULE" != param.metavar, (path, param.name)
+            assert param.metavar != "RULE", (path, param.name)
             # A default written by hand reads as typer's: two spaces, then the brackets.
             if "[default:" in text:
                 assert "  [default: " in text and text.endswith("]"), (path, param.name, text)

@@ -217,3 +217,90 @@ def test_parquet_and_json_lines_import_the_same_way(suffix, tmp_path):
     )
     assert len(done.labelled.label) == 3 and len(done.labelled.rejects) == 1
     assert done.rejects_path is not None and "nope" in done.rejects_path.read_text()
+
+
+def test_wilson_interval_matches_the_published_values():
+    from fontpipe.data.labels import wilson_interval
+
+    # Newcombe (1998), table I: 81/263 -> 0.2553 to 0.3662; and 8/10, 10/10, 0/10.
+    low, high = wilson_interval(81, 263)
+    assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
+    assert tuple(round(x, 4) for x in wilson_interval(8, 10)) == (0.4902, 0.9433)
+    assert wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert round(wilson_interval(10, 10)[0], 4) == 0.7225
+    assert wilson_interval(0, 10)[0] == 0.0
+
+
+def test_small_splits_are_warned_about_and_the_held_out_accuracy_has_an_interval(tmp_path):
+    rng = np.random.default_rng(4)
+    rgb = rng.integers(0, 256, (100, 3), dtype=np.uint8)
+    wcag = get_rule("wcag").label(rgb)
+    lines = ["color,text"] + [
+        "#{:02x}{:02x}{:02x},{}".format(*c, "black" if b else "white")
+        for c, b in zip(rgb, wcag, strict=True)
+    ]
+    path = tmp_path / "few.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "datasets" / "few"
+    args = ["import-labels", str(path), "--text-column", "text", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    schema = Path(__file__).resolve().parents[2] / "schemas" / "import-labels.json"
+    jsonschema.validate(summary, json.loads(schema.read_text()))
+    assert summary["small_splits"] == {"val": 10, "test": 10}
+    assert "warning: the val split has 10 colours (fewer than 30)" in result.stderr
+    assert "warning: the test split has 10 colours" in result.stderr
+    held_out = {a["rule"]: a for a in summary["held_out"]}
+    # These labels are the WCAG rule's: it gets every held-out colour right, and ten colours
+    # still leave the interval's lower end near 72 %.
+    assert held_out["wcag"]["right"] == held_out["wcag"]["colours"] == 10
+    low, high = held_out["wcag"]["interval_95"]
+    assert high == pytest.approx(1.0) and 0.70 < low < 0.75
+    text = CliRunner().invoke(app, [*args, "--force"])
+    assert text.exit_code == 0, text.output
+    assert "held-out test split (10 colours)" in text.stdout and "wcag 100.00% (72.2-100.0%)" in (
+        text.stdout
+    )
+
+
+def test_import_of_enough_colours_warns_of_nothing(imported):
+    summary, _, _ = imported
+    assert summary["small_splits"] == {}
+    assert {a["rule"] for a in summary["held_out"]} == {"mean", "wcag", "yiq", "apca", "readable"}
+
+
+def test_evaluate_of_a_human_model_shows_human_and_cube_figures_apart(imported, tmp_path):
+    """Two titled tables: the held-out human labels (as the report's Human labels section) and
+    the cube against the prior rule (as the report's headline), with the report's numbers."""
+    _, out, _ = imported
+    models = tmp_path / "models"
+    config = fontpipe.TrainConfig(
+        inputs=InputConfig(batch_size=256), epochs=1, prior="wcag", prior_rows=2_000, device="cpu"
+    )
+    version = fontpipe.train(out, config, models)
+    report = tmp_path / "r" / "report.html"
+    args = ["evaluate", "--model", version.name, "--models-dir", str(models), "--no-baseline"]
+    shown = CliRunner().invoke(app, [*args, "--report", str(report)])
+    assert shown.exit_code == 0, shown.output
+    metrics = json.loads((report.parent / "metrics.json").read_text())
+    human, cube = metrics["human"], metrics["cube"]
+    text = shown.stdout
+    human_title = f"model {version.name} on held-out human labels (human:brand)"
+    cube_title = f"model {version.name} over the cube against the wcag rule"
+    assert human_title in text and cube_title in " ".join(text.split())
+    human_part, cube_part = text.split(human_title)[1].split("over the cube")
+    assert f"{100 * human['test_accuracy']:.2f}% ({human['test_errors']:,} wrong)" in human_part
+    assert f"{human['test_rows']:,} colours" in human_part and "95 % Wilson interval" in human_part
+    assert f"{cube['errors']:,}" in cube_part and f"{human['test_errors']:,} wrong" not in cube_part
+    html = report.read_text()
+    assert f"{100 * human['test_accuracy']:.2f}%" in html
+    as_json = CliRunner().invoke(app, [*args, "--report", str(report), "--json"])
+    document = json.loads(as_json.stdout)
+    schema = Path(__file__).resolve().parents[2] / "schemas" / "evaluate.json"
+    jsonschema.validate(document, json.loads(schema.read_text()))
+    assert document["family"] == "human:brand"
+    assert document["human"]["test_accuracy"] == human["test_accuracy"]
+    assert document["cube_headline"]["errors"] == cube["errors"]
+    low, high = document["human"]["interval_95"]
+    assert low < human["test_accuracy"] <= high + 1e-12
