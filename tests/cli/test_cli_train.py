@@ -138,3 +138,52 @@ def test_the_epoch_bar_never_reads_more_done_than_its_total():
         assert task.completed <= task.total
     callback.on_epoch_end(0, {"loss": 0.4})
     assert task.completed == task.total == 5
+
+
+def test_retrain_names_each_challengers_kept_step(exact_model, tmp_path):
+    """What `retrain` prints and puts in --json beside each rule: the Newton step its stored
+    challenger kept; nothing for a challenger not stored (identical to its champion)."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    import jsonschema
+
+    from cli.pipeline import challengers_kept
+    from fontpipe.records import Headline
+    from fontpipe.registry.promotion import RetrainOutcome, RetrainReport
+
+    version = exact_model("mean")
+    models = tmp_path / "models"
+    shutil.copytree(version.path, models / version.name)
+    headline = Headline(
+        accuracy=1, errors=0, boundary_accuracy=1, ece=0, aa_share=1, min_contrast=4.58
+    )
+
+    def outcome(rule: str, challenger: str) -> RetrainOutcome:
+        return RetrainOutcome(
+            rule=rule,
+            challenger=challenger,
+            promoted=False,
+            reason="test",
+            previous_champion=None,
+            champion=None,
+            challenger_metrics=headline,
+            champion_metrics=None,
+            report="r.html",
+            dataset="d",
+        )
+
+    report = RetrainReport(
+        outcomes=[outcome("mean", version.name), outcome("wcag", "20990101-000000-notkept")]
+    )
+    kept = challengers_kept(report, models)
+    step = version.metadata.fit["step"]
+    assert kept == {
+        "mean": f"Newton step {step} of {version.metadata.epochs_run} kept",
+        "wcag": None,
+    }
+    schema = Path(__file__).resolve().parents[2] / "schemas" / "retrain.json"
+    jsonschema.validate(
+        {**report.model_dump(mode="json"), "kept": kept}, json.loads(schema.read_text())
+    )
