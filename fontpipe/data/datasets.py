@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from fontpipe import storage
 from fontpipe.arrays import to_numpy
 from fontpipe.atomic import atomic_directory
-from fontpipe.data.fetch import fetch_dataset
+from fontpipe.data.fetch import open_fetched, refuse_store_target
 from fontpipe.data.generation import GenerateConfig, default_dataset_name, iter_chunks
 from fontpipe.data.splits import SplitColourCheck
 from fontpipe.data.target_lock import target_lock
@@ -139,12 +139,7 @@ def default_dataset_path(datasets_dir: Path, config: GenerateConfig) -> Path:
 
 def check_dataset_target(out: Path | str) -> Path:
     """Refuse an output path that can never hold a dataset, before any work starts."""
-    if storage.store_url(out) is not None:
-        raise FontpipeError(
-            f"{storage.store_url(out)}: datasets are written to a local directory only (one must "
-            "appear whole, which a rename gives and a store lacks); write it here and copy the "
-            "directory to the store, where --dataset reads it"
-        )
+    refuse_store_target(out)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise FontpipeError(f"{out}: output path exists and is a file, not a dataset directory")
@@ -368,15 +363,7 @@ def open_dataset(path: Path | str) -> Dataset:
     url = storage.store_url(path)
     if url is None:
         return _open_local(Path(path))
-    local = fetch_dataset(url)
-    try:
-        return _open_local(local, source=url)
-    except FontpipeError:
-        local = fetch_dataset(url, refresh=True)
-        try:
-            return _open_local(local, source=url)
-        except FontpipeError as exc:
-            raise FontpipeError(str(exc).replace(str(local), url)) from None
+    return open_fetched(url, lambda local: _open_local(local, source=url))
 
 
 def _open_local(path: Path, source: str | None = None) -> Dataset:

@@ -13,12 +13,43 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from fontpipe.atomic import atomic_directory
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import MANIFEST, SPLITS
+
+Opened = TypeVar("Opened")
+
+
+def refuse_store_target(out: Path | str) -> None:
+    """A dataset is written to a local directory only."""
+    from fontpipe import storage
+
+    url = storage.store_url(out)
+    if url is not None:
+        raise FontpipeError(
+            f"{url}: datasets are written to a local directory only (one must appear whole, "
+            "which a rename gives and a store lacks); write it here and copy the directory to "
+            "the store, where --dataset reads it"
+        )
+
+
+def open_fetched(url: str, check: Callable[[Path], Opened]) -> Opened:
+    """`check` (the dataset's own checks) of the local copy of the dataset at `url`; a cached
+    copy that fails them (damaged on disk) is fetched once more before the dataset is refused,
+    in words that name the store's files."""
+    local = fetch_dataset(url)
+    try:
+        return check(local)
+    except FontpipeError:
+        local = fetch_dataset(url, refresh=True)
+        try:
+            return check(local)
+        except FontpipeError as exc:
+            raise FontpipeError(str(exc).replace(str(local), url)) from None
 
 
 def dataset_cache_dir() -> Path:
