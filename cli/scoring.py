@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli.base import app, json_option, models_dir_option, user_errors
+from cli.base import app, json_option, models_dir_option, user_errors, with_default
 from cli.choices import ANSWERING_RULE_HELP, OnError, Scale, family_option
 from fontpipe.schema import DEFAULT_ANSWER_RULE
 
@@ -70,7 +70,7 @@ class ScoreOptions:
         "white", help="Translucent colours are composited over this CSS colour."
     )
     delimiter = typer.Option(
-        None, help="CSV field separator (, ; | or tab) [default: sniffed from the header]."
+        None, help=with_default("CSV field separator (, ; | or tab).", "sniffed from the header")
     )
     max_reject_rate = typer.Option(
         None,

@@ -223,6 +223,8 @@ def test_help_lists_choices_keeps_defaults_and_shows_flags_as_flags():
 # `score` and `predict` (cli/scoring.py) are to follow: their `--models-dir` becomes
 # `cli.base.models_dir_option()` and `--delimiter` writes its default with `with_default`.
 COMMANDS = [
+    ["score"],
+    ["predict"],
     ["generate"],
     ["train"],
     ["import-labels"],
