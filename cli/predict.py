@@ -61,7 +61,7 @@ def run_predict(
         return 0
     from cli.console import console
 
-    console.print(prediction_table(predictions, version_path.name))
+    print_predictions(console, predictions, version_path.name)
     return 0
 
 
@@ -174,49 +174,69 @@ def prediction_record(row: Prediction) -> dict[str, Any]:
     }
 
 
+# Each answer's fields: the table's columns after `colour`, and the lines of a narrow view.
+_FIELDS = (
+    "P(black)",
+    "text",
+    "contrast",
+    "AA",
+    "AAA",
+    "3:1",
+    "black text",
+    "white text",
+    "Lc black",
+    "Lc white",
+)
+_NUMERIC = {"P(black)", "contrast", "black text", "white text", "Lc black", "Lc white"}
+_CAPTION = "AA 4.5:1, AAA 7:1; 3:1: large text (AA) and UI components (non-text)"
+
+
+def _field_values(row: Prediction) -> list[Any]:
+    return [
+        f"{row.p_black:.4f}",
+        row.text_color,
+        f"{row.contrast_ratio:.2f}:1",
+        _verdict_text(row.wcag_aa),
+        _verdict_text(row.wcag_aaa),
+        _verdict_text(row.wcag_aa_large),
+        f"{row.contrast_black:.2f}:1",
+        f"{row.contrast_white:.2f}:1",
+        f"{row.apca_lc_black:.1f}",
+        f"{row.apca_lc_white:.1f}",
+    ]
+
+
 def prediction_table(predictions: list[Prediction], version: str) -> Table:
     """The look-ups as a table, with a swatch of each colour in its chosen text."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(
-        show_header=True,
-        title=f"answered by {version}",
-        caption="AA 4.5:1, AAA 7:1; 3:1: large text (AA) and UI components (non-text)",
-    )
-    numeric = {"P(black)", "contrast", "black text", "white text", "Lc black", "Lc white"}
-    for column in (
-        "colour",
-        "P(black)",
-        "text",
-        "contrast",
-        "AA",
-        "AAA",
-        "3:1",
-        "black text",
-        "white text",
-        "Lc black",
-        "Lc white",
-        "swatch",
-    ):
-        table.add_column(column, justify="right" if column in numeric else "left")
+    table = Table(show_header=True, title=f"answered by {version}", caption=_CAPTION)
+    for column in ("colour", *_FIELDS, "swatch"):
+        table.add_column(column, justify="right" if column in _NUMERIC else "left")
     for row in predictions:
         swatch = Text(f" {row.text} ", style=f"{row.text_color} on {row.hex}")
-        table.add_row(
-            row.text,
-            f"{row.p_black:.4f}",
-            row.text_color,
-            f"{row.contrast_ratio:.2f}:1",
-            _verdict_text(row.wcag_aa),
-            _verdict_text(row.wcag_aaa),
-            _verdict_text(row.wcag_aa_large),
-            f"{row.contrast_black:.2f}:1",
-            f"{row.contrast_white:.2f}:1",
-            f"{row.apca_lc_black:.1f}",
-            f"{row.apca_lc_white:.1f}",
-            swatch,
-        )
+        table.add_row(row.text, *_field_values(row), swatch)
     return table
+
+
+def print_predictions(console: Any, predictions: list[Prediction], version: str) -> None:
+    """The table where the terminal is wide enough for it; else a block per colour, a field a
+    line, so that no number is cut to fit (a squeezed table shows `…` in every cell)."""
+    from rich.text import Text
+
+    table = prediction_table(predictions, version)
+    # Its natural width, measured as if the terminal had no edge (a measure clamps to it).
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    if natural <= console.width:
+        console.print(table)
+        return
+    console.print(Text(f"answered by {version}", style="italic"), soft_wrap=True)
+    for row in predictions:
+        console.print(Text(f" {row.text} ", style=f"{row.text_color} on {row.hex}"), soft_wrap=True)
+        for label, value in zip(_FIELDS, _field_values(row), strict=True):
+            console.print(Text.assemble(f"  {label:<10} ", value), soft_wrap=True)
+    console.print(Text(_CAPTION, style="dim"), soft_wrap=True)
 
 
 def _verdict_text(passes: bool) -> Text:
