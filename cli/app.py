@@ -99,24 +99,12 @@ def quick_predict_options(args: list[str]) -> dict[str, Any] | None:
         "backdrop": "white",
         "as_json": False,
     }
-    rest = iter(args[1:])
-    for arg in rest:
-        if "\0" in arg:
-            return None
-        if not arg.startswith("-") or arg == "-":  # `-`: colours line by line from stdin
-            options["colors"].append(arg)
-            continue
-        if arg == "--json":
-            options["as_json"] = True
-            continue
-        name, equals, value = arg.partition("=")
-        if name not in _PREDICT_VALUES:
-            return None
-        if not equals:
-            value = next(rest, "")
-        if not value or value.startswith("-") or "\0" in value:
-            return None
-        options[_PREDICT_VALUES[name]] = value
+    parsed = plain_options(args[1:], _PREDICT_VALUES, positional_dash=True)
+    if parsed is None:
+        return None
+    positional, given = parsed
+    options.update(given)
+    options["colors"] = positional
     if not is_answering_rule(options["rule"]):
         return None
     if options["models_dir"] is not None:
@@ -127,6 +115,37 @@ def quick_predict_options(args: list[str]) -> dict[str, Any] | None:
         options["models_dir"] = models_dir
     options["colors"] = options["colors"] or None
     return options
+
+
+def plain_options(
+    args: list[str], values: dict[str, str], *, positional_dash: bool = False
+) -> tuple[list[str], dict[str, Any]] | None:
+    """A command's arguments in a plain form, as typer parses them: (the positional arguments,
+    {field: value} for the `values` options and `as_json` for `--json`), options among the
+    positionals, `--opt value` or `--opt=value`, the last one counting; None for anything typer
+    should see (an option not in `values`, a value missing or reading like an option, `--`, a NUL).
+    `positional_dash`: a lone `-` is a positional (standard input)."""
+    positional: list[str] = []
+    given: dict[str, Any] = {}
+    rest = iter(args)
+    for arg in rest:
+        if "\0" in arg:
+            return None
+        if not arg.startswith("-") or (positional_dash and arg == "-"):
+            positional.append(arg)
+            continue
+        if arg == "--json":
+            given["as_json"] = True
+            continue
+        name, equals, value = arg.partition("=")
+        if name not in values:
+            return None
+        if not equals:
+            value = next(rest, "")
+        if not value or value.startswith("-") or "\0" in value:
+            return None
+        given[values[name]] = value
+    return positional, given
 
 
 def run_quick(command: Callable[..., int], *args: Any, **options: Any) -> int:

@@ -123,18 +123,8 @@ _LINE_FORMAT = "{:<24} {:<5} {:>8} {:<4} {:<4} {:<4} {:>10} {:>10} {:>8} {:>8}"
 
 
 def _table_line(row: Prediction) -> str:
-    return _LINE_FORMAT.format(
-        row.text,
-        row.text_color,
-        f"{row.contrast_ratio:.2f}:1",
-        _verdict(row.wcag_aa),
-        _verdict(row.wcag_aaa),
-        _verdict(row.wcag_aa_large),
-        f"{row.contrast_black:.2f}:1",
-        f"{row.contrast_white:.2f}:1",
-        f"{row.apca_lc_black:.1f}",
-        f"{row.apca_lc_white:.1f}",
-    )
+    # The narrow view's fields without P(black), as plain words.
+    return _LINE_FORMAT.format(row.text, *_field_strings(row)[1:])
 
 
 def _verdict(passes: bool) -> str:
@@ -191,18 +181,28 @@ _NUMERIC = {"P(black)", "contrast", "black text", "white text", "Lc black", "Lc 
 _CAPTION = "AA 4.5:1, AAA 7:1; 3:1: large text (AA) and UI components (non-text)"
 
 
-def _field_values(row: Prediction) -> list[Any]:
+def _field_strings(row: Prediction) -> list[str]:
+    """The values of _FIELDS, verdicts as `pass` / `FAIL`."""
     return [
         f"{row.p_black:.4f}",
         row.text_color,
         f"{row.contrast_ratio:.2f}:1",
-        _verdict_text(row.wcag_aa),
-        _verdict_text(row.wcag_aaa),
-        _verdict_text(row.wcag_aa_large),
+        _verdict(row.wcag_aa),
+        _verdict(row.wcag_aaa),
+        _verdict(row.wcag_aa_large),
         f"{row.contrast_black:.2f}:1",
         f"{row.contrast_white:.2f}:1",
         f"{row.apca_lc_black:.1f}",
         f"{row.apca_lc_white:.1f}",
+    ]
+
+
+def _field_values(row: Prediction) -> list[Any]:
+    """The values of _FIELDS for a terminal: verdicts in colour."""
+    verdicts = {"AA": row.wcag_aa, "AAA": row.wcag_aaa, "3:1": row.wcag_aa_large}
+    return [
+        _verdict_text(verdicts[field]) if field in verdicts else value
+        for field, value in zip(_FIELDS, _field_strings(row), strict=True)
     ]
 
 

@@ -33,29 +33,15 @@ _PATHS = ("models_dir", "report")
 
 def quick_score_request(args: list[str]) -> Any:
     """A `cli.score_run.ScoreRequest` for `score` in a plain form, or None for typer."""
-    from cli.app import is_completion
+    from cli.app import is_completion, plain_options
 
     if not args or args[0] != "score" or any(is_completion(name) for name in os.environ):
         return None
-    options: dict[str, Any] = {"inputs": []}
-    rest = iter(args[1:])
-    for arg in rest:
-        if "\0" in arg:
-            return None
-        if not arg.startswith("-"):
-            options["inputs"].append(arg)
-            continue
-        if arg == "--json":
-            options["as_json"] = True
-            continue
-        name, equals, value = arg.partition("=")
-        if name not in _VALUES:
-            return None
-        if not equals:
-            value = next(rest, "")
-        if not value or value.startswith("-") or "\0" in value:
-            return None
-        options[_VALUES[name]] = value
+    parsed = plain_options(args[1:], _VALUES)
+    if parsed is None:
+        return None
+    inputs, options = parsed
+    options["inputs"] = inputs
     if not options["inputs"] or "out" not in options or not _plain_values(options):
         return None
     for field in _PATHS:
