@@ -107,8 +107,9 @@ def answer_lines(version_path: Path, backdrop: tuple[int, int, int], as_json: bo
     return 2 if any_bad else 0
 
 
-_LINE_HEADER = (
-    "colour",
+# Each answer's fields: the table's columns after `colour`, and the lines of a narrow view.
+_FIELDS = (
+    "P(black)",
     "text",
     "contrast",
     "AA",
@@ -119,6 +120,8 @@ _LINE_HEADER = (
     "Lc black",
     "Lc white",
 )
+# A line of `predict -`: the colour, then every field but P(black).
+_LINE_HEADER = ("colour", *_FIELDS[1:])
 _LINE_FORMAT = "{:<24} {:<5} {:>8} {:<4} {:<4} {:<4} {:>10} {:>10} {:>8} {:>8}"
 
 
@@ -164,19 +167,6 @@ def prediction_record(row: Prediction) -> dict[str, Any]:
     }
 
 
-# Each answer's fields: the table's columns after `colour`, and the lines of a narrow view.
-_FIELDS = (
-    "P(black)",
-    "text",
-    "contrast",
-    "AA",
-    "AAA",
-    "3:1",
-    "black text",
-    "white text",
-    "Lc black",
-    "Lc white",
-)
 _NUMERIC = {"P(black)", "contrast", "black text", "white text", "Lc black", "Lc white"}
 _CAPTION = "AA 4.5:1, AAA 7:1; 3:1: large text (AA) and UI components (non-text)"
 
