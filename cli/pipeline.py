@@ -340,10 +340,7 @@ def retrain(
         return
     console.print(retrain_summary_table(report))
     for outcome in report.outcomes:
-        line = outcome_line(outcome)
-        if kept.get(outcome.rule):
-            line += f"; challenger's weights: {kept[outcome.rule]}"
-        console.print(line, soft_wrap=True)
+        console.print(outcome_line(outcome, kept.get(outcome.rule)), soft_wrap=True)
 
 
 def challengers_kept(report: Any, models_dir: Path) -> dict[str, str | None]:

@@ -181,18 +181,20 @@ def _learned_from(outcome: RetrainOutcome) -> str:
     return "" if outcome.seed is None else f"; data seed {outcome.seed}"
 
 
-def outcome_line(outcome: RetrainOutcome) -> str:
-    """One line per rule: the verdict and the figures a reader checks first."""
+def outcome_line(outcome: RetrainOutcome, kept: str | None = None) -> str:
+    """One line per rule: the verdict and the figures a reader checks first; `kept` says which
+    weights the challenger kept (a Newton step or an epoch). The report's path comes last."""
     h = outcome.challenger_metrics
     figures = (
         f"{error_figures(h)}, AA share {h.aa_share:.2%}, minimum contrast {h.min_contrast:.2f}:1"
     )
+    made = _learned_from(outcome) + (f"; challenger's weights: {kept}" if kept else "")
     if outcome.promoted:
         return (
             f"{outcome.rule}: promoted; champion {outcome.champion}: {figures} "
-            f"({outcome.reason}){_learned_from(outcome)}; report {outcome.report}"
+            f"({outcome.reason}){made}; report {outcome.report}"
         )
     return (
         f"{outcome.rule}: kept the champion {outcome.champion} ({outcome.reason}); challenger "
-        f"{outcome.challenger}: {figures}{_learned_from(outcome)}; report {outcome.report}"
+        f"{outcome.challenger}: {figures}{made}; report {outcome.report}"
     )

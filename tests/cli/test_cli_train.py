@@ -187,3 +187,10 @@ def test_retrain_names_each_challengers_kept_step(exact_model, tmp_path):
     jsonschema.validate(
         {**report.model_dump(mode="json"), "kept": kept}, json.loads(schema.read_text())
     )
+    # The printed line names the kept step, and the report's path stays last (scripts split on
+    # "; report ").
+    from fontpipe.registry.promotion import outcome_line
+
+    line = outcome_line(report.outcomes[0], kept["mean"])
+    assert f"challenger's weights: {kept['mean']}; report r.html" in line
+    assert line.rsplit("; report ", 1)[1] == "r.html"

@@ -13,15 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.unit.test_apca import colours_to_check, oracle_contrasts
+from tests.unit.test_apca import colorjs_oracle
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("rule", ["apca", "readable"])
 def test_scored_answers_and_lc_match_colorjs(rule, exact_model, tmp_path):
-    rgb = colours_to_check()
-    oracle = oracle_contrasts(rgb, tmp_path)  # skips where colorjs.io is not installed
+    rgb, oracle = colorjs_oracle()  # skips where colorjs.io is not installed
     source = tmp_path / "colours.parquet"
     pq.write_table(pa.table({c: rgb[:, i] for i, c in enumerate("rgb")}), source)
     out = tmp_path / "scored.parquet"
