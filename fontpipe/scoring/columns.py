@@ -52,6 +52,7 @@ from fontpipe.schema import (
     WCAG_NON_TEXT,
     black_text,
 )
+from fontpipe.scoring.allocator import keep_freed_memory
 
 OUTPUT_FIELDS = (
     pa.field(P_BLACK, pa.float32()),
@@ -225,6 +226,7 @@ def job_scorer(version_path: Path | None, bundle: ModelBundle | None) -> Scorer:
         return scorer
     if bundle is None:
         raise FontpipeError("a score part came without its model")
+    keep_freed_memory()  # a worker: see fontpipe.scoring.allocator
     with _bundle_scorers_lock:
         known = _bundle_scorers.get(bundle.model_sha256)
         if known is not None:

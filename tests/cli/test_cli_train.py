@@ -153,7 +153,7 @@ def test_retrain_names_each_challengers_kept_step(exact_model, tmp_path):
     from fontpipe.records import Headline
     from fontpipe.registry.promotion import RetrainOutcome, RetrainReport
 
-    version = exact_model("mean")
+    version = exact_model("wcag")  # the session's, shared with other tests
     models = tmp_path / "models"
     shutil.copytree(version.path, models / version.name)
     headline = Headline(

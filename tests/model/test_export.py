@@ -15,28 +15,20 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from fontpipe.color.cube import cube_index
-from fontpipe.data.datasets import write_dataset
-from fontpipe.data.generation import GenerateConfig
 from fontpipe.export import boundary_colours, export_model
-from fontpipe.model import ModelConfig
 from fontpipe.quiet import import_tensorflow
 from fontpipe.registry.versions import ensure_cube_table, open_version
 from fontpipe.schema import black_text
-from fontpipe.training.config import TrainConfig
-from fontpipe.training.train import train_version
 
 BOUNDARY = 20_000
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def tables_version(tmp_path_factory):
-    root = tmp_path_factory.mktemp("export")
-    dataset, _ = write_dataset(
-        GenerateConfig(rows=2_000, sampling="cube", rule="wcag"), root / "ds"
-    )
-    config = TrainConfig(model=ModelConfig(architecture="channel-tables"), device="cpu")
-    return train_version(dataset, config, root / "models").path
+def tables_version(exact_model):
+    """The session's wcag channel-table version (fitted on the whole cube, as the browser-parity
+    test uses it): its exports must decide as it does on every colour."""
+    return exact_model("wcag").path
 
 
 @pytest.fixture(params=["channel-tables", "mlp"])
