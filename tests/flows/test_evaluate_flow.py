@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from fontpipe.data.datasets import write_dataset
 from fontpipe.data.generation import GenerateConfig
 from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
 from fontpipe.training.recipes import Recipe
 from fontpipe.training.train import train_version
+
+pytestmark = pytest.mark.slow
 
 
 def test_evaluate_flow_writes_report_and_artifacts(prefect_harness, tmp_path):

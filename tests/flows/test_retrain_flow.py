@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import html
 
+import pytest
+
 from fontpipe.data.generation import GenerateConfig
 from fontpipe.registry.champions import champion, promote, promotion_history, rollback
 from fontpipe.training.config import TrainConfig
 from fontpipe.training.inputs import InputConfig
+
+pytestmark = pytest.mark.slow
 
 GOOD = {
     "generate": GenerateConfig(rows=40_000, sampling="boundary", seed=1),

@@ -23,6 +23,8 @@ from fontpipe.settings import Settings
 from fontpipe.steps.retrain import RetrainRunners, run_rule
 from fontpipe.training.config import TrainConfig
 
+pytestmark = pytest.mark.slow
+
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 runner = CliRunner()
 
