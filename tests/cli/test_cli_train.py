@@ -140,22 +140,24 @@ def test_the_epoch_bar_never_reads_more_done_than_its_total():
     assert task.completed == task.total == 5
 
 
-def test_retrain_names_each_challengers_kept_step(exact_model, tmp_path):
+def test_retrain_names_each_challengers_kept_step(tiny_dataset, tmp_path):
     """What `retrain` prints and puts in --json beside each rule: the Newton step its stored
     challenger kept; nothing for a challenger not stored (identical to its champion)."""
     import json
-    import shutil
     from pathlib import Path
 
     import jsonschema
 
     from cli.pipeline import challengers_kept
+    from fontpipe.model import ModelConfig
     from fontpipe.records import Headline
     from fontpipe.registry.promotion import RetrainOutcome, RetrainReport
+    from fontpipe.training.config import TrainConfig
+    from fontpipe.training.train import train_version
 
-    version = exact_model("wcag")  # the session's, shared with other tests
     models = tmp_path / "models"
-    shutil.copytree(version.path, models / version.name)
+    tables = TrainConfig(model=ModelConfig(architecture="channel-tables"), device="cpu")
+    version = train_version(tiny_dataset, tables, models)
     headline = Headline(
         accuracy=1, errors=0, boundary_accuracy=1, ece=0, aa_share=1, min_contrast=4.58
     )
