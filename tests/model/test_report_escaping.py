@@ -15,19 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from cli.app import app
 from fontpipe.color.rules import get_rule
 from fontpipe.evaluation.evaluate_version import evaluate_version
 from fontpipe.evaluation.report import script_json, write_report
 from fontpipe.export import DECIDE_JS
-from fontpipe.model import ModelConfig
 from fontpipe.registry.promotion import ChampionComparison
-from fontpipe.training.config import TrainConfig
-from fontpipe.training.inputs import InputConfig
-from fontpipe.training.train import train_version
 from tests.chromium import HEADLESS
+from tests.human_model import human_label_version
 
 # Each breaks out of a different context: the inline script (closing it, or keeping it open with
 # `<!--<script>`), an attribute, the text; U+2028 ends a line in older JavaScript.
@@ -57,29 +52,9 @@ def hostile_report(tmp_path_factory):
     rng = np.random.default_rng(4)
     rgb = rng.integers(0, 256, (600, 3), dtype=np.uint8)
     black = get_rule("wcag").label(rgb).astype(bool)
-    lines = ["color,text"] + [
-        "#{:02x}{:02x}{:02x},{}".format(*c, "black" if b else "white")
-        for c, b in zip(rgb, black, strict=True)
-    ]
-    (root / "labels.csv").write_text("\n".join(lines) + "\n")
     # A file name cannot hold "/", so the dataset path spells `</script>` across two folders.
     dataset = root / "a<" / HOSTILE.removeprefix("</")
-    done = CliRunner().invoke(
-        app,
-        ["import-labels", str(root / "labels.csv"), "--text-column", "text", "--out", str(dataset)],
-    )
-    assert done.exit_code == 0, done.output
-    config = TrainConfig(
-        model=ModelConfig(hidden=(8, 8)),
-        inputs=InputConfig(batch_size=256),
-        epochs=1,
-        prior="wcag",
-        prior_rows=5_000,
-        device="cpu",
-    )
-    from fontpipe.data.datasets import open_dataset
-
-    version = train_version(open_dataset(dataset), config, root / "models")
+    version = human_label_version(root, rgb, black, dataset)
     metadata = json.loads((version.path / "metadata.json").read_text())
     metadata["version"] = VERSION  # what a hand-edited or foreign version directory can say
     (version.path / "metadata.json").write_text(json.dumps(metadata))

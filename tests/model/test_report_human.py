@@ -8,20 +8,15 @@ from html import unescape
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from cli.app import app
 from fontpipe.color.cube import lookup_p_black
 from fontpipe.color.rules import get_rule
 from fontpipe.data.datasets import open_dataset, read_split_arrays
 from fontpipe.evaluation.card import labelled_colours
 from fontpipe.evaluation.evaluate_version import evaluate_version
 from fontpipe.evaluation.report import write_report
-from fontpipe.model import ModelConfig
 from fontpipe.schema import SPLITS
-from fontpipe.training.config import TrainConfig
-from fontpipe.training.inputs import InputConfig
-from fontpipe.training.train import train_version
+from tests.human_model import human_label_version
 
 COLOURS = 200
 
@@ -33,26 +28,8 @@ def human_report(tmp_path_factory):
     rgb = rng.integers(0, 256, (COLOURS, 3), dtype=np.uint8)
     black = get_rule("wcag").label(rgb).astype(bool)
     black[:20] = ~black[:20]  # a few judgements against the prior
-    lines = ["color,text"] + [
-        "#{:02x}{:02x}{:02x},{}".format(*c, "black" if b else "white")
-        for c, b in zip(rgb, black, strict=True)
-    ]
-    (root / "labels.csv").write_text("\n".join(lines) + "\n")
     dataset = root / "palette"
-    done = CliRunner().invoke(
-        app,
-        ["import-labels", str(root / "labels.csv"), "--text-column", "text", "--out", str(dataset)],
-    )
-    assert done.exit_code == 0, done.output
-    config = TrainConfig(
-        model=ModelConfig(hidden=(8, 8)),
-        inputs=InputConfig(batch_size=256),
-        epochs=1,
-        prior="wcag",
-        prior_rows=5_000,
-        device="cpu",
-    )
-    version = train_version(open_dataset(dataset), config, root / "models")
+    version = human_label_version(root, rgb, black, dataset)
     assessment = evaluate_version(version.path, dataset_path=dataset, recipe=None)
     target = root / "report" / "report.html"
     write_report(assessment, target)
