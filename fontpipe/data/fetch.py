@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from fontpipe.atomic import atomic_directory
 from fontpipe.errors import FontpipeError
 from fontpipe.schema import MANIFEST, SPLITS
+from fontpipe.user_cache import entry_lock, private_cache
 
 Opened = TypeVar("Opened")
 
@@ -52,10 +53,8 @@ def open_fetched(url: str, check: Callable[[Path], Opened]) -> Opened:
             raise FontpipeError(str(exc).replace(str(local), url)) from None
 
 
-def dataset_cache_dir() -> Path:
-    """This user's local cache of datasets read from a store, private to the user."""
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(tempfile.gettempdir()) / f"fontpipe-datasets-{uid}"
+# The local cache of datasets read from a store (fontpipe.user_cache).
+DATASETS = "datasets"
 
 
 def fetch_dataset(url: str, *, refresh: bool = False) -> Path:
@@ -72,12 +71,8 @@ def fetch_dataset(url: str, *, refresh: bool = False) -> Path:
         raise FontpipeError(f"{url}: no {MANIFEST} there; not a fontpipe dataset") from None
     files = _listed_files(raw, storage.join(url, MANIFEST))
     key = hashlib.sha256(url.encode() + b"\0" + raw).hexdigest()[:32]
-    cache = dataset_cache_dir()
-    cache.mkdir(mode=0o700, exist_ok=True)
-    if hasattr(os, "getuid") and cache.stat().st_uid != os.getuid():
-        raise FontpipeError(f"{cache}: the dataset cache belongs to another user")
-    path = cache / key
-    with _cache_lock(path):
+    path = private_cache(DATASETS) / key
+    with entry_lock(path):
         if refresh:
             shutil.rmtree(path, ignore_errors=True)
         if (path / MANIFEST).exists():
@@ -109,10 +104,3 @@ def _listed_files(raw: bytes, where: str) -> list[str]:
         if not parts or PurePosixPath(str(name)).is_absolute() or ".." in parts:
             raise FontpipeError(f"{where}: file {name!r} is not inside the dataset")
     return [str(name) for name in names]
-
-
-def _cache_lock(path: Path) -> Any:
-    """One process at a time copies a dataset (two workers asked for it at once)."""
-    from filelock import FileLock
-
-    return FileLock(str(path.parent / f".{path.name}.lock"))

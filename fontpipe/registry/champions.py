@@ -23,7 +23,7 @@ from typing import Any
 from fontpipe.atomic import write_json_atomic, write_text_atomic
 from fontpipe.errors import FontpipeError
 from fontpipe.records import Headline
-from fontpipe.registry.elsewhere import fetch_version, version_cache_dir
+from fontpipe.registry.elsewhere import VERSIONS, fetch_version
 from fontpipe.registry.lock import REGISTRY_LOCK_TIMEOUT
 from fontpipe.registry.lock import registry_lock as registry_lock  # where callers found it
 from fontpipe.registry.promotion import (
@@ -55,6 +55,7 @@ from fontpipe.registry.versions import (
     version_dir,
 )
 from fontpipe.schema import DEFAULT_RULE, HUMAN_PREFIX
+from fontpipe.user_cache import private_cache
 
 CHAMPION_FILE = "champion"
 CHAMPION = "champion"  # the reference that names the current champion
@@ -190,8 +191,7 @@ def _mirror_pointers(models_url: str) -> Path:
     from fontpipe import storage
 
     digest = hashlib.sha256(models_url.encode()).hexdigest()[:16]
-    version_cache_dir().mkdir(mode=0o700, exist_ok=True)
-    mirror = version_cache_dir() / "registries" / digest
+    mirror = private_cache(VERSIONS) / "registries" / digest
     mirror.mkdir(parents=True, exist_ok=True)
     for name in (PROMOTIONS_FILE, CHAMPION_FILE):
         url = storage.join(models_url, name)

@@ -2,7 +2,7 @@
 (`fetch_version`: `s3://bucket/models/<version>`, any fsspec protocol), or from a `ModelBundle`,
 the version's two small files as bytes that a score job sends with each part to Dask workers
 which cannot read the client's files. Both are verified by the model's checksum on arrival and
-copied into a local cache of versions (`version_cache_dir`, under the system's temporary
+copied into a local cache of versions (`fontpipe.user_cache`, under the system's temporary
 directory, keyed by that checksum), where the cube table is built or fetched once and mapped as
 it is for any version (`fontpipe.registry.versions` owns the directory and its file names).
 """
@@ -12,10 +12,8 @@ from __future__ import annotations
 # fontpipe.storage (pyarrow's filesystems, 0.1 s) loads on first use: only a store needs it.
 import hashlib
 import logging
-import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from fontpipe.registry.versions import (
     load_verified_cube_table,
     open_version,
 )
+from fontpipe.user_cache import entry_lock, private_cache
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ def fetch_version(url: str) -> Path:
         },
     )
     version = open_version(path)  # the model's bytes against the checksum its metadata records
-    with _cache_lock(path):
+    with entry_lock(path):
         if not cube_table_path(version).exists() and storage.exists(storage.join(url, CUBE_FILE)):
             try:
                 _fetch_cube_table(version, url)
@@ -122,11 +121,8 @@ def fetch_version(url: str) -> Path:
     return path
 
 
-def version_cache_dir() -> Path:
-    """This user's local cache of versions read from a store or received with a task: under the
-    system's temporary directory (never the data directory or home), private to the user."""
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(tempfile.gettempdir()) / f"fontpipe-versions-{uid}"
+# The local cache of versions read from a store or received with a task (fontpipe.user_cache).
+VERSIONS = "versions"
 
 
 _VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
@@ -146,12 +142,8 @@ def _parse_metadata(raw: bytes, where: str) -> VersionMetadata:
 def _cache_version(metadata: VersionMetadata, files: dict[str, Any]) -> Path:
     """The cache's directory for this model (`<cache>/<model checksum>/<version>`), written
     whole by whichever process comes first; a copy that no longer verifies is replaced."""
-    cache = version_cache_dir()
-    cache.mkdir(mode=0o700, exist_ok=True)
-    if hasattr(os, "getuid") and cache.stat().st_uid != os.getuid():
-        raise FontpipeError(f"{cache}: the version cache belongs to another user")
-    path = cache / metadata.model_sha256[:32] / metadata.version
-    with _cache_lock(path):
+    path = private_cache(VERSIONS) / metadata.model_sha256[:32] / metadata.version
+    with entry_lock(path):
         if is_version_dir(path):
             try:
                 open_version(path)
@@ -164,17 +156,8 @@ def _cache_version(metadata: VersionMetadata, files: dict[str, Any]) -> Path:
     return path
 
 
-def _cache_lock(path: Path) -> Any:
-    """One process at a time builds a cached version or its cube table (two Dask workers on a
-    machine receive the same model at once)."""
-    from filelock import FileLock
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(path.parent / f".{path.name}.lock"))
-
-
 def _build_cube_once(version: ModelVersion) -> None:
-    with _cache_lock(version.path):
+    with entry_lock(version.path):
         ensure_cube_table(version)
 
 

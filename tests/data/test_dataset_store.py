@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from fontpipe.data.datasets import open_dataset, read_split_arrays
-from fontpipe.data.fetch import dataset_cache_dir
+from fontpipe.data.fetch import DATASETS
 from fontpipe.data.seen import seen_colours
 from fontpipe.errors import FontpipeError
 from fontpipe.registry.versions import open_version
+from fontpipe.user_cache import user_cache_dir
 
 runner = CliRunner()
 
@@ -38,7 +39,7 @@ def test_a_store_dataset_reads_as_the_local_one(tiny_dataset, store_dataset):
     opened = open_dataset(store_dataset)
     assert opened.source == store_dataset
     assert opened.info().path == store_dataset
-    assert opened.path.is_relative_to(dataset_cache_dir())
+    assert opened.path.is_relative_to(user_cache_dir(DATASETS))
     assert opened.fingerprint == tiny_dataset.fingerprint
     for split in ("train", "val", "test"):
         ours, theirs = read_split_arrays(opened, split), read_split_arrays(tiny_dataset, split)
