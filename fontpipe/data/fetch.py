@@ -10,9 +10,7 @@ from __future__ import annotations
 # fontpipe.storage (pyarrow's filesystems) loads on first use: only a store needs it.
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -23,6 +21,8 @@ from fontpipe.schema import MANIFEST, SPLITS
 from fontpipe.user_cache import entry_lock, private_cache
 
 Opened = TypeVar("Opened")
+# The local cache of datasets read from a store (fontpipe.user_cache).
+DATASETS = "datasets"
 
 
 def refuse_store_target(out: Path | str) -> None:
@@ -51,10 +51,6 @@ def open_fetched(url: str, check: Callable[[Path], Opened]) -> Opened:
             return check(local)
         except FontpipeError as exc:
             raise FontpipeError(str(exc).replace(str(local), url)) from None
-
-
-# The local cache of datasets read from a store (fontpipe.user_cache).
-DATASETS = "datasets"
 
 
 def fetch_dataset(url: str, *, refresh: bool = False) -> Path:
