@@ -87,8 +87,6 @@ def quick_predict_options(args: list[str]) -> dict[str, Any] | None:
     (options among the colours, `--opt value` or `--opt=value`, the last one counts); None for
     anything typer should see: another command, help, an option that is not `predict`'s, a value
     typer would refuse or that reads like an option, `--`, or a shell asking for completions."""
-    if not args or args[0] != "predict" or any(is_completion(name) for name in os.environ):
-        return None
     from fontpipe.schema import DEFAULT_ANSWER_RULE
 
     options: dict[str, Any] = {
@@ -99,7 +97,7 @@ def quick_predict_options(args: list[str]) -> dict[str, Any] | None:
         "backdrop": "white",
         "as_json": False,
     }
-    parsed = plain_options(args[1:], _PREDICT_VALUES, positional_dash=True)
+    parsed = plain_options(args, "predict", _PREDICT_VALUES, positional_dash=True)
     if parsed is None:
         return None
     positional, given = parsed
@@ -108,26 +106,27 @@ def quick_predict_options(args: list[str]) -> dict[str, Any] | None:
     if not is_answering_rule(options["rule"]):
         return None
     if options["models_dir"] is not None:
-        models_dir = Path(options["models_dir"])
-        # typer's Path: an existing path must be readable.
-        if models_dir.exists() and not os.access(models_dir, os.R_OK):
+        if not readable_where_it_exists(options["models_dir"]):
             return None
-        options["models_dir"] = models_dir
+        options["models_dir"] = Path(options["models_dir"])
     options["colors"] = options["colors"] or None
     return options
 
 
 def plain_options(
-    args: list[str], values: dict[str, str], *, positional_dash: bool = False
+    args: list[str], command: str, values: dict[str, str], *, positional_dash: bool = False
 ) -> tuple[list[str], dict[str, Any]] | None:
-    """A command's arguments in a plain form, as typer parses them: (the positional arguments,
-    {field: value} for the `values` options and `as_json` for `--json`), options among the
-    positionals, `--opt value` or `--opt=value`, the last one counting; None for anything typer
-    should see (an option not in `values`, a value missing or reading like an option, `--`, a NUL).
+    """`command`'s arguments (`args` begins with its name) in a plain form, as typer parses them:
+    (the positional arguments, {field: value} for the `values` options and `as_json` for
+    `--json`), options among the positionals, `--opt value` or `--opt=value`, the last one
+    counting; None for anything typer should see (another command, an option not in `values`, a
+    value missing or reading like an option, `--`, a NUL, a shell asking for completions).
     `positional_dash`: a lone `-` is a positional (standard input)."""
+    if not args or args[0] != command or any(is_completion(name) for name in os.environ):
+        return None
     positional: list[str] = []
     given: dict[str, Any] = {}
-    rest = iter(args)
+    rest = iter(args[1:])
     for arg in rest:
         if "\0" in arg:
             return None
@@ -179,6 +178,11 @@ def is_answering_rule(value: str) -> bool:
     if value in RULE_NAMES:
         return True
     return value.startswith(HUMAN_PREFIX) and bool(value[len(HUMAN_PREFIX) :].strip())
+
+
+def readable_where_it_exists(path: str) -> bool:
+    """What typer's (click's) Path type accepts: a path that exists must be readable."""
+    return not (os.path.exists(path) and not os.access(path, os.R_OK))
 
 
 def is_completion(variable: str) -> bool:

@@ -8,7 +8,6 @@ exit alike."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +32,9 @@ _PATHS = ("models_dir", "report")
 
 def quick_score_request(args: list[str]) -> Any:
     """A `cli.score_run.ScoreRequest` for `score` in a plain form, or None for typer."""
-    from cli.app import is_completion, plain_options
+    from cli.app import plain_options
 
-    if not args or args[0] != "score" or any(is_completion(name) for name in os.environ):
-        return None
-    parsed = plain_options(args[1:], _VALUES)
+    parsed = plain_options(args, "score", _VALUES)
     if parsed is None:
         return None
     inputs, options = parsed
@@ -55,15 +52,11 @@ def quick_score_request(args: list[str]) -> Any:
 def _plain_values(options: dict[str, Any]) -> bool:
     """Every value as typer would take it: a choice among its values, an answering rule, and a
     path that is readable where it exists (click's Path)."""
-    from cli.app import is_answering_rule
+    from cli.app import is_answering_rule, readable_where_it_exists
 
     for field, allowed in _CHOICES.items():
         if field in options and options[field] not in allowed:
             return False
     if "rule" in options and not is_answering_rule(options["rule"]):
         return False
-    return all(
-        not (Path(options[field]).exists() and not os.access(options[field], os.R_OK))
-        for field in _PATHS
-        if field in options
-    )
+    return all(readable_where_it_exists(options[field]) for field in _PATHS if field in options)
